@@ -1,0 +1,59 @@
+"""Every Redis key the bot writes, defined once, with its type and lifetime.
+
+All keys share one prefix (``cb:`` by default) so that several deployments, or tests, can share a
+Redis without touching each other's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+SEEN_EVENT_TTL = timedelta(days=7)
+"""How long an event id is remembered for de-duplication (dialers redeliver within minutes)."""
+DELETED_CAMPAIGN_TTL = timedelta(days=90)
+"""How long a deleted campaign's document is kept for the record. Its ref is kept forever."""
+AUDIT_MAXLEN = 100_000
+NOTIFICATION_STREAM_MAXLEN = 1_000_000
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "cb:"
+
+    # SET of every campaign ref ever issued. Forever: refs are never reused.
+    @property
+    def issued_refs(self) -> str:
+        return f"{self.prefix}refs"
+
+    # ZSET ref -> creation time (epoch s) of campaigns not yet deleted. Members leave on deletion.
+    @property
+    def live_campaigns(self) -> str:
+        return f"{self.prefix}campaigns"
+
+    # STRING, JSON of ``state.campaign.Campaign``. Until deleted, then DELETED_CAMPAIGN_TTL.
+    def campaign(self, ref: str) -> str:
+        return f"{self.prefix}campaign:{ref}"
+
+    # STRING dialer's own campaign id -> ref. Same lifetime as the campaign.
+    def dialer_id(self, dialer: str, dialer_id: str) -> str:
+        return f"{self.prefix}dialer-id:{dialer}:{dialer_id}"
+
+    # STRING "1", SEEN_EVENT_TTL: a notification event id already handled.
+    def seen_event(self, dialer: str, event_id: str) -> str:
+        return f"{self.prefix}seen:{dialer}:{event_id}"
+
+    # SET of refs of running campaigns this agent is assigned to. Maintained with each transition.
+    def agent_running(self, agent_id: str) -> str:
+        return f"{self.prefix}agent:{agent_id}:running"
+
+    # STREAM, capped at AUDIT_MAXLEN (approximate): every notification and every request.
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}audit"
+
+    # STREAM with consumer group, capped at NOTIFICATION_STREAM_MAXLEN: notifications waiting to
+    # be applied. Entries are acknowledged once applied.
+    @property
+    def notifications(self) -> str:
+        return f"{self.prefix}notifications"

@@ -1,0 +1,128 @@
+"""The campaign state machine: (stored campaign, notification) -> (new campaign, effects).
+
+Pure and total: every status x every notification kind has an answer (see the table tests).
+The dialer is the source of truth, so any newer status it reports is accepted; the machine's job
+is ordering (a notification older than what we hold changes nothing), closing the bot's pending
+requests that the notification fulfils, and moving the removal workflow on.
+De-duplication by event id happens in the store, which sees every event id; the sequence check
+here makes a redelivery that slipped past it harmless too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from dialer.models import CampaignStatus, DialerNotification, NotificationKind
+from state.campaign import (
+    FULFILLED_BY,
+    Campaign,
+    PendingKind,
+    PendingOperation,
+    Removal,
+    RemovalStage,
+)
+from state.effects import Effect, RefreshCard, SendDelete, SendStop, StatusAlert
+
+STOPPED_FOR_GOOD = frozenset({CampaignStatus.STOPPED, CampaignStatus.COMPLETED})
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # same event id seen before
+    STALE = "stale"  # older than what the campaign already holds
+    IGNORED = "ignored"  # the campaign is deleted, or unknown to the bot
+
+
+@dataclass(frozen=True)
+class Transition:
+    campaign: Campaign
+    outcome: Outcome
+    effects: tuple[Effect, ...] = field(default_factory=tuple)
+
+
+def apply_notification(campaign: Campaign, event: DialerNotification) -> Transition:
+    if campaign.status is CampaignStatus.DELETED:
+        return Transition(campaign, Outcome.IGNORED)
+    if event.kind is NotificationKind.STATUS:
+        return _apply_status(campaign, event)
+    if event.kind is NotificationKind.SETTINGS:
+        if event.sequence < campaign.settings_sequence or event.settings is None:
+            return Transition(campaign, Outcome.STALE)
+        updated = campaign.model_copy(
+            update={
+                "settings": event.settings,
+                "settings_sequence": event.sequence,
+                "pending": _clear_pending(campaign, PendingKind.SETTINGS),
+            }
+        )
+        return Transition(updated, Outcome.APPLIED, (RefreshCard(campaign.ref),))
+    if event.kind is NotificationKind.AGENTS:
+        if event.sequence < campaign.agents_sequence or event.agents is None:
+            return Transition(campaign, Outcome.STALE)
+        updated = campaign.model_copy(
+            update={
+                "agents": event.agents,
+                "agents_sequence": event.sequence,
+                "pending": _clear_pending(campaign, PendingKind.AGENTS),
+            }
+        )
+        return Transition(updated, Outcome.APPLIED, (RefreshCard(campaign.ref),))
+    # PROGRESS: counters only.
+    if event.sequence < campaign.counters_sequence:
+        return Transition(campaign, Outcome.STALE)
+    updated = campaign.model_copy(
+        update={
+            "counters": {**campaign.counters, **event.counters},
+            "counters_sequence": event.sequence,
+        }
+    )
+    return Transition(updated, Outcome.APPLIED, (RefreshCard(campaign.ref),))
+
+
+def _apply_status(campaign: Campaign, event: DialerNotification) -> Transition:
+    new_status = event.status
+    assert new_status is not None  # guaranteed by DialerNotification's validator
+    if event.sequence < campaign.status_sequence:
+        return Transition(campaign, Outcome.STALE)
+    if event.sequence == campaign.status_sequence and new_status is campaign.status:
+        return Transition(campaign, Outcome.STALE)
+
+    pending = campaign.pending
+    if pending is not None and new_status in FULFILLED_BY.get(pending.kind, frozenset()):
+        pending = None
+    removal, effects = _advance_removal(campaign.ref, campaign.removal, new_status)
+    changed = new_status is not campaign.status
+    if changed:
+        effects = (StatusAlert(campaign.ref, campaign.status, new_status, event.actor), *effects)
+    updated = campaign.model_copy(
+        update={
+            "status": new_status,
+            "status_sequence": event.sequence,
+            "status_changed_at": event.occurred_at if changed else campaign.status_changed_at,
+            "status_actor": event.actor if changed else campaign.status_actor,
+            "pending": pending,
+            "removal": removal,
+        }
+    )
+    return Transition(updated, Outcome.APPLIED, effects)
+
+
+def _advance_removal(
+    ref: str, removal: Removal | None, status: CampaignStatus
+) -> tuple[Removal | None, tuple[Effect, ...]]:
+    if removal is None:
+        return None, ()
+    if status is CampaignStatus.DELETED:
+        return None, ()
+    if removal.stage is RemovalStage.STOPPING and status in STOPPED_FOR_GOOD:
+        return removal.model_copy(update={"stage": RemovalStage.DELETING}), (SendDelete(ref),)
+    if removal.stage is RemovalStage.DELETING and status is CampaignStatus.RUNNING:
+        # Someone restarted it behind our back: a running campaign is never deleted, stop first.
+        return removal.model_copy(update={"stage": RemovalStage.STOPPING}), (SendStop(ref),)
+    return removal, ()
+
+
+def _clear_pending(campaign: Campaign, kind: PendingKind) -> PendingOperation | None:
+    pending = campaign.pending
+    return None if pending is not None and pending.kind is kind else pending

@@ -1,0 +1,71 @@
+"""The removal workflow's requests, as pure functions (DESIGN section 3).
+
+request -> another lead approves -> stop (unless already stopped) -> stopped notification ->
+delete -> deleted notification. The steps driven by notifications live in ``state.machine``;
+these are the steps driven by people. Each returns the new campaign and the effects to run, or
+raises ``RemovalRefused`` with a message fit to show the person.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dialer.models import CampaignStatus
+from state.campaign import Campaign, Removal, RemovalStage
+from state.effects import Effect, RemovalRejected, RemovalRequested, SendDelete, SendStop
+from state.machine import STOPPED_FOR_GOOD
+
+
+class RemovalRefused(Exception):
+    pass
+
+
+def request_removal(
+    campaign: Campaign, requested_by: str, now: datetime
+) -> tuple[Campaign, tuple[Effect, ...]]:
+    if campaign.status is CampaignStatus.DELETED:
+        raise RemovalRefused(f"Campaign `{campaign.ref}` is already deleted.")
+    if campaign.removal is not None:
+        raise RemovalRefused(
+            f"Removal of `{campaign.ref}` is already under way "
+            f"(requested by <@{campaign.removal.requested_by}>)."
+        )
+    removal = Removal(requested_by=requested_by, requested_at=now)
+    return campaign.model_copy(update={"removal": removal}), (
+        RemovalRequested(campaign.ref, requested_by),
+    )
+
+
+def approve_removal(
+    campaign: Campaign, approver: str, now: datetime
+) -> tuple[Campaign, tuple[Effect, ...]]:
+    removal = _awaiting(campaign)
+    if approver == removal.requested_by:
+        raise RemovalRefused(
+            "You asked for this removal, so another campaign lead has to approve it."
+        )
+    effect: Effect
+    if campaign.status in STOPPED_FOR_GOOD:
+        stage, effect = RemovalStage.DELETING, SendDelete(campaign.ref)
+    else:
+        stage, effect = RemovalStage.STOPPING, SendStop(campaign.ref)
+    approved = removal.model_copy(
+        update={"stage": stage, "approved_by": approver, "approved_at": now}
+    )
+    return campaign.model_copy(update={"removal": approved}), (effect,)
+
+
+def reject_removal(campaign: Campaign, rejected_by: str) -> tuple[Campaign, tuple[Effect, ...]]:
+    _awaiting(campaign)
+    return campaign.model_copy(update={"removal": None}), (
+        RemovalRejected(campaign.ref, rejected_by),
+    )
+
+
+def _awaiting(campaign: Campaign) -> Removal:
+    removal = campaign.removal
+    if removal is None:
+        raise RemovalRefused(f"There is no removal of `{campaign.ref}` waiting for approval.")
+    if removal.stage is not RemovalStage.AWAITING_APPROVAL:
+        raise RemovalRefused(f"Removal of `{campaign.ref}` was already approved and is under way.")
+    return removal

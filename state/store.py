@@ -1,0 +1,265 @@
+"""The Redis store around the state machine.
+
+Every change to a campaign is read-compute-write under WATCH/MULTI: the pure functions compute the
+new campaign, and the write (campaign document, event id, agent index, audit entry) commits as one
+transaction or retries. So any number of coroutines or processes may apply notifications to the
+same campaign at once and each notification is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
+
+from dialer.models import CampaignStatus, DialerNotification
+from state.campaign import Campaign, PendingOperation
+from state.effects import Effect
+from state.keys import AUDIT_MAXLEN, DELETED_CAMPAIGN_TTL, SEEN_EVENT_TTL, Keys
+from state.machine import Outcome, apply_notification
+from state.refs import SUFFIX_LENGTH, candidate_ref
+
+Change = Callable[[Campaign], tuple[Campaign, Sequence[Effect]]]
+
+
+class UnknownCampaign(LookupError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"There is no campaign `{ref}`. `/campaign list` shows the campaigns.")
+        self.ref = ref
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcome: Outcome
+    campaign: Campaign | None
+    effects: tuple[Effect, ...] = field(default_factory=tuple)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CampaignStore:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        audit_maxlen: int = AUDIT_MAXLEN,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys or Keys()
+        self._clock = clock
+        self._audit_maxlen = audit_maxlen
+
+    # -- references -------------------------------------------------------------------------
+
+    async def issue_ref(self) -> str:
+        """A ref no campaign has ever had. Recorded at once, so it is never issued again."""
+        length = SUFFIX_LENGTH
+        for attempt in range(100):
+            ref = candidate_ref(self._clock(), length)
+            if await self.redis.sadd(self.keys.issued_refs, ref):
+                return ref
+            if attempt % 10 == 9:
+                length += 1  # a busy day: widen the suffix rather than spin
+        raise RuntimeError("could not issue a fresh campaign ref")
+
+    async def was_issued(self, ref: str) -> bool:
+        return bool(await self.redis.sismember(self.keys.issued_refs, ref))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def get(self, ref: str) -> Campaign | None:
+        raw = await self.redis.get(self.keys.campaign(ref))
+        return None if raw is None else Campaign.model_validate_json(raw)
+
+    async def require(self, ref: str) -> Campaign:
+        campaign = await self.get(ref)
+        if campaign is None:
+            raise UnknownCampaign(ref)
+        return campaign
+
+    async def list_live(self) -> list[Campaign]:
+        refs: list[Any] = await self.redis.zrange(self.keys.live_campaigns, 0, -1)
+        if not refs:
+            return []
+        docs = await self.redis.mget([self.keys.campaign(_text(ref)) for ref in refs])
+        return [Campaign.model_validate_json(doc) for doc in docs if doc is not None]
+
+    async def resolve_ref(self, event: DialerNotification) -> str | None:
+        if event.campaign_ref is not None:
+            return event.campaign_ref
+        assert event.dialer_campaign_id is not None
+        ref = await self.redis.get(self.keys.dialer_id(event.dialer, event.dialer_campaign_id))
+        return None if ref is None else _text(ref)
+
+    async def running_campaigns_of(self, agent_id: str) -> set[str]:
+        return {_text(ref) for ref in await self.redis.smembers(self.keys.agent_running(agent_id))}
+
+    async def audit_entries(self, count: int = 100) -> list[dict[str, Any]]:
+        entries: Any = await self.redis.xrevrange(self.keys.audit, count=count)
+        return [{_text(k): _text(v) for k, v in fields.items()} for _, fields in entries]
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def create(self, campaign: Campaign) -> None:
+        """Store a new campaign under a ref from ``issue_ref``. A ref is stored only once."""
+        if not await self.was_issued(campaign.ref):
+            raise ValueError(f"{campaign.ref} was not issued by this store")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.campaign(campaign.ref), campaign.model_dump_json(), nx=True)
+            pipe.zadd(self.keys.live_campaigns, {campaign.ref: campaign.created_at.timestamp()})
+            if campaign.dialer_id:
+                pipe.set(self.keys.dialer_id(campaign.dialer, campaign.dialer_id), campaign.ref)
+            self._audit(pipe, "created", campaign.ref, campaign.created_by, {})
+            stored, *_ = await pipe.execute()
+        if not stored:
+            raise ValueError(f"campaign {campaign.ref} already exists")
+
+    async def update(
+        self, ref: str, change: Change, *, actor: str, action: str
+    ) -> tuple[Campaign, tuple[Effect, ...]]:
+        """Apply a pure ``change`` to the stored campaign atomically; audit it as ``action``.
+
+        ``change`` may run more than once (on contention) and may raise to refuse the change,
+        in which case nothing is written. It must not change the status: only notifications do.
+        """
+        key = self.keys.campaign(ref)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise UnknownCampaign(ref)
+                    current = Campaign.model_validate_json(raw)
+                    updated, effects = change(current)
+                    if updated.status is not current.status:
+                        raise ValueError("only dialer notifications change a campaign's status")
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(key, updated.model_dump_json())
+                    if updated.dialer_id and updated.dialer_id != current.dialer_id:
+                        pipe.set(self.keys.dialer_id(updated.dialer, updated.dialer_id), ref)
+                    self._reindex_agents(pipe, current, updated)
+                    self._audit(pipe, action, ref, actor, {})
+                    await pipe.execute()
+                    return updated, tuple(effects)
+                except WatchError:
+                    continue
+
+    async def record_request(self, ref: str, pending: PendingOperation) -> Campaign:
+        """Remember what a lead asked the dialer to do; the status stays as it is."""
+
+        def change(campaign: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+            return campaign.model_copy(update={"pending": pending}), ()
+
+        campaign, _ = await self.update(
+            ref, change, actor=pending.requested_by, action=f"request:{pending.kind}"
+        )
+        return campaign
+
+    async def apply_notification(self, event: DialerNotification) -> ApplyResult:
+        """Apply one dialer notification exactly once, in order, atomically."""
+        seen_key = self.keys.seen_event(event.dialer, event.event_id)
+        ref = await self.resolve_ref(event)
+        if ref is None:
+            await self._note_unmatched(seen_key, event)
+            return ApplyResult(Outcome.IGNORED, None)
+        key = self.keys.campaign(ref)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key, seen_key)
+                    if await pipe.exists(seen_key):
+                        await pipe.reset()  # type: ignore[no-untyped-call]
+                        await self._audit_now(ref, event, Outcome.DUPLICATE)
+                        return ApplyResult(Outcome.DUPLICATE, None)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        await pipe.reset()  # type: ignore[no-untyped-call]
+                        await self._note_unmatched(seen_key, event)
+                        return ApplyResult(Outcome.IGNORED, None)
+                    current = Campaign.model_validate_json(raw)
+                    transition = apply_notification(current, event)
+                    updated = transition.campaign
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(seen_key, "1", ex=SEEN_EVENT_TTL)
+                    if transition.outcome is Outcome.APPLIED:
+                        self._write_applied(pipe, current, updated)
+                    self._audit_event(pipe, ref, event, transition.outcome)
+                    await pipe.execute()
+                    return ApplyResult(transition.outcome, updated, transition.effects)
+                except WatchError:
+                    continue
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _write_applied(self, pipe: Pipeline, current: Campaign, updated: Campaign) -> None:
+        key = self.keys.campaign(updated.ref)
+        if updated.status is CampaignStatus.DELETED:
+            pipe.set(key, updated.model_dump_json(), ex=DELETED_CAMPAIGN_TTL)
+            pipe.zrem(self.keys.live_campaigns, updated.ref)
+            if updated.dialer_id:
+                pipe.expire(
+                    self.keys.dialer_id(updated.dialer, updated.dialer_id), DELETED_CAMPAIGN_TTL
+                )
+        else:
+            pipe.set(key, updated.model_dump_json())
+        self._reindex_agents(pipe, current, updated)
+
+    def _reindex_agents(self, pipe: Pipeline, current: Campaign, updated: Campaign) -> None:
+        before, after = current.running_agents(), updated.running_agents()
+        for agent_id in before - after:
+            pipe.srem(self.keys.agent_running(agent_id), updated.ref)
+        for agent_id in after - before:
+            pipe.sadd(self.keys.agent_running(agent_id), updated.ref)
+
+    async def _note_unmatched(self, seen_key: str, event: DialerNotification) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(seen_key, "1", ex=SEEN_EVENT_TTL)
+            self._audit_event(pipe, event.campaign_ref or "", event, Outcome.IGNORED)
+            await pipe.execute()
+
+    async def _audit_now(self, ref: str, event: DialerNotification, outcome: Outcome) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self._audit_event(pipe, ref, event, outcome)
+            await pipe.execute()
+
+    def _audit_event(
+        self, pipe: Pipeline, ref: str, event: DialerNotification, outcome: Outcome
+    ) -> None:
+        self._audit(
+            pipe,
+            f"notification:{outcome}",
+            ref,
+            event.dialer,
+            {"event": event.model_dump(mode="json")},
+        )
+
+    def _audit(
+        self, pipe: Pipeline, action: str, ref: str, actor: str, data: dict[str, Any]
+    ) -> None:
+        pipe.xadd(
+            self.keys.audit,
+            {
+                "at": self._clock().isoformat(),
+                "action": action,
+                "ref": ref,
+                "actor": actor,
+                "data": json.dumps(data, default=str),
+            },
+            maxlen=self._audit_maxlen,
+            approximate=True,
+        )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
