@@ -1,20 +1,32 @@
 """The dialers the bot knows, by name. A new dialer is one module plus one line here.
 
 Entries are import paths so that choosing ``simulator`` never imports another vendor's client.
-Each factory reads its own settings from the environment and returns a ready ``Dialer``.
+Each entry names a factory ``build(context: AdapterContext) -> Dialer`` that reads its own
+settings from the environment (with pydantic-settings) and returns a ready, unconnected adapter.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import cast
+
+from redis.asyncio import Redis
 
 from dialer.base import Dialer
 
 ADAPTERS: dict[str, str] = {
-    "simulator": "dialer.simulator:from_environment",
+    "simulator": "dialer.simulator:build",
 }
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What the bot lends an adapter: its own Redis (for locks shared between replicas)."""
+
+    redis: Redis
+    key_prefix: str = "cb:"
 
 
 class UnknownDialer(ValueError):
@@ -25,14 +37,13 @@ def adapter_names() -> list[str]:
     return sorted(ADAPTERS)
 
 
-def build_dialer(name: str) -> Dialer:
+def build_dialer(name: str, context: AdapterContext) -> Dialer:
     try:
         target = ADAPTERS[name]
     except KeyError:
         known = ", ".join(adapter_names())
         raise UnknownDialer(f"DIALER={name!r} is not a known dialer; use one of: {known}") from None
     module_name, _, factory_name = target.partition(":")
-    factory = cast(
-        Callable[[], Dialer], getattr(importlib.import_module(module_name), factory_name)
-    )
-    return factory()
+    module = importlib.import_module(module_name)
+    factory = cast(Callable[[AdapterContext], Dialer], getattr(module, factory_name))
+    return factory(context)
