@@ -54,6 +54,7 @@ class Removal(BaseModel):
     approved_by: str | None = None
     approved_at: datetime | None = None
     approval_message_ts: str | None = None
+    stage_since: datetime | None = None  # when the stage last changed, to spot a stalled step
 
 
 class Campaign(BaseModel):

@@ -91,7 +91,7 @@ def _apply_status(campaign: Campaign, event: DialerNotification) -> Transition:
     pending = campaign.pending
     if pending is not None and new_status in FULFILLED_BY.get(pending.kind, frozenset()):
         pending = None
-    removal, effects = _advance_removal(campaign.ref, campaign.removal, new_status)
+    removal, effects = _advance_removal(campaign, new_status, event)
     changed = new_status is not campaign.status
     if changed:
         effects = (StatusAlert(campaign.ref, campaign.status, new_status, event.actor), *effects)
@@ -109,17 +109,18 @@ def _apply_status(campaign: Campaign, event: DialerNotification) -> Transition:
 
 
 def _advance_removal(
-    ref: str, removal: Removal | None, status: CampaignStatus
+    campaign: Campaign, status: CampaignStatus, event: DialerNotification
 ) -> tuple[Removal | None, tuple[Effect, ...]]:
-    if removal is None:
-        return None, ()
-    if status is CampaignStatus.DELETED:
+    removal, ref = campaign.removal, campaign.ref
+    if removal is None or status is CampaignStatus.DELETED:
         return None, ()
     if removal.stage is RemovalStage.STOPPING and status in STOPPED_FOR_GOOD:
-        return removal.model_copy(update={"stage": RemovalStage.DELETING}), (SendDelete(ref),)
+        moved = {"stage": RemovalStage.DELETING, "stage_since": event.occurred_at}
+        return removal.model_copy(update=moved), (SendDelete(ref),)
     if removal.stage is RemovalStage.DELETING and status is CampaignStatus.RUNNING:
         # Someone restarted it behind our back: a running campaign is never deleted, stop first.
-        return removal.model_copy(update={"stage": RemovalStage.STOPPING}), (SendStop(ref),)
+        moved = {"stage": RemovalStage.STOPPING, "stage_since": event.occurred_at}
+        return removal.model_copy(update=moved), (SendStop(ref),)
     return removal, ()
 
 

@@ -8,7 +8,7 @@ raises ``RemovalRefused`` with a message fit to show the person.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dialer.models import CampaignStatus
 from state.campaign import Campaign, Removal, RemovalStage
@@ -30,7 +30,7 @@ def request_removal(
             f"Removal of `{campaign.ref}` is already under way "
             f"(requested by <@{campaign.removal.requested_by}>)."
         )
-    removal = Removal(requested_by=requested_by, requested_at=now)
+    removal = Removal(requested_by=requested_by, requested_at=now, stage_since=now)
     return campaign.model_copy(update={"removal": removal}), (
         RemovalRequested(campaign.ref, requested_by),
     )
@@ -50,7 +50,7 @@ def approve_removal(
     else:
         stage, effect = RemovalStage.STOPPING, SendStop(campaign.ref)
     approved = removal.model_copy(
-        update={"stage": stage, "approved_by": approver, "approved_at": now}
+        update={"stage": stage, "approved_by": approver, "approved_at": now, "stage_since": now}
     )
     return campaign.model_copy(update={"removal": approved}), (effect,)
 
@@ -69,3 +69,19 @@ def _awaiting(campaign: Campaign) -> Removal:
     if removal.stage is not RemovalStage.AWAITING_APPROVAL:
         raise RemovalRefused(f"Removal of `{campaign.ref}` was already approved and is under way.")
     return removal
+
+
+def removal_follow_up(campaign: Campaign, now: datetime, patience: timedelta) -> Effect | None:
+    """The request a stalled removal waits on, to send again after a crash or a failed request.
+
+    A removal is stalled when its stage has not moved for ``patience``. The stop and delete it
+    sends are safe to repeat; the caller holds a lock so that replicas do not both repeat one.
+    """
+    removal = campaign.removal
+    if removal is None or (removal.stage_since and now - removal.stage_since < patience):
+        return None
+    if removal.stage is RemovalStage.STOPPING and campaign.status is CampaignStatus.RUNNING:
+        return SendStop(campaign.ref)
+    if removal.stage is RemovalStage.DELETING and campaign.status in STOPPED_FOR_GOOD:
+        return SendDelete(campaign.ref)
+    return None

@@ -1,0 +1,56 @@
+"""``campaign-bot``: the command line entry point."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot.bootstrap import build_services
+from bot.engine import Engine
+from bot.settings import Settings
+
+log = logging.getLogger("campaign-bot")
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit with one line per bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            print(f"campaign-bot: {variable}: {error['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def serve(settings: Settings) -> None:
+    services = build_services(settings)
+    log.info("dialer: %s", settings.dialer)
+    engine = Engine(services)
+    try:
+        await engine.run()
+    finally:
+        await services.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="campaign-bot", description=__doc__)
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "serve":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

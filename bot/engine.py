@@ -1,0 +1,108 @@
+"""The notification path at run time (DESIGN section 2), wired from ``Services``:
+
+    dialer ──▶ inbox.publish ──▶ stream ──▶ inbox consumer ──▶ store.apply_notification
+        ──▶ effects: SendStop / SendDelete to the dialer, everything else to the alert handler
+
+and the removal sweeper, which re-sends the request a removal waits on when it has waited too long
+(a crash between a transition and its request, or a dialer that was down), under a Redis lock so
+that one replica sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from bot.bootstrap import Services
+from dialer.errors import DialerError
+from dialer.models import DialerNotification
+from state.campaign import Campaign
+from state.effects import Effect, SendDelete, SendStop
+from state.removal import removal_follow_up
+from state.store import ApplyResult
+
+log = logging.getLogger(__name__)
+
+AlertHandler = Callable[[Effect, Campaign | None], Awaitable[None]]
+SWEEP_INTERVAL = timedelta(seconds=30)
+
+
+async def ignore_alerts(effect: Effect, campaign: Campaign | None) -> None:
+    log.info("alert (no Slack configured): %s", effect)
+
+
+class Engine:
+    def __init__(
+        self,
+        services: Services,
+        alerts: AlertHandler = ignore_alerts,
+        *,
+        consumer: str | None = None,
+        sweep_interval: timedelta = SWEEP_INTERVAL,
+    ) -> None:
+        self.services = services
+        self.alerts = alerts
+        self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"
+        self.sweep_interval = sweep_interval
+
+    async def handle(self, notification: DialerNotification) -> ApplyResult:
+        result = await self.services.store.apply_notification(notification)
+        await self.dispatch(result.effects, result.campaign)
+        return result
+
+    async def dispatch(self, effects: Iterable[Effect], campaign: Campaign | None) -> None:
+        for effect in effects:
+            try:
+                if isinstance(effect, SendStop):
+                    await self.services.dialer.stop(effect.ref)
+                elif isinstance(effect, SendDelete):
+                    await self.services.dialer.delete(effect.ref)
+                else:
+                    await self.alerts(effect, campaign)
+            except DialerError as exc:
+                # The removal stays at its stage; the sweeper sends the request again.
+                log.warning("%s for %s failed: %s", type(effect).__name__, effect.ref, exc)
+
+    async def sweep_removals(self) -> int:
+        """Re-send what each stalled removal waits on; returns how many were re-sent."""
+        store = self.services.store
+        sent = 0
+        now = datetime.now(UTC)
+        for campaign in await store.list_live():
+            follow_up = removal_follow_up(campaign, now, self.sweep_interval)
+            if follow_up is None:
+                continue
+            lock = f"{store.keys.prefix}lock:removal:{campaign.ref}"
+            ttl = int(self.sweep_interval.total_seconds() * 1000)
+            if await store.redis.set(lock, self.consumer, nx=True, px=ttl):
+                await self.dispatch([follow_up], campaign)
+                sent += 1
+        return sent
+
+    async def run(self) -> None:
+        """Pump notifications in, apply them, and sweep removals, until cancelled."""
+        services = self.services
+        tasks = [
+            asyncio.create_task(services.dialer.run_notifications(services.inbox.publish)),
+            asyncio.create_task(services.inbox.run(self.consumer, self.handle)),
+            asyncio.create_task(self._sweep_forever()),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep_removals()
+            except Exception:
+                log.exception("removal sweep failed; trying again next round")
+            await asyncio.sleep(self.sweep_interval.total_seconds())

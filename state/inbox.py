@@ -1,0 +1,120 @@
+"""The bot's durable inbox of dialer notifications: a Redis Stream read by a consumer group.
+
+Adapters ``publish`` what their dialer reports and the webhook answers 200 at once; any replica's
+consumer then applies it. Each entry is acknowledged only after its handler returned, so a
+consumer that dies mid-way leaves its entries pending, and another consumer claims them once they
+have been idle for ``claim_idle``. The handler (``CampaignStore.apply_notification`` and the
+effects) is idempotent, so an entry handled twice after such a claim changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from dialer.models import DialerNotification
+from state.keys import NOTIFICATION_STREAM_MAXLEN, Keys
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[DialerNotification], Awaitable[object]]
+FIELD = "notification"
+
+
+class NotificationInbox:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys | None = None,
+        *,
+        group: str = "appliers",
+        claim_idle: timedelta = timedelta(seconds=30),
+        maxlen: int = NOTIFICATION_STREAM_MAXLEN,
+    ) -> None:
+        self.redis = redis
+        self.stream = (keys or Keys()).notifications
+        self.group = group
+        self._claim_idle_ms = int(claim_idle.total_seconds() * 1000)
+        self._maxlen = maxlen
+
+    async def publish(self, notification: DialerNotification) -> None:
+        await self.redis.xadd(
+            self.stream,
+            {FIELD: notification.model_dump_json()},
+            maxlen=self._maxlen,
+            approximate=True,
+        )
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def process(
+        self, consumer: str, handle: Handler, *, count: int = 100, block_ms: int | None = None
+    ) -> int:
+        """Handle what is waiting: entries abandoned by dead consumers first, then new ones.
+
+        Returns how many entries were handled (and acknowledged).
+        """
+        claimed: Any = await self.redis.xautoclaim(
+            self.stream, self.group, consumer, self._claim_idle_ms, start_id="0-0", count=count
+        )
+        entries = list(claimed[1])
+        if not entries:
+            fresh: Any = await self.redis.xreadgroup(
+                self.group, consumer, {self.stream: ">"}, count=count, block=block_ms
+            )
+            entries = [entry for _, stream_entries in fresh or [] for entry in stream_entries]
+        handled = 0
+        for entry_id, fields in entries:
+            if fields is None:  # trimmed away while pending
+                await self.redis.xack(self.stream, self.group, entry_id)
+                continue
+            notification = _parse(entry_id, fields)
+            if notification is not None:
+                try:
+                    await handle(notification)
+                except RedisError:
+                    raise
+                except Exception:
+                    # Left pending: claimed and retried once idle, never lost.
+                    log.exception("notification inbox: handling %s failed", entry_id)
+                    continue
+                handled += 1
+            await self.redis.xack(self.stream, self.group, entry_id)
+        return handled
+
+    async def run(self, consumer: str, handle: Handler, *, block_ms: int = 1000) -> None:
+        """Consume until cancelled, riding out Redis outages with a capped backoff."""
+        await self.ensure_group()
+        backoff = 0.1
+        while True:
+            try:
+                await self.process(consumer, handle, block_ms=block_ms)
+                backoff = 0.1
+            except RedisError as exc:
+                log.warning("notification inbox: Redis unavailable (%s); retrying", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                with contextlib.suppress(RedisError):
+                    await self.ensure_group()  # a restarted Redis without persistence lost it
+
+
+def _parse(entry_id: object, fields: dict[bytes | str, bytes | str]) -> DialerNotification | None:
+    raw = fields.get(FIELD.encode()) or fields.get(FIELD)
+    try:
+        return DialerNotification.model_validate_json(raw or b"")
+    except ValidationError:
+        log.error("notification inbox: dropping unreadable entry %s", entry_id)
+        return None
