@@ -36,9 +36,11 @@ class NotificationCollector:
     ) -> DialerNotification:
         """``campaign`` may be the bot's ref or the dialer's own id."""
         return await self.wait_for(
-            lambda n: n.kind is NotificationKind.STATUS
-            and n.status is status
-            and campaign in (n.campaign_ref, n.dialer_campaign_id),
+            lambda n: (
+                n.kind is NotificationKind.STATUS
+                and n.status is status
+                and campaign in (n.campaign_ref, n.dialer_campaign_id)
+            ),
             timeout,
         )
 

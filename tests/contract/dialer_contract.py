@@ -181,9 +181,11 @@ class DialerContract:
         await harness.dialer.update_settings(created.ref or "", settings)
         if harness.capabilities.reports_settings:
             await harness.notifications.wait_for(
-                lambda n: n.kind is NotificationKind.SETTINGS
-                and n.settings is not None
-                and n.settings.aggression == 90,
+                lambda n: (
+                    n.kind is NotificationKind.SETTINGS
+                    and n.settings is not None
+                    and n.settings.aggression == 90
+                ),
                 harness.timeout,
             )
 
