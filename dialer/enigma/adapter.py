@@ -1,0 +1,367 @@
+"""The Teleforge Enigma adapter: control over Enigma's HTTP API, notifications from its Redis.
+
+Where notifications come from:
+
+* campaign status packets on ``<prefix>campaigns:*`` become ``status`` notifications
+  (``started`` -> running, ``stopping``, ``stopped``, ``completed``);
+* after every (re)subscription the adapter lists the campaigns over HTTP and emits each one's
+  current status, so a change published while nobody listened is not missed for good (the state
+  machine ignores repeats);
+* Enigma publishes nothing for settings, agent assignments or deletion, but answers those requests
+  synchronously ("changes reflect immediately"). Once Enigma has accepted one, the adapter emits
+  the matching ``settings``/``agents``/``deleted`` notification itself, so that pending requests
+  and the removal workflow move on. Start and stop are never confirmed this way: they are
+  asynchronous and only Enigma's packets report them;
+* agent presence packets on ``<prefix>agents:*`` change no campaign: the adapter keeps each
+  agent's latest presence for the single-campaign view (``agent_presence``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+
+import httpx
+from pydantic import AnyUrl, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dialer.base import NotificationSink
+from dialer.enigma import wire
+from dialer.enigma.http import EnigmaHttp, RetryPolicy
+from dialer.enigma.packets import (
+    DIALER_NAME,
+    AgentPresence,
+    AgentStatusPacket,
+    ArrivalClock,
+    CampaignStatusPacket,
+    MalformedPacket,
+    parse_packet,
+    status_notification,
+)
+from dialer.enigma.subscriber import Backoff, DeliveryFailed, ResilientSubscriber
+from dialer.enigma.wire import WIRE, EnigmaFormatError
+from dialer.errors import DialerError, DialerProtocolError, DialerRejected
+from dialer.models import (
+    AgentDefaultState,
+    CampaignSettings,
+    CampaignStatus,
+    Contact,
+    DialerCampaign,
+    DialerNotification,
+    NewCampaign,
+    NotificationKind,
+)
+from dialer.registry import AdapterContext
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100  # Teleforge's guide: upload leads in batches of 100
+_CONFIRMATION_BACKLOG = 1000
+
+
+class EnigmaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENIGMA_", extra="ignore")
+
+    api_url: AnyUrl
+    api_key: SecretStr | None = None
+    redis_url: str = "redis://127.0.0.1:8001"
+    channel_prefix: str = "enigma:notifications:"
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    retries: int = Field(default=3, ge=0)
+    retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    reconnect_max_seconds: float = Field(default=30.0, gt=0)
+    max_calls_per_second: float = Field(default=10.0, gt=0)
+
+
+class EnigmaDialer:
+    name = DIALER_NAME
+    batch_size = BATCH_SIZE
+
+    def __init__(
+        self, settings: EnigmaSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ):
+        self.max_calls_per_second = settings.max_calls_per_second
+        self._prefix = settings.channel_prefix
+        self._client = httpx.AsyncClient(
+            base_url=str(settings.api_url),
+            headers=_auth_headers(settings.api_key),
+            timeout=settings.timeout_seconds,
+            transport=transport,
+        )
+        self._http = EnigmaHttp(
+            self._client,
+            RetryPolicy(settings.retries, settings.retry_backoff_seconds),
+        )
+        self._backoff = Backoff(settings.retry_backoff_seconds, settings.reconnect_max_seconds)
+        self._subscriber = ResilientSubscriber(
+            settings.redis_url,
+            [self._prefix + WIRE.campaign_channels + "*", self._prefix + WIRE.agent_channels + "*"],
+            self._backoff,
+        )
+        self._clock = ArrivalClock()
+        self._presence: dict[str, AgentPresence] = {}
+        self._confirmations: asyncio.Queue[DialerNotification] = asyncio.Queue(
+            _CONFIRMATION_BACKLOG
+        )
+
+    # --- control ---------------------------------------------------------------------------
+
+    async def create_campaign(self, campaign: NewCampaign) -> DialerCampaign:
+        body = wire.create_body(campaign, _one_default_state(campaign))
+        answer = await self._http.call(
+            WIRE.create_campaign, f"create campaign {campaign.ref}", body=body, idempotent=False
+        )
+        return _campaign(answer, f"create campaign {campaign.ref}")
+
+    async def add_contacts(self, ref: str, contacts: Sequence[Contact]) -> None:
+        if len(contacts) > self.batch_size:
+            raise ValueError(f"Enigma takes at most {self.batch_size} contacts per request")
+        if not contacts:
+            return
+        await self._http.call(
+            WIRE.add_contacts,
+            f"add {len(contacts)} contacts to campaign {ref}",
+            ref=ref,
+            body=wire.contacts_body(contacts),
+            idempotent=False,  # a repeat would be refused as duplicate contacts
+        )
+
+    async def update_settings(self, ref: str, settings: CampaignSettings) -> None:
+        await self._modify(ref, wire.modify_settings_body(ref, settings), "change settings of")
+        self._confirm(
+            ref,
+            kind=NotificationKind.SETTINGS,
+            settings=settings,
+            raw=wire.modify_settings_body(ref, settings),
+        )
+
+    async def start(self, ref: str) -> None:
+        await self._modify(ref, wire.modify_state_body(ref, running=True), "start")
+
+    async def stop(self, ref: str) -> None:
+        await self._modify(ref, wire.modify_state_body(ref, running=False), "stop")
+
+    async def delete(self, ref: str) -> None:
+        await self._http.call(
+            WIRE.delete_campaign,
+            f"delete campaign {ref}",
+            ref=ref,
+            idempotent=True,
+            gone_is_done=True,
+        )
+        self._confirm(ref, kind=NotificationKind.STATUS, status=CampaignStatus.DELETED)
+
+    async def list_campaigns(self) -> list[DialerCampaign]:
+        answer = await self._http.call(WIRE.list_campaigns, "list campaigns", idempotent=True)
+        try:
+            return wire.campaigns_from_json(answer)
+        except EnigmaFormatError as exc:
+            raise _protocol_error("list campaigns", exc) from exc
+
+    async def get_campaign(self, ref: str) -> DialerCampaign:
+        action = f"get campaign {ref}"
+        answer = await self._http.call(WIRE.get_campaign, action, ref=ref, idempotent=True)
+        return _campaign(answer, action)
+
+    async def add_agents(self, ref: str, agent_ids: Sequence[str]) -> None:
+        await self._http.call(
+            WIRE.add_agents,
+            f"add agents {', '.join(agent_ids)} to campaign {ref}",
+            ref=ref,
+            body=wire.agents_body(agent_ids),
+            idempotent=True,  # agents form a set
+        )
+        await self._confirm_agents(ref)
+
+    async def remove_agents(self, ref: str, agent_ids: Sequence[str]) -> None:
+        await self._http.call(
+            WIRE.remove_agents,
+            f"remove agents {', '.join(agent_ids)} from campaign {ref}",
+            ref=ref,
+            body=wire.agents_body(agent_ids),
+            idempotent=True,
+        )
+        await self._confirm_agents(ref)
+
+    async def set_agent_default_state(self, ref: str, state: AgentDefaultState) -> None:
+        await self._modify(
+            ref, wire.modify_default_state_body(ref, state), f"set agent default state {state} of"
+        )
+        await self._confirm_agents(ref)
+
+    async def _modify(self, ref: str, body: dict[str, object], verb: str) -> None:
+        await self._http.call(
+            WIRE.modify_campaign, f"{verb} campaign {ref}", ref=ref, body=body, idempotent=True
+        )
+
+    # --- notifications ---------------------------------------------------------------------
+
+    @property
+    def listening(self) -> bool:
+        """Subscribed to Enigma's Redis right now (for the health check)."""
+        return self._subscriber.listening.is_set()
+
+    async def wait_listening(self) -> None:
+        await self._subscriber.listening.wait()
+
+    def agent_presence(self, ref: str) -> list[AgentPresence]:
+        """The latest presence of each agent last seen in campaign ``ref``."""
+        return sorted(
+            (seen for seen in self._presence.values() if seen.campaign_ref == ref),
+            key=lambda seen: seen.agent_id,
+        )
+
+    async def run_notifications(self, sink: NotificationSink) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._forward_confirmations(sink))
+            tasks.create_task(
+                self._subscriber.run(
+                    lambda channel, data: self._on_packet(sink, channel, data),
+                    lambda: self._reconcile(sink),
+                )
+            )
+
+    async def _on_packet(self, sink: NotificationSink, channel: str, data: bytes) -> None:
+        arrival = self._clock.stamp()
+        try:
+            packet = parse_packet(channel, data, self._prefix)
+        except MalformedPacket as exc:
+            log.warning("Skipping a malformed Enigma packet: %s", exc)
+            return
+        if isinstance(packet, CampaignStatusPacket):
+            notification = status_notification(packet.ref, packet.status, arrival, packet.raw)
+            await _deliver(sink, notification)
+        elif isinstance(packet, AgentStatusPacket):
+            self._presence[packet.extension] = AgentPresence(
+                agent_id=packet.extension,
+                campaign_ref=packet.campaign_ref,
+                presence=packet.presence,
+                seen_at=arrival.at,
+            )
+
+    async def _reconcile(self, sink: NotificationSink) -> None:
+        """Emit every campaign's current status; retried until it succeeds once."""
+        failures = 0
+        while True:
+            # Stamped before asking: a packet arriving meanwhile is newer and must win.
+            asked = self._clock.stamp()
+            try:
+                campaigns = await self.list_campaigns()
+                for campaign in campaigns:
+                    ref = campaign.dialer_id
+                    arrival = replace(asked, event_id=f"{asked.event_id}:reconcile:{ref}")
+                    raw = {"reconciled": True, WIRE.status: campaign.status.value}
+                    await _deliver(sink, status_notification(ref, campaign.status, arrival, raw))
+                log.info("Reconciled %d Enigma campaigns", len(campaigns))
+                return
+            except (DialerError, DeliveryFailed) as exc:
+                delay = self._backoff.delay(failures)
+                failures += 1
+                log.warning("Enigma reconcile failed (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+
+    def _confirm(self, ref: str, **fields: object) -> None:
+        arrival = self._clock.stamp()
+        notification = DialerNotification.model_validate(
+            {
+                "event_id": arrival.event_id,
+                "dialer": DIALER_NAME,
+                "campaign_ref": ref,
+                "dialer_campaign_id": ref,
+                "sequence": arrival.sequence,
+                "occurred_at": arrival.at,
+                **fields,
+            }
+        )
+        try:
+            self._confirmations.put_nowait(notification)
+        except asyncio.QueueFull:
+            log.error("Dropping Enigma confirmation %s: nobody runs run_notifications", ref)
+
+    async def _confirm_agents(self, ref: str) -> None:
+        try:
+            campaign = await self.get_campaign(ref)
+        except DialerError as exc:
+            # The change itself succeeded; the next agents change or view refresh catches up.
+            log.warning("Could not read back the agents of %s: %s", ref, exc)
+            return
+        self._confirm(
+            ref,
+            kind=NotificationKind.AGENTS,
+            agents=campaign.agents,
+            raw={WIRE.agents: [a.agent_id for a in campaign.agents]},
+        )
+
+    async def _forward_confirmations(self, sink: NotificationSink) -> None:
+        while True:
+            notification = await self._confirmations.get()
+            failures = 0
+            while True:
+                try:
+                    await sink(notification)
+                    break
+                except Exception:
+                    delay = self._backoff.delay(failures)
+                    failures += 1
+                    log.exception("The bot did not take an Enigma confirmation; retrying")
+                    await asyncio.sleep(delay)
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            await self._client.aclose()
+
+
+async def _deliver(sink: NotificationSink, notification: DialerNotification) -> None:
+    try:
+        await sink(notification)
+    except Exception as exc:
+        log.exception("The bot did not take Enigma notification %s", notification.event_id)
+        raise DeliveryFailed(str(exc)) from exc
+
+
+def _campaign(answer: object, action: str) -> DialerCampaign:
+    try:
+        return wire.campaign_from_json(answer)
+    except EnigmaFormatError as exc:
+        raise _protocol_error(action, exc) from exc
+
+
+def _protocol_error(action: str, exc: EnigmaFormatError) -> DialerProtocolError:
+    return DialerProtocolError(
+        f"Enigma's answer to {action} could not be read ({exc}); the adapter's assumptions about "
+        "Enigma's API (dialer/enigma/wire.py) may need correcting.",
+        dialer=DIALER_NAME,
+    )
+
+
+def _one_default_state(campaign: NewCampaign) -> AgentDefaultState:
+    states = {agent.default_state for agent in campaign.agents}
+    if len(states) > 1:
+        raise DialerRejected(
+            f"Enigma keeps one default state for all agents of a campaign, but {campaign.ref} "
+            "mixes offline and available agents: choose one for all.",
+            dialer=DIALER_NAME,
+        )
+    return states.pop() if states else AgentDefaultState.OFFLINE
+
+
+def _auth_headers(api_key: SecretStr | None) -> dict[str, str]:
+    if api_key is None:
+        return {}
+    return {WIRE.auth_header: WIRE.auth_template.format(key=api_key.get_secret_value())}
+
+
+def build(context: AdapterContext) -> EnigmaDialer:
+    """The registry's factory (``dialer.enigma:build``). Enigma needs nothing from the bot."""
+    del context
+    try:
+        settings = EnigmaSettings()
+    except ValidationError as exc:
+        raise ValueError(
+            "DIALER=enigma needs ENIGMA_API_URL (Enigma's API base URL, e.g. "
+            f"http://enigma.example:8080) and valid ENIGMA_* settings: {exc}"
+        ) from exc
+    return EnigmaDialer(settings)
