@@ -1,0 +1,220 @@
+"""The Slack Web API stand-in, driven through a real ``AsyncWebClient`` over loopback HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from tests.standins.slack_api import BOT_USER_ID, SlackStandIn
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    async with SlackStandIn() as standin:
+        yield standin
+
+
+async def test_posted_message_appears_in_channel_with_increasing_ts(slack: SlackStandIn) -> None:
+    client = slack.client()
+    first = await client.chat_postMessage(channel="C1", text="one")
+    second = await client.chat_postMessage(channel="C1", text="two", blocks=[{"type": "divider"}])
+
+    assert first["ok"] and first["channel"] == "C1"
+    assert float(second["ts"]) > float(first["ts"])
+    assert second["message"]["text"] == "two"
+    assert [(m.text, m.blocks) for m in slack.messages_in("C1")] == [
+        ("one", []),
+        ("two", [{"type": "divider"}]),
+    ]
+    assert slack.messages_in("C2") == []
+
+
+async def test_update_replaces_the_message_in_place(slack: SlackStandIn) -> None:
+    client = slack.client()
+    card = await client.chat_postMessage(channel="C1", text="card: running")
+    await client.chat_postMessage(channel="C1", text="alert")
+    await client.chat_update(channel="C1", ts=card["ts"], text="card: stopped")
+
+    seen = slack.messages_in("C1")
+    assert [m.text for m in seen] == ["card: stopped", "alert"]
+    assert seen[0].ts == card["ts"] and seen[0].edits == 1
+
+
+async def test_update_of_unknown_message_is_an_error(slack: SlackStandIn) -> None:
+    client = slack.client()
+    await client.chat_postMessage(channel="C1", text="x")
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_update(channel="C1", ts="1.000001", text="y")
+    assert raised.value.response["error"] == "message_not_found"
+
+
+async def test_calls_record_method_arguments_auth_and_time(slack: SlackStandIn) -> None:
+    before = time.monotonic()
+    await slack.client("xoxb-abc").chat_postMessage(channel="C1", text="hi")
+    await slack.client("xoxb-abc").auth_test()
+
+    [post] = slack.calls("chat.postMessage")
+    assert post.args == {"channel": "C1", "text": "hi"}
+    assert post.auth == "Bearer xoxb-abc"
+    assert post.at >= before and post.status == 200
+    assert [call.method for call in slack.calls()] == ["chat.postMessage", "auth.test"]
+
+
+async def test_rate_limit_answers_429_with_retry_after_for_the_next_calls(
+    slack: SlackStandIn,
+) -> None:
+    client = slack.client()
+    slack.rate_limit("chat.postMessage", retry_after=7, times=2)
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as raised:
+            await client.chat_postMessage(channel="C1", text="x")
+        assert raised.value.response.status_code == 429
+        assert raised.value.response.headers["Retry-After"] == "7"
+    await client.chat_postMessage(channel="C1", text="through")
+    await client.auth_test()  # other methods are not limited
+
+    assert [c.status for c in slack.calls("chat.postMessage")] == [429, 429, 200]
+    assert [m.text for m in slack.messages_in("C1")] == ["through"]
+
+
+async def test_unbounded_rate_limit_lasts_until_cleared(slack: SlackStandIn) -> None:
+    client = slack.client()
+    slack.rate_limit("chat.update", retry_after=1, times=None)
+    for _ in range(3):
+        with pytest.raises(SlackApiError):
+            await client.chat_update(channel="C1", ts="1.1", text="x")
+    slack.clear_rate_limit("chat.update")
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_update(channel="C1", ts="1.1", text="x")
+    assert raised.value.response.status_code == 200
+
+
+async def test_failure_knob_answers_ok_false_then_recovers(slack: SlackStandIn) -> None:
+    client = slack.client()
+    slack.fail("chat.postMessage", "channel_not_found")
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel="C1", text="lost")
+    assert raised.value.response["error"] == "channel_not_found"
+    await client.chat_postMessage(channel="C1", text="kept")
+    assert [m.text for m in slack.messages_in("C1")] == ["kept"]
+
+
+async def test_latency_delays_only_that_method(slack: SlackStandIn) -> None:
+    client = slack.client()
+    slack.latency("chat.postMessage", 0.2)
+    started = time.monotonic()
+    await client.chat_postMessage(channel="C1", text="slow")
+    slow = time.monotonic() - started
+    started = time.monotonic()
+    await client.auth_test()
+    fast = time.monotonic() - started
+    assert slow >= 0.2 > fast
+
+
+async def test_tokens_are_checked() -> None:
+    strict = SlackStandIn(token="xoxb-right")
+    async with strict:
+        assert (await strict.client("xoxb-right").auth_test())["user_id"] == BOT_USER_ID
+        with pytest.raises(SlackApiError) as raised:
+            await strict.client("xoxb-wrong").auth_test()
+        assert raised.value.response["error"] == "invalid_auth"
+
+
+async def test_registered_file_is_described_and_downloadable(slack: SlackStandIn) -> None:
+    file_id = slack.add_file(b"phone\n+441234\n", name="leads.csv")
+    info = await slack.client().files_info(file=file_id)
+
+    assert info["file"]["name"] == "leads.csv" and info["file"]["size"] == 14
+    url = info["file"]["url_private_download"]
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, headers={"Authorization": "Bearer xoxb-x"}) as response:
+            assert await response.read() == b"phone\n+441234\n"
+        async with session.get(url) as response:
+            assert b"sign in" in await response.read()
+
+
+async def test_unknown_file_is_file_not_found(slack: SlackStandIn) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        await slack.client().files_info(file="F404")
+    assert raised.value.response["error"] == "file_not_found"
+
+
+async def test_files_upload_v2_round_trip(slack: SlackStandIn) -> None:
+    result = await slack.client().files_upload_v2(
+        channel="C1", content=b"ref,reason\nc-1-1,bad phone\n", filename="rejected.csv"
+    )
+
+    file_id = result["file"]["id"]
+    assert slack.uploaded_file(file_id) == b"ref,reason\nc-1-1,bad phone\n"
+    assert result["file"]["channels"] == ["C1"]
+    assert [c.method for c in slack.calls()] == [
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
+
+
+async def test_usergroups_and_users_answer_from_registrations(slack: SlackStandIn) -> None:
+    slack.add_usergroup("S1", ["U1", "U2"])
+    slack.add_user("U1", name="ana", tz="Europe/Lisbon")
+    client = slack.client()
+
+    assert (await client.usergroups_users_list(usergroup="S1"))["users"] == ["U1", "U2"]
+    user = (await client.users_info(user="U1"))["user"]
+    assert user["name"] == "ana" and user["profile"]["tz"] == "Europe/Lisbon"
+    with pytest.raises(SlackApiError):
+        await client.users_info(user="U404")
+    with pytest.raises(SlackApiError):
+        await client.usergroups_users_list(usergroup="S404")
+
+
+async def test_ephemeral_messages_are_kept_out_of_the_channel(slack: SlackStandIn) -> None:
+    answer = await slack.client().chat_postEphemeral(channel="C1", user="U1", text="only you")
+    assert answer["message_ts"]
+    assert slack.messages_in("C1") == []
+    assert [(m["user"], m["text"]) for m in slack.ephemeral_messages("C1")] == [("U1", "only you")]
+
+
+async def test_views_open_update_and_publish(slack: SlackStandIn) -> None:
+    client = slack.client()
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "New"}, "blocks": []}
+    opened = await client.views_open(trigger_id="T1", view=modal)
+    view_id = opened["view"]["id"]
+    await client.views_update(view_id=view_id, view={**modal, "blocks": [{"type": "divider"}]})
+    await client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+
+    assert slack.view(view_id)["blocks"] == [{"type": "divider"}]
+    assert slack.view("VHOMEU1")["type"] == "home"
+    with pytest.raises(SlackApiError):
+        await client.views_update(view_id="V404", view=modal)
+
+
+async def test_response_url_records_what_is_posted(slack: SlackStandIn) -> None:
+    url = slack.response_url()
+    await AsyncWebhookClient(url).send(text="unknown ref c-1", response_type="ephemeral")
+
+    [post] = slack.responses(url)
+    assert post.body == {"text": "unknown ref c-1", "response_type": "ephemeral"}
+    assert slack.responses(slack.response_url()) == []
+
+
+async def test_wait_for_returns_the_value_or_times_out(slack: SlackStandIn) -> None:
+    await slack.client().chat_postMessage(channel="C1", text="x")
+    found = await slack.wait_for(lambda: slack.messages_in("C1"), timeout=1)
+    assert found[0].text == "x"
+    with pytest.raises(TimeoutError):
+        await slack.wait_for(lambda: slack.messages_in("C2"), timeout=0.05)
+
+
+async def test_stopped_stand_in_refuses_connections() -> None:
+    standin = SlackStandIn()
+    async with standin:
+        url = standin.url
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await session.post(f"{url}/api/auth.test")
