@@ -1,0 +1,555 @@
+"""``VoipbinDialer``: the Dialer port over VoIPBIN's campaign API (see the package docstring)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+
+from dialer.base import NotificationSink, WebhookRejected
+from dialer.errors import (
+    CampaignConflict,
+    CampaignNotFound,
+    DialerError,
+    DialerRejected,
+    DuplicateContact,
+)
+from dialer.models import (
+    AgentAssignment,
+    AgentDefaultState,
+    CampaignSettings,
+    CampaignStatus,
+    Contact,
+    DialerCampaign,
+    DialerNotification,
+    NewCampaign,
+    NotificationKind,
+)
+from dialer.voipbin.client import NAME, NotFound, Sleep, VoipbinClient
+from dialer.voipbin.mapping import (
+    NIL_ID,
+    STATUS_FROM_VOIPBIN,
+    CampaignMetadata,
+    campaign_body,
+    campaign_name,
+    dial_info,
+    dial_info_matches,
+    dialer_campaign,
+    is_deleted,
+    service_level_for,
+    settings_from,
+    target_body,
+    tel_address,
+)
+from dialer.voipbin.settings import VoipbinSettings
+from dialer.voipbin.webhooks import (
+    PROGRESS_PREFIXES,
+    SETTINGS_EVENT,
+    STATUS_EVENTS,
+    Envelope,
+    campaign_identity,
+    notification,
+    parse_envelope,
+    progress_counter,
+    status_notification,
+    verify_signature,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 16  # contacts per add_contacts call: one second of API budget at the default pace
+COUNTERS_TTL_SECONDS = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    """Every key the adapter writes in the bot's Redis, with its type and lifetime."""
+
+    prefix: str
+
+    def contacts(self, ref: str) -> str:
+        """SET of contact refs uploaded to the campaign; deleted with the campaign."""
+        return f"{self.prefix}voipbin:contacts:{ref}"
+
+    def counters(self, campaign_id: str) -> str:
+        """HASH counter -> count of progress events; expires 30 days after the last event."""
+        return f"{self.prefix}voipbin:counters:{campaign_id}"
+
+    def counted(self, campaign_id: str) -> str:
+        """SET of ``<counter>:<resource id>`` already counted; same lifetime as ``counters``."""
+        return f"{self.prefix}voipbin:counted:{campaign_id}"
+
+
+@dataclass
+class _Campaign:
+    """What the adapter remembers of one of the bot's VoIPBIN campaigns (ref -> ids)."""
+
+    campaign_id: str
+    outdial_id: str
+    outplan_id: str
+    queue_id: str
+    metadata: CampaignMetadata | None = field(default=None)
+
+    @classmethod
+    def of(cls, campaign: dict[str, Any]) -> _Campaign:
+        return cls(
+            campaign_id=str(campaign["id"]),
+            outdial_id=str(campaign["outdial_id"]),
+            outplan_id=str(campaign["outplan_id"]),
+            queue_id=str(campaign["queue_id"]),
+        )
+
+
+class VoipbinDialer:
+    name = NAME
+    batch_size = BATCH_SIZE
+
+    def __init__(
+        self,
+        settings: VoipbinSettings,
+        redis: Redis,
+        *,
+        key_prefix: str = "cb:",
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.max_calls_per_second = settings.requests_per_second / BATCH_SIZE
+        self._settings = settings
+        self._redis = redis
+        self._keys = RedisKeys(key_prefix)
+        self._api = VoipbinClient(settings, transport=transport, sleep=sleep)
+        self._campaigns: dict[str, _Campaign] = {}
+
+    # -- campaigns ---------------------------------------------------------------------------
+
+    async def create_campaign(self, campaign: NewCampaign) -> DialerCampaign:
+        if campaign.agents and self._settings.queue_id:
+            raise DialerRejected(
+                f"The bot uses the shared VoIPBIN queue {self._settings.queue_id} "
+                "(VOIPBIN_QUEUE_ID), whose agents are chosen in VoIPBIN: create the campaign "
+                "without agents.",
+                dialer=NAME,
+            )
+        created: list[str] = []  # resources to delete again if a later step fails
+        try:
+            return await self._create(campaign, created)
+        except DialerError:
+            await self._delete_quietly(reversed(created))
+            raise
+
+    async def _create(self, spec: NewCampaign, created: list[str]) -> DialerCampaign:
+        settings = self._settings
+        label = campaign_name(spec.ref, spec.name)
+        metadata = CampaignMetadata(spec.ref, None, None)
+        queue_id = settings.queue_id
+        if queue_id is None:
+            agent_tag = await self._post("/tags", _tag_body(label, "agents"), created)
+            call_in_tag = await self._post("/tags", _tag_body(label, "call-in"), created)
+            metadata = CampaignMetadata(spec.ref, agent_tag, call_in_tag)
+            for agent in spec.agents:
+                calls_in = agent.default_state is AgentDefaultState.AVAILABLE
+                await self._retag_agent(agent.agent_id, metadata, add=True, call_in=calls_in)
+            queue_id = await self._post("/queues", self._queue_body(label, agent_tag), created)
+        outplan_id = settings.outplan_id or await self._post(
+            "/outplans", self._outplan_body(label, spec.settings), created
+        )
+        outdial = {"campaign_id": NIL_ID, "name": label, "detail": "", "data": metadata.encode()}
+        outdial_id = await self._post("/outdials", outdial, created)
+        body = campaign_body(
+            spec,
+            campaign_type=settings.campaign_type,
+            actions=settings.flow_actions(),
+            outplan_id=outplan_id,
+            outdial_id=outdial_id,
+            queue_id=queue_id,
+        )
+        campaign = await self._api.request("POST", "/campaigns", json=body)
+        created.append(f"/campaigns/{campaign['id']}")
+        await self._api.request(
+            "PUT", f"/outdials/{outdial_id}/campaign_id", json={"campaign_id": campaign["id"]}
+        )
+        self._campaigns[spec.ref] = _Campaign.of(campaign)
+        self._campaigns[spec.ref].metadata = metadata
+        return dialer_campaign(campaign, spec.settings).model_copy(update={"agents": spec.agents})
+
+    async def _post(self, path: str, body: dict[str, Any], created: list[str]) -> str:
+        resource = await self._api.request("POST", path, json=body)
+        created.append(f"{path}/{resource['id']}")
+        return str(resource["id"])
+
+    def _queue_body(self, label: str, agent_tag: str) -> dict[str, Any]:
+        return {
+            "name": label,
+            "detail": "Answered campaign calls wait here for the campaign's agents.",
+            "routing_method": "random",
+            "tag_ids": [agent_tag],
+            "wait_flow_id": NIL_ID,
+            "wait_timeout": self._settings.queue_wait_timeout_ms,
+            "service_timeout": self._settings.queue_service_timeout_ms,
+        }
+
+    def _outplan_body(self, label: str, settings: CampaignSettings) -> dict[str, Any]:
+        return {"name": label, "detail": "", **dial_info(settings, self._settings.caller_id)}
+
+    async def add_contacts(self, ref: str, contacts: Sequence[Contact]) -> None:
+        campaign = await self._resolve(ref)
+        refs = [contact.ref for contact in contacts]
+        await self._claim_contacts(ref, refs)
+        for index, contact in enumerate(contacts):
+            try:
+                await self._api.request(
+                    "POST", f"/outdials/{campaign.outdial_id}/targets", json=target_body(contact)
+                )
+            except DialerError:
+                await self._redis.srem(self._keys.contacts(ref), *refs[index:])
+                raise
+
+    async def _claim_contacts(self, ref: str, refs: list[str]) -> None:
+        """Record the refs before uploading, atomically, so a ref is never sent twice."""
+        repeated = sorted({r for r in refs if refs.count(r) > 1})
+        if not repeated:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for contact_ref in refs:
+                    pipe.sadd(self._keys.contacts(ref), contact_ref)
+                added = await pipe.execute()
+            repeated = [r for r, new in zip(refs, added, strict=True) if not new]
+            claimed = [r for r, new in zip(refs, added, strict=True) if new]
+            if repeated and claimed:
+                await self._redis.srem(self._keys.contacts(ref), *claimed)
+        if repeated:
+            shown = ", ".join(repeated[:5]) + ("…" if len(repeated) > 5 else "")
+            raise DuplicateContact(
+                f"Campaign {ref} already has contacts {shown}; nothing from this batch was sent.",
+                dialer=NAME,
+            )
+
+    async def update_settings(self, ref: str, settings: CampaignSettings) -> None:
+        campaign = await self._resolve(ref)
+        current = await self._api.request("GET", f"/campaigns/{campaign.campaign_id}")
+        await self._update_outplan(campaign.outplan_id, settings)
+        level = service_level_for(settings.aggression)
+        path = f"/campaigns/{campaign.campaign_id}"
+        if current["end_handle"] == settings.end_handle.value and current["service_level"] != level:
+            await self._api.request("PUT", f"{path}/service_level", json={"service_level": level})
+            return
+        # Sent even when nothing changed on the campaign, so VoIPBIN's campaign_updated confirms.
+        body = {
+            "name": current["name"],
+            "detail": current.get("detail", ""),
+            "type": current.get("type") or self._settings.campaign_type,
+            "service_level": level,
+            "end_handle": settings.end_handle.value,
+        }
+        await self._api.request("PUT", path, json=body)
+
+    async def _update_outplan(self, outplan_id: str, settings: CampaignSettings) -> None:
+        outplan = await self._api.request("GET", f"/outplans/{outplan_id}")
+        if dial_info_matches(outplan, settings):
+            return
+        if self._settings.outplan_id:
+            raise DialerRejected(
+                "Dial timeout, attempts and retry interval come from the shared VoIPBIN outplan "
+                f"{outplan_id} (VOIPBIN_OUTPLAN_ID): change them in VoIPBIN.",
+                dialer=NAME,
+            )
+        info = dial_info(settings, self._settings.caller_id)
+        info["source"] = outplan.get("source") or tel_address(self._settings.caller_id)
+        await self._api.request("PUT", f"/outplans/{outplan_id}/dial_info", json=info)
+
+    async def start(self, ref: str) -> None:
+        campaign = await self._resolve(ref)
+        metadata = await self._metadata(campaign)
+        if metadata.call_in_tag:
+            for agent in await self._agents_tagged(metadata.call_in_tag):
+                await self._api.request(
+                    "PUT", f"/agents/{agent['id']}/status", json={"status": "available"}
+                )
+        await self._set_status(campaign, "run")
+
+    async def stop(self, ref: str) -> None:
+        await self._set_status(await self._resolve(ref), "stop")
+
+    async def _set_status(self, campaign: _Campaign, status: str) -> None:
+        await self._api.request(
+            "PUT", f"/campaigns/{campaign.campaign_id}/status", json={"status": status}
+        )
+
+    async def delete(self, ref: str) -> None:
+        campaign = await self._resolve(ref)
+        current = await self._fetch(ref, campaign)
+        status = STATUS_FROM_VOIPBIN[current["status"]]
+        if status is not CampaignStatus.STOPPED:
+            # VoIPBIN ignores a delete of a campaign that is not stopped; say so instead.
+            raise CampaignConflict(
+                f"Campaign {ref} is {status.value} in VoIPBIN: stop it and wait until it is "
+                "stopped before removing it.",
+                dialer=NAME,
+            )
+        await self._api.request("DELETE", f"/campaigns/{campaign.campaign_id}")
+        metadata = await self._metadata(campaign)
+        self._campaigns.pop(ref, None)
+        await self._redis.delete(self._keys.contacts(ref))
+        await self._remove_resources(campaign, metadata)
+
+    async def _remove_resources(self, campaign: _Campaign, metadata: CampaignMetadata) -> None:
+        """Best effort: the campaign is gone either way; leftovers only clutter VoIPBIN."""
+        try:
+            if metadata.agent_tag:
+                for agent in await self._agents_tagged(metadata.agent_tag):
+                    await self._put_tags(agent, metadata, add=False, call_in=False)
+        except DialerError as exc:
+            log.warning("VoIPBIN agents of %s keep its tags: %s", metadata.ref, exc)
+        paths = [f"/outdials/{campaign.outdial_id}"]
+        if not self._settings.outplan_id:
+            paths.append(f"/outplans/{campaign.outplan_id}")
+        if not self._settings.queue_id:
+            paths.append(f"/queues/{campaign.queue_id}")
+        paths += [f"/tags/{tag}" for tag in (metadata.agent_tag, metadata.call_in_tag) if tag]
+        await self._delete_quietly(paths)
+
+    async def _delete_quietly(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            try:
+                await self._api.request("DELETE", path)
+            except DialerError as exc:
+                log.warning("could not delete VoIPBIN %s: %s", path, exc)
+
+    async def list_campaigns(self) -> list[DialerCampaign]:
+        listed: list[DialerCampaign] = []
+        known: dict[str, _Campaign] = {}
+        async for campaign in self._api.paginate("/campaigns"):
+            if is_deleted(campaign):
+                continue
+            found = dialer_campaign(campaign)
+            listed.append(found)
+            if found.ref is not None:
+                known[found.ref] = self._remembered(found.ref, campaign)
+        self._campaigns = known
+        return listed
+
+    async def get_campaign(self, ref: str) -> DialerCampaign:
+        campaign = await self._resolve(ref)
+        current = await self._fetch(ref, campaign)
+        outplan = await self._api.request("GET", f"/outplans/{campaign.outplan_id}")
+        found = dialer_campaign(current, settings_from(current, outplan))
+        return found.model_copy(
+            update={
+                "agents": await self._assignments(campaign),
+                "counters": await self._counters(campaign.campaign_id),
+            }
+        )
+
+    async def _fetch(self, ref: str, campaign: _Campaign) -> dict[str, Any]:
+        try:
+            current: dict[str, Any] = await self._api.request(
+                "GET", f"/campaigns/{campaign.campaign_id}"
+            )
+        except CampaignNotFound:
+            self._campaigns.pop(ref, None)
+            raise
+        if is_deleted(current):
+            self._campaigns.pop(ref, None)
+            raise CampaignNotFound(f"Campaign {ref} was deleted in VoIPBIN.", dialer=NAME)
+        return current
+
+    async def _resolve(self, ref: str) -> _Campaign:
+        """The VoIPBIN ids of a ref; after a restart the cache is refilled by listing."""
+        if ref not in self._campaigns:
+            await self.list_campaigns()
+        try:
+            return self._campaigns[ref]
+        except KeyError:
+            raise CampaignNotFound(
+                f"VoIPBIN holds no campaign with ref {ref}; it may have been deleted in VoIPBIN.",
+                dialer=NAME,
+            ) from None
+
+    def _remembered(self, ref: str, campaign: dict[str, Any]) -> _Campaign:
+        fresh = _Campaign.of(campaign)
+        cached = self._campaigns.get(ref)
+        if cached is not None and cached.outdial_id == fresh.outdial_id:
+            fresh.metadata = cached.metadata
+        return fresh
+
+    async def _metadata(self, campaign: _Campaign) -> CampaignMetadata:
+        if campaign.metadata is None:
+            outdial = await self._api.request("GET", f"/outdials/{campaign.outdial_id}")
+            decoded = CampaignMetadata.decode(str(outdial.get("data", "")))
+            campaign.metadata = decoded or CampaignMetadata("", None, None)
+        return campaign.metadata
+
+    # -- agents ------------------------------------------------------------------------------
+
+    async def add_agents(self, ref: str, agent_ids: Sequence[str]) -> None:
+        metadata = await self._own_queue_metadata(ref)
+        current = await self._assignments(await self._resolve(ref))
+        call_in = any(a.default_state is AgentDefaultState.AVAILABLE for a in current)
+        for agent_id in agent_ids:
+            await self._retag_agent(agent_id, metadata, add=True, call_in=call_in)
+
+    async def remove_agents(self, ref: str, agent_ids: Sequence[str]) -> None:
+        metadata = await self._own_queue_metadata(ref)
+        for agent_id in agent_ids:
+            await self._retag_agent(agent_id, metadata, add=False, call_in=False)
+
+    async def set_agent_default_state(self, ref: str, state: AgentDefaultState) -> None:
+        metadata = await self._own_queue_metadata(ref)
+        assert metadata.agent_tag is not None  # checked by _own_queue_metadata
+        call_in = state is AgentDefaultState.AVAILABLE
+        for agent in await self._agents_tagged(metadata.agent_tag):
+            await self._put_tags(agent, metadata, add=True, call_in=call_in)
+
+    async def _own_queue_metadata(self, ref: str) -> CampaignMetadata:
+        metadata = await self._metadata(await self._resolve(ref))
+        if metadata.agent_tag is None:
+            raise DialerRejected(
+                f"Campaign {ref} uses a shared VoIPBIN queue: its agents are chosen in VoIPBIN.",
+                dialer=NAME,
+            )
+        return metadata
+
+    async def _assignments(self, campaign: _Campaign) -> tuple[AgentAssignment, ...]:
+        metadata = await self._metadata(campaign)
+        if metadata.agent_tag is None:
+            return ()
+        return tuple(
+            AgentAssignment(
+                agent_id=str(agent["id"]),
+                default_state=AgentDefaultState.AVAILABLE
+                if metadata.call_in_tag in (agent.get("tag_ids") or [])
+                else AgentDefaultState.OFFLINE,
+            )
+            for agent in await self._agents_tagged(metadata.agent_tag)
+        )
+
+    async def _agents_tagged(self, tag_id: str) -> list[dict[str, Any]]:
+        return [agent async for agent in self._api.paginate("/agents", {"tag_ids": tag_id})]
+
+    async def _retag_agent(
+        self, agent_id: str, metadata: CampaignMetadata, *, add: bool, call_in: bool
+    ) -> None:
+        try:
+            agent = await self._api.request("GET", f"/agents/{agent_id}")
+        except NotFound as exc:
+            raise DialerRejected(
+                f"VoIPBIN has no agent {agent_id!r}: use the agent's id from VoIPBIN's agent list.",
+                dialer=NAME,
+            ) from exc
+        await self._put_tags(agent, metadata, add=add, call_in=call_in)
+
+    async def _put_tags(
+        self, agent: dict[str, Any], metadata: CampaignMetadata, *, add: bool, call_in: bool
+    ) -> None:
+        """Agents take a campaign's calls by carrying its queue's tag (VoIPBIN's routing)."""
+        ours = {metadata.agent_tag, metadata.call_in_tag}
+        tags = [tag for tag in agent.get("tag_ids") or [] if tag not in ours]
+        if add and metadata.agent_tag:
+            tags.append(metadata.agent_tag)
+        if add and call_in and metadata.call_in_tag:
+            tags.append(metadata.call_in_tag)
+        if tags != list(agent.get("tag_ids") or []):
+            await self._api.request("PUT", f"/agents/{agent['id']}/tag_ids", json={"tag_ids": tags})
+
+    # -- notifications -----------------------------------------------------------------------
+
+    async def run_notifications(self, sink: NotificationSink) -> None:
+        """VoIPBIN pushes by webhook (``receive_webhook``): nothing to run here."""
+        return None
+
+    async def receive_webhook(
+        self, headers: Mapping[str, str], body: bytes
+    ) -> list[DialerNotification]:
+        secret = self._settings.webhook_secret
+        if secret is not None:
+            verify_signature(secret.get_secret_value(), headers, body)
+        envelope = parse_envelope(body)
+        if envelope.type in STATUS_EVENTS:
+            return [status_notification(envelope)]
+        if envelope.type == SETTINGS_EVENT:
+            return [await self._settings_notification(envelope)]
+        if envelope.type.startswith(PROGRESS_PREFIXES):
+            return await self._progress_notifications(envelope)
+        return []
+
+    async def _settings_notification(self, envelope: Envelope) -> DialerNotification:
+        ref, campaign_id = campaign_identity(envelope.data)
+        outplan_id = envelope.data.get("outplan_id")
+        if not isinstance(outplan_id, str) or not outplan_id:
+            raise WebhookRejected("the updated campaign names no outplan", status_code=400)
+        # The campaign carries pacing and end handle; the tries live on its outplan.
+        outplan = await self._api.request("GET", f"/outplans/{outplan_id}")
+        try:
+            settings = settings_from(envelope.data, outplan)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise WebhookRejected("the updated campaign is unreadable", status_code=400) from exc
+        return notification(
+            envelope,
+            NotificationKind.SETTINGS,
+            campaign_ref=ref,
+            campaign_id=campaign_id,
+            settings=settings,
+        )
+
+    async def _progress_notifications(self, envelope: Envelope) -> list[DialerNotification]:
+        campaign_id = self._campaign_of_progress(envelope.data)
+        if campaign_id is None:
+            return []
+        counters = await self._count(campaign_id, envelope)
+        return [
+            notification(
+                envelope,
+                NotificationKind.PROGRESS,
+                campaign_ref=self._ref_of(campaign_id),
+                campaign_id=campaign_id,
+                counters=counters,
+            )
+        ]
+
+    def _campaign_of_progress(self, data: dict[str, Any]) -> str | None:
+        campaign_id = data.get("campaign_id")
+        if isinstance(campaign_id, str) and campaign_id and campaign_id != NIL_ID:
+            return campaign_id
+        outdial_id = data.get("outdial_id")  # outdial targets name only their outdial
+        for campaign in self._campaigns.values():
+            if campaign.outdial_id == outdial_id:
+                return campaign.campaign_id
+        return None
+
+    def _ref_of(self, campaign_id: str) -> str | None:
+        for ref, campaign in self._campaigns.items():
+            if campaign.campaign_id == campaign_id:
+                return ref
+        return None
+
+    async def _count(self, campaign_id: str, envelope: Envelope) -> dict[str, int]:
+        """Counts each call or target once per counter, however often VoIPBIN redelivers."""
+        counter = progress_counter(envelope)
+        counters_key = self._keys.counters(campaign_id)
+        if counter is not None:
+            counted_key = self._keys.counted(campaign_id)
+            member = f"{counter}:{envelope.data.get('id')}"
+            if await self._redis.sadd(counted_key, member):
+                await self._redis.hincrby(counters_key, counter, 1)
+            await self._redis.expire(counted_key, COUNTERS_TTL_SECONDS)
+            await self._redis.expire(counters_key, COUNTERS_TTL_SECONDS)
+        return await self._counters(campaign_id)
+
+    async def _counters(self, campaign_id: str) -> dict[str, int]:
+        raw: dict[Any, Any] = await self._redis.hgetall(self._keys.counters(campaign_id))
+        return {_text(key): int(value) for key, value in raw.items()}
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+
+
+def _tag_body(label: str, purpose: str) -> dict[str, str]:
+    return {"name": f"{label} · {purpose}", "detail": "Managed by campaign-bot."}
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
