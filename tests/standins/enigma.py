@@ -28,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dialer.base import NotificationSink
+from dialer.enigma import EnigmaDialer, EnigmaSettings
 from dialer.enigma.wire import WIRE
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,7 @@ class EnigmaStandIn:
         self._faults.append(_Fault(count, status=status))
 
     def stall_next(self, count: int, seconds: float) -> None:
-        """The next ``count`` requests are answered (normally) only after ``seconds``."""
+        """The next ``count`` requests are carried out at once but answered after ``seconds``."""
         self._faults.append(_Fault(count, status=0, delay=seconds))
 
     def status_of(self, ref: str) -> str | None:
@@ -160,11 +162,12 @@ class EnigmaStandIn:
                 if request.headers.get(WIRE.auth_header) != expected:
                     return _error(401, "unauthorized", "missing or wrong API key")
             fault = self._take_fault()
-            if fault is not None and fault.delay:
-                await asyncio.sleep(fault.delay)
-            elif fault is not None:
+            if fault is not None and not fault.delay:
                 return _error(fault.status, "injected", "injected failure")
-            return await handler(request)
+            response = await handler(request)
+            if fault is not None:
+                await asyncio.sleep(fault.delay)
+            return response
 
         return endpoint
 
@@ -358,3 +361,34 @@ async def running_enigma(
             await serving
         sock.close()
         await standin.aclose()
+
+
+@asynccontextmanager
+async def listening_adapter(
+    standin: EnigmaStandIn,
+    sink: NotificationSink,
+    *,
+    redis_url: str | None = None,
+    **settings: Any,
+) -> AsyncIterator[EnigmaDialer]:
+    """An adapter pointed at ``standin``, its notifications running into ``sink``, subscribed.
+
+    ``redis_url`` defaults to the stand-in's own Redis (the "dialer's Redis").
+    """
+    dialer = EnigmaDialer(
+        EnigmaSettings(
+            api_url=standin.url,
+            redis_url=redis_url or standin.redis_url,
+            channel_prefix=standin.channel_prefix,
+            **settings,
+        )
+    )
+    listener = asyncio.create_task(dialer.run_notifications(sink))
+    try:
+        await asyncio.wait_for(dialer.wait_listening(), 5)
+        yield dialer
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        await dialer.aclose()
