@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +28,10 @@ from tests.conftest import REAL_REDIS_URL
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.standins.enigma import EnigmaStandIn, running_enigma
 
-FAST = {"retry_backoff_seconds": 0.01, "retries": 2}
+
+def fast_settings(api_url: str, **overrides: Any) -> EnigmaSettings:
+    """Two quick retries, so failure paths take milliseconds."""
+    return EnigmaSettings(api_url=api_url, retry_backoff_seconds=0.01, retries=2, **overrides)
 
 
 def answer(status: int, code: str | None = None, message: str | None = None) -> httpx.Response:
@@ -91,7 +95,7 @@ async def standin() -> AsyncIterator[EnigmaStandIn]:
 
 @pytest.fixture
 async def dialer(standin: EnigmaStandIn) -> AsyncIterator[EnigmaDialer]:
-    adapter = EnigmaDialer(EnigmaSettings(api_url=standin.url, timeout_seconds=0.3, **FAST))
+    adapter = EnigmaDialer(fast_settings(standin.url, timeout_seconds=0.3))
     yield adapter
     await adapter.aclose()
 
@@ -176,7 +180,7 @@ async def test_a_wrong_api_key_is_an_auth_error_and_the_right_one_is_accepted() 
     prefix = f"test:{uuid.uuid4().hex[:10]}:"
     async with running_enigma(REAL_REDIS_URL, prefix, api_key="s3cret") as standin:
         for key, works in (("wrong", False), ("s3cret", True)):
-            adapter = EnigmaDialer(EnigmaSettings(api_url=standin.url, api_key=key, **FAST))
+            adapter = EnigmaDialer(fast_settings(standin.url, api_key=key))
             try:
                 if works:
                     await adapter.list_campaigns()
@@ -191,7 +195,7 @@ async def test_an_unreachable_enigma_is_unavailable_after_retrying() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    adapter = EnigmaDialer(EnigmaSettings(api_url=f"http://127.0.0.1:{port}", **FAST))
+    adapter = EnigmaDialer(fast_settings(f"http://127.0.0.1:{port}"))
     try:
         with pytest.raises(DialerUnavailable, match="unreachable") as raised:
             await adapter.create_campaign(new_campaign())  # never sent, so safe to retry
@@ -202,9 +206,7 @@ async def test_an_unreachable_enigma_is_unavailable_after_retrying() -> None:
 
 async def test_an_answer_that_is_not_json_is_a_protocol_error() -> None:
     login_page = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>login"))
-    adapter = EnigmaDialer(
-        EnigmaSettings(api_url="http://127.0.0.1:9", **FAST), transport=login_page
-    )
+    adapter = EnigmaDialer(fast_settings("http://127.0.0.1:9"), transport=login_page)
     try:
         with pytest.raises(DialerProtocolError, match="ENIGMA_API_URL"):
             await adapter.list_campaigns()
@@ -214,9 +216,7 @@ async def test_an_answer_that_is_not_json_is_a_protocol_error() -> None:
 
 async def test_an_answer_in_an_unexpected_shape_names_the_assumptions_to_correct() -> None:
     other_api = httpx.MockTransport(lambda request: httpx.Response(200, json={"items": []}))
-    adapter = EnigmaDialer(
-        EnigmaSettings(api_url="http://127.0.0.1:9", **FAST), transport=other_api
-    )
+    adapter = EnigmaDialer(fast_settings("http://127.0.0.1:9"), transport=other_api)
     try:
         with pytest.raises(DialerProtocolError, match=r"wire\.py"):
             await adapter.list_campaigns()
