@@ -1,0 +1,246 @@
+"""CSV bytes in, records out, one chunk at a time: memory does not grow with the file.
+
+Only the current chunk and the record being assembled are held. A record may span several
+physical lines (a quoted field with line breaks); it is complete when it holds an even number of
+quote marks, which is exact for CSV that doubles its quotes and bounded by ``max_record_chars``
+for CSV that does not.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from dataclasses import dataclass
+
+from commands.leads.errors import FileTooLarge, UnreadableCsv
+
+DELIMITERS = (",", ";", "\t", "|")
+"""Candidates in order of preference when two are equally frequent in the header."""
+MAX_RECORD_CHARS = 100_000
+"""Longest record (all its lines); stays under ``csv.field_size_limit()``."""
+
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int
+    """Physical line (1-based) where the record starts, as a spreadsheet would number it."""
+    cells: tuple[str, ...]
+
+
+class TextDecoder:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252.
+
+    A file is read as UTF-8 until the first byte that is not UTF-8, and as cp1252 from there:
+    legacy files are plain ASCII up to their first accented letter, so nothing before it changes.
+    The switch point depends only on the bytes, never on chunk boundaries, so every pass over a
+    file decodes it the same way.
+    """
+
+    def __init__(self) -> None:
+        self.encoding = ""
+        self.switched_at_byte: int | None = None
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._head = b""
+        self._consumed = 0
+
+    @property
+    def note(self) -> str | None:
+        if self.switched_at_byte is None:
+            return None
+        return (
+            "The file is not UTF-8, so it was read as Windows-1252 (Western European). "
+            'If names look wrong, save it as "CSV UTF-8" and upload it again.'
+        )
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        if self._decoder is None:
+            self._head += data
+            if len(self._head) < 4 and not final:
+                return ""
+            data, self._head = self._head, b""
+            self._decoder = self._start(data)
+        consumed_before = self._consumed
+        self._consumed += len(data)
+        try:
+            return self._decoder.decode(data, final)
+        except UnicodeDecodeError as exc:
+            if not self.encoding.startswith("utf-8"):
+                raise UnreadableCsv(f"The file is not valid {self.encoding} text.") from exc
+            buffered = len(exc.object) - len(data)
+            self.switched_at_byte = consumed_before - buffered + exc.start
+            return self._switch_to_cp1252(exc.object, exc.start, final)
+
+    def _start(self, head: bytes) -> codecs.IncrementalDecoder:
+        if head.startswith(_ZIP_MAGIC):
+            raise UnreadableCsv("This is a spreadsheet workbook, not a CSV: save it as CSV first.")
+        if head.startswith(_UTF16_BOMS):
+            self.encoding = "utf-16"
+        elif head.startswith(codecs.BOM_UTF8):
+            self.encoding = "utf-8-sig"
+        else:
+            self.encoding = "utf-8"
+        return codecs.getincrementaldecoder(self.encoding)()
+
+    def _switch_to_cp1252(self, data: bytes, start: int, final: bool) -> str:
+        prefix = bytes(data[:start]).decode("utf-8")
+        self.encoding = "cp1252"
+        # cp1252 leaves five bytes undefined; a replacement character beats refusing the file.
+        self._decoder = codecs.getincrementaldecoder("cp1252")(errors="replace")
+        return prefix + self._decoder.decode(bytes(data[start:]), final)
+
+
+class RecordSplitter:
+    """Cuts decoded text into whole CSV records, each with the line number it starts on."""
+
+    def __init__(self, max_record_chars: int = MAX_RECORD_CHARS) -> None:
+        self._max = max_record_chars
+        self._newline: str | None = None
+        self._tail = ""
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        self._quotes = 0
+        self._next_line = 1
+
+    def feed(self, text: str) -> list[tuple[int, str]]:
+        self._tail += text
+        if self._newline is None:
+            self._newline = _detect_newline(self._tail)
+        if self._newline is None:
+            self._check_length(len(self._tail))
+            return []
+        *lines, self._tail = self._tail.split(self._newline)
+        self._check_length(len(self._tail))
+        out: list[tuple[int, str]] = []
+        for line in lines:
+            self._add_line(line + self._newline, out)
+        return out
+
+    def close(self) -> list[tuple[int, str]]:
+        out: list[tuple[int, str]] = []
+        if self._tail:
+            self._add_line(self._tail, out)
+            self._tail = ""
+        if self._pending:  # a quote left open at the end: let the lenient parser take it
+            self._emit(out)
+        return out
+
+    def _add_line(self, line: str, out: list[tuple[int, str]]) -> None:
+        self._pending.append(line)
+        self._pending_chars += len(line)
+        self._quotes += line.count('"')
+        if self._quotes % 2 == 0:
+            self._emit(out)
+        elif self._pending_chars > self._max:
+            raise UnreadableCsv(
+                f"Line {self._next_line}: a quote mark opens a field that never closes. "
+                'Remove the stray " or put the whole field in quotes.'
+            )
+
+    def _emit(self, out: list[tuple[int, str]]) -> None:
+        out.append((self._next_line, "".join(self._pending)))
+        self._next_line += len(self._pending)
+        self._pending, self._pending_chars, self._quotes = [], 0, 0
+
+    def _check_length(self, chars: int) -> None:
+        if chars > self._max:
+            raise UnreadableCsv(
+                f"Line {self._next_line + len(self._pending)} is longer than {self._max:,} "
+                "characters: is this really a CSV file?"
+            )
+
+
+def _detect_newline(text: str) -> str | None:
+    """``\\n`` (also covers ``\\r\\n``), or ``\\r`` alone for old Mac files; None until known."""
+    if "\n" in text:
+        return "\n"
+    cr = text.find("\r")
+    if cr != -1 and cr + 1 < len(text):
+        return "\r"
+    return None
+
+
+def sniff_delimiter(header: str) -> str:
+    """The candidate seen most often outside quotes in the header line (``,`` if none is)."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=counts.__getitem__)
+    return best if counts[best] else ","
+
+
+class CsvReader:
+    """Reads records from a stream of bytes; ``encoding`` and ``delimiter`` are known after the
+    first record (the header) has been yielded."""
+
+    def __init__(
+        self,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_bytes: int,
+        max_record_chars: int = MAX_RECORD_CHARS,
+    ) -> None:
+        self._chunks = chunks
+        self._max_bytes = max_bytes
+        self._decoder = TextDecoder()
+        self._splitter = RecordSplitter(max_record_chars)
+        self.delimiter = ","
+
+    @property
+    def encoding(self) -> str:
+        return self._decoder.encoding
+
+    @property
+    def encoding_note(self) -> str | None:
+        return self._decoder.note
+
+    async def records(self) -> AsyncIterator[Record]:
+        """Every non-blank record, header first."""
+        size = 0
+        header_seen = False
+        async for chunk in self._chunks:
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise FileTooLarge(too_large_message(self._max_bytes))
+            pieces = self._splitter.feed(self._decode(chunk))
+            for record in self._parse(pieces, header_seen):
+                header_seen = True
+                yield record
+        last = self._splitter.feed(self._decode(b"", final=True)) + self._splitter.close()
+        for record in self._parse(last, header_seen):
+            header_seen = True
+            yield record
+
+    def _decode(self, chunk: bytes, final: bool = False) -> str:
+        text = self._decoder.decode(chunk, final)
+        if "\x00" in text:
+            raise UnreadableCsv("The file contains binary data: upload a CSV text file.")
+        return text
+
+    def _parse(self, pieces: list[tuple[int, str]], header_seen: bool) -> Iterator[Record]:
+        pieces = [(line, text) for line, text in pieces if text.strip()]
+        if not pieces:
+            return
+        if not header_seen:
+            self.delimiter = sniff_delimiter(pieces[0][1])
+        rows = csv.reader((text for _, text in pieces), delimiter=self.delimiter)
+        for line, _ in pieces:
+            try:
+                cells = next(rows)
+            except csv.Error as exc:
+                raise UnreadableCsv(f"Line {line} cannot be read as CSV ({exc}).") from exc
+            yield Record(line=line, cells=tuple(cells))
+
+
+def too_large_message(max_bytes: int) -> str:
+    return (
+        f"The file is larger than {max_bytes / 1_000_000:,.1f} MB, the most one upload takes. "
+        "Split it into smaller files, one campaign each."
+    )

@@ -1,0 +1,152 @@
+"""One CSV record -> an accepted row (E.164 numbers, known fields) or a rejected row with why."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+from commands.leads.columns import ColumnMap
+from commands.leads.reader import Record
+from commands.leads.seen import SeenNumbers, e164_key
+from dialer.models import MAX_PHONE_NUMBERS
+
+_SEPARATORS = re.compile(r"[;,|]")
+"""Several numbers in one cell: ``"0171 123; 0171 456"``. Never ``/`` (``0171/1234567``)."""
+_SHOWN_CHARS = 60
+
+
+class RejectReason(StrEnum):
+    EMPTY_ROW = "empty_row"
+    FIELD_TOO_LONG = "field_too_long"
+    NO_VALID_NUMBER = "no_valid_number"
+    TOO_MANY_NUMBERS = "too_many_numbers"
+    DUPLICATE_NUMBER = "duplicate_number"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    RejectReason.EMPTY_ROW: "empty row",
+    RejectReason.FIELD_TOO_LONG: "field too long",
+    RejectReason.NO_VALID_NUMBER: "no valid phone number",
+    RejectReason.TOO_MANY_NUMBERS: f"more than {MAX_PHONE_NUMBERS} phone numbers",
+    RejectReason.DUPLICATE_NUMBER: "phone number already in the file",
+}
+
+
+@dataclass(frozen=True)
+class AcceptedRow:
+    line: int
+    numbers: tuple[str, ...]
+    fields: dict[str, str]
+    invalid_numbers: int
+    """Numbers in this row that were not valid and were left out (the row had others)."""
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    reason: RejectReason
+    detail: str
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ValidationRules:
+    """Everything that decides whether a row is accepted. Kept with an upload, so a resume
+    numbers the contacts exactly as the first pass did even if the settings changed since."""
+
+    region: str
+    max_field_length: int
+    max_rows: int
+    max_bytes: int
+
+
+def to_e164(text: str, region: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class RowValidator:
+    """Checks rows in file order; remembers the numbers of accepted rows to catch duplicates."""
+
+    def __init__(self, columns: ColumnMap, rules: ValidationRules) -> None:
+        self._columns = columns
+        self._rules = rules
+        self._seen = SeenNumbers()
+
+    def check(self, record: Record) -> AcceptedRow | RejectedRow:
+        cells = record.cells
+        if not any(cell.strip() for cell in cells):
+            return self._reject(record, RejectReason.EMPTY_ROW, "the row has no values")
+        too_long = self._over_long(cells)
+        if too_long is not None:
+            return self._reject(record, RejectReason.FIELD_TOO_LONG, too_long)
+        numbers, invalid = self._numbers(cells)
+        if not numbers:
+            return self._reject(record, RejectReason.NO_VALID_NUMBER, self._why_invalid(invalid))
+        if len(numbers) > MAX_PHONE_NUMBERS:
+            detail = f"{len(numbers)} numbers; a contact takes at most {MAX_PHONE_NUMBERS}"
+            return self._reject(record, RejectReason.TOO_MANY_NUMBERS, detail)
+        duplicate = next((n for n in numbers if e164_key(n) in self._seen), None)
+        if duplicate is not None:
+            detail = f"{duplicate} is already on an earlier row"
+            return self._reject(record, RejectReason.DUPLICATE_NUMBER, detail)
+        for number in numbers:
+            self._seen.add(e164_key(number))
+        return AcceptedRow(record.line, numbers, self._fields(cells), len(invalid))
+
+    def _over_long(self, cells: tuple[str, ...]) -> str | None:
+        limit = self._rules.max_field_length
+        for index, cell in enumerate(cells):
+            if len(cell) > limit:
+                return f"{self._column_name(index)}: {len(cell):,} characters, at most {limit:,}"
+        return None
+
+    def _numbers(self, cells: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
+        numbers: dict[str, None] = {}  # ordered, and the same number twice in a row counts once
+        invalid: list[str] = []
+        for index in self._columns.phone_columns:
+            if index >= len(cells):
+                continue
+            for piece in _SEPARATORS.split(cells[index]):
+                text = piece.strip()
+                if not text:
+                    continue
+                e164 = to_e164(text, self._rules.region)
+                if e164 is None:
+                    invalid.append(text)
+                else:
+                    numbers[e164] = None
+        return tuple(numbers), invalid
+
+    def _why_invalid(self, invalid: list[str]) -> str:
+        if not invalid:
+            return "no phone number given"
+        shown = ", ".join(f'"{text[:_SHOWN_CHARS]}"' for text in invalid[:3])
+        return f"not a valid number for region {self._rules.region}: {shown}"
+
+    def _fields(self, cells: tuple[str, ...]) -> dict[str, str]:
+        return {
+            name: cells[index].strip()
+            for name, index in self._columns.field_columns
+            if index < len(cells) and cells[index].strip()
+        }
+
+    def _column_name(self, index: int) -> str:
+        header = self._columns.header
+        name = header[index].strip() if index < len(header) else ""
+        return f"column {name!r}" if name else f"column {index + 1}"
+
+    def _reject(self, record: Record, reason: RejectReason, detail: str) -> RejectedRow:
+        return RejectedRow(record.line, reason, detail, record.cells)
