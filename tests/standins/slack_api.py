@@ -394,9 +394,7 @@ class SlackStandIn:
     def _chat_update(self, args: Json) -> Json:
         channel = _required(args, "channel")
         ts = _required(args, "ts")
-        messages = self._channels.get(channel)
-        if messages is None:
-            raise SlackError("channel_not_found")
+        messages = self._channels.get(channel, [])
         for index, old in enumerate(messages):
             if old.ts == ts:
                 new = SlackMessage(

@@ -1,0 +1,309 @@
+"""Campaign state changes, shown in the campaign's channel at the pace Slack allows.
+
+``ChannelAlerts`` is the engine's ``AlertHandler`` (DESIGN section 2, the last step of a
+notification's path). Calling it only queues the effect; one worker per channel then makes at most
+one Slack call per ``pace`` seconds (Slack: about one message per second per channel):
+
+- ``StatusAlert``: an alert message, then the campaign's card redrawn;
+- ``RefreshCard``, ``RemovalRequested``, ``RemovalRejected``: the card redrawn (the approval
+  message itself belongs to the removal command, which needs its ts).
+
+Queued work coalesces: all card redraws of one campaign that wait in the queue become one, drawn
+from the campaign as stored when it is sent, so the card always ends on the true state; status
+alerts of one campaign that wait in the queue become one message with a line per transition.
+A 429 makes every worker wait ``Retry-After`` before calling that method again, then the same call
+is retried. Any other failure is logged and the worker goes on with the next job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from state.campaign import Campaign
+from state.effects import Effect, RefreshCard, RemovalRejected, RemovalRequested, StatusAlert
+from state.store import CampaignStore
+
+log = logging.getLogger(__name__)
+
+CardRenderer = Callable[[Campaign], tuple[str, list[dict[str, Any]]]]
+AlertRenderer = Callable[[StatusAlert, Campaign | None], str]
+
+SLACK_PACE = 1.0
+"""Seconds between two Slack calls for one channel."""
+DRAIN_DEADLINE = 10.0
+DEFAULT_RETRY_AFTER = 1.0  # if a 429 comes without a usable Retry-After
+BOT_ACTOR = "campaign-bot"
+
+
+@dataclass
+class AlertMetrics:
+    """Counters for ``GET /metrics``, per process."""
+
+    slack_calls: int = 0
+    rate_limited: int = 0
+    slack_errors: int = 0
+    alerts_queued: int = 0
+    alerts_merged: int = 0
+    cards_coalesced: int = 0
+    dropped: int = 0
+
+
+@dataclass
+class _AlertJob:
+    ref: str
+    transitions: list[tuple[StatusAlert, Campaign | None]]
+
+
+@dataclass
+class _CardJob:
+    ref: str
+
+
+_Job = _AlertJob | _CardJob
+
+
+@dataclass
+class _ChannelQueue:
+    """One channel's waiting jobs, in order, with the still-unsent job of each kind per ref."""
+
+    jobs: deque[_Job] = field(default_factory=deque)
+    waiting_alert: dict[str, _AlertJob] = field(default_factory=dict)
+    waiting_card: set[str] = field(default_factory=set)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    next_call_at: float = 0.0  # time.monotonic()
+
+    def add_alert(self, alert: StatusAlert, campaign: Campaign | None) -> bool:
+        """Queue ``alert``; True if it joined an alert of its campaign that is still waiting."""
+        job = self.waiting_alert.get(alert.ref)
+        if job is not None:
+            job.transitions.append((alert, campaign))
+            return True
+        job = _AlertJob(alert.ref, [(alert, campaign)])
+        self.waiting_alert[alert.ref] = job
+        self._push(job)
+        return False
+
+    def add_card(self, ref: str) -> bool:
+        """Queue a redraw of ``ref``'s card; True if one is already waiting."""
+        if ref in self.waiting_card:
+            return True
+        self.waiting_card.add(ref)
+        self._push(_CardJob(ref))
+        return False
+
+    def pop(self) -> _Job | None:
+        if not self.jobs:
+            return None
+        job = self.jobs.popleft()
+        if isinstance(job, _AlertJob):
+            del self.waiting_alert[job.ref]
+        else:
+            self.waiting_card.discard(job.ref)
+        return job
+
+    def _push(self, job: _Job) -> None:
+        self.jobs.append(job)
+        self.wake.set()
+
+
+class ChannelAlerts:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        store: CampaignStore,
+        default_channel: str | None,
+        *,
+        render_card: CardRenderer,
+        render_alert: AlertRenderer,
+        pace: float = SLACK_PACE,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.default_channel = default_channel
+        self.render_card = render_card
+        self.render_alert = render_alert
+        self.pace = pace
+        self.metrics = AlertMetrics()
+        self._queues: dict[str, _ChannelQueue] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._lookups: set[asyncio.Task[None]] = set()
+        self._method_blocked_until: dict[str, float] = {}
+        self._closing = False
+
+    # -- the notification path: queue and return ---------------------------------------------
+
+    async def __call__(self, effect: Effect, campaign: Campaign | None) -> None:
+        if self._closing:
+            log.warning("alerts are closing; %s not shown in Slack", effect)
+            self.metrics.dropped += 1
+            return
+        if campaign is None:
+            # The channel is on the stored campaign; look it up off the notification path.
+            task = asyncio.create_task(self._enqueue_after_lookup(effect))
+            self._lookups.add(task)
+            task.add_done_callback(self._lookups.discard)
+            return
+        self._enqueue(effect, campaign)
+
+    async def _enqueue_after_lookup(self, effect: Effect) -> None:
+        try:
+            campaign = await self.store.get(effect.ref)
+        except Exception:
+            log.exception("could not read campaign %s; %s not shown in Slack", effect.ref, effect)
+            self.metrics.dropped += 1
+            return
+        if campaign is None:
+            log.warning("campaign %s is unknown; %s not shown in Slack", effect.ref, effect)
+            self.metrics.dropped += 1
+            return
+        self._enqueue(effect, campaign)
+
+    def _enqueue(self, effect: Effect, campaign: Campaign) -> None:
+        channel = campaign.channel_id or self.default_channel
+        if channel is None:
+            log.warning(
+                "no channel for %s and no SLACK_ALERT_CHANNEL; %s dropped", effect.ref, effect
+            )
+            self.metrics.dropped += 1
+            return
+        queue = self._queue(channel)
+        if isinstance(effect, StatusAlert):
+            self.metrics.alerts_queued += 1
+            self.metrics.alerts_merged += queue.add_alert(effect, campaign)
+            self.metrics.cards_coalesced += queue.add_card(effect.ref)
+        elif isinstance(effect, RefreshCard | RemovalRequested | RemovalRejected):
+            self.metrics.cards_coalesced += queue.add_card(effect.ref)
+
+    def _queue(self, channel: str) -> _ChannelQueue:
+        queue = self._queues.get(channel)
+        if queue is None:
+            queue = self._queues[channel] = _ChannelQueue()
+            self._workers[channel] = asyncio.create_task(
+                self._work(channel, queue), name=f"slack-alerts:{channel}"
+            )
+        return queue
+
+    # -- one worker per channel --------------------------------------------------------------
+
+    async def _work(self, channel: str, queue: _ChannelQueue) -> None:
+        while True:
+            job = queue.pop()
+            if job is None:
+                if self._closing:
+                    return
+                queue.wake.clear()
+                await queue.wake.wait()
+                continue
+            try:
+                if isinstance(job, _AlertJob):
+                    await self._post_alert(channel, queue, job)
+                else:
+                    await self._draw_card(channel, queue, job.ref)
+            except Exception:
+                self.metrics.slack_errors += 1
+                log.exception("Slack update for %s in %s failed; going on", job.ref, channel)
+
+    async def _post_alert(self, channel: str, queue: _ChannelQueue, job: _AlertJob) -> None:
+        text = "\n".join(self.render_alert(alert, campaign) for alert, campaign in job.transitions)
+        await self._call(queue, "chat.postMessage", channel=channel, text=text)
+
+    async def _draw_card(self, channel: str, queue: _ChannelQueue, ref: str) -> None:
+        campaign = await self.store.get(ref)
+        if campaign is None:
+            log.warning("campaign %s is gone; its card is not redrawn", ref)
+            return
+        text, blocks = self.render_card(campaign)
+        if campaign.card_ts is not None:
+            try:
+                await self._call(
+                    queue,
+                    "chat.update",
+                    channel=channel,
+                    ts=campaign.card_ts,
+                    text=text,
+                    blocks=blocks,
+                )
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") != "message_not_found":
+                    raise
+                log.warning("card of %s was deleted from %s; posting a new one", ref, channel)
+        answer = await self._call(
+            queue, "chat.postMessage", channel=channel, text=text, blocks=blocks
+        )
+        await self._remember_card(ref, str(answer["ts"]), campaign.card_ts)
+
+    async def _remember_card(self, ref: str, ts: str, replaced: str | None) -> None:
+        def change(campaign: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+            if campaign.card_ts not in (None, replaced):
+                return campaign, ()  # another replica posted a card meanwhile; keep that one
+            return campaign.model_copy(update={"card_ts": ts}), ()
+
+        await self.store.update(ref, change, actor=BOT_ACTOR, action="card_posted")
+
+    # -- one Slack call, paced, retried on 429 -----------------------------------------------
+
+    async def _call(self, queue: _ChannelQueue, method: str, **args: Any) -> Any:
+        while True:
+            await _sleep_until(max(queue.next_call_at, self._method_blocked_until.get(method, 0.0)))
+            self.metrics.slack_calls += 1
+            try:
+                return await self.client.api_call(method, json=args)
+            except SlackApiError as exc:
+                if exc.response.status_code != 429:
+                    raise
+                self.metrics.rate_limited += 1
+                delay = _retry_after(exc)
+                log.warning("Slack rate-limited %s; retrying in %.1f s", method, delay)
+                # Slack counts most limits per method and workspace: every channel holds off.
+                self._method_blocked_until[method] = time.monotonic() + delay
+            finally:
+                # Counted from the answer, so Slack never sees two calls closer than the pace.
+                queue.next_call_at = time.monotonic() + self.pace
+
+    # -- shutdown ----------------------------------------------------------------------------
+
+    async def aclose(self, deadline: float = DRAIN_DEADLINE) -> None:
+        """Send what is queued, for at most ``deadline`` seconds, then stop the workers."""
+        self._closing = True
+        give_up_at = time.monotonic() + deadline
+        if self._lookups:
+            await asyncio.wait(set(self._lookups), timeout=deadline)
+        for queue in self._queues.values():
+            queue.wake.set()
+        workers = set(self._workers.values())
+        if not workers:
+            return
+        remaining = max(give_up_at - time.monotonic(), 0.0)
+        _, unfinished = await asyncio.wait(workers, timeout=remaining)
+        for task in unfinished | set(self._lookups):
+            task.cancel()
+        left = sum(len(queue.jobs) for queue in self._queues.values())
+        if left:
+            self.metrics.dropped += left
+            log.warning("alert drain deadline passed; %d Slack updates not sent", left)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*unfinished, return_exceptions=True)
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    try:
+        return max(float(exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER)), 0.0)
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+
+
+async def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
