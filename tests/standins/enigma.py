@@ -22,6 +22,8 @@ from typing import Any
 
 import uvicorn
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -97,7 +99,8 @@ class EnigmaStandIn:
         self._issued_refs: set[str] = set()
         self._contact_refs: set[str] = set()
         self._faults: list[_Fault] = []
-        self._redis = Redis.from_url(redis_url)
+        # No retries: while its Redis is down a packet is lost at once, as the real one's would be.
+        self._redis = Redis.from_url(redis_url, retry=Retry(NoBackoff(), 0))
         self.url = ""
         self.app = Starlette(routes=self._routes())
 
