@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Protocol
 
 
@@ -17,3 +19,30 @@ class LeadSource(Protocol):
 
 SourceOpener = Callable[[str], LeadSource]
 """Turns a stored ``source_id`` back into a source, so a resumed upload can re-read it."""
+
+FILE_PREFIX = "file:"
+CHUNK_BYTES = 64 * 1024
+
+
+class FileSource:
+    """A leads file on this machine (a command-line upload, the demo, tests)."""
+
+    def __init__(self, path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> None:
+        self.path = path
+        self._chunk_bytes = chunk_bytes
+
+    @property
+    def source_id(self) -> str:
+        return f"{FILE_PREFIX}{self.path}"
+
+    @classmethod
+    def open(cls, source_id: str) -> FileSource:
+        """The ``SourceOpener`` for file sources."""
+        if not source_id.startswith(FILE_PREFIX):
+            raise ValueError(f"{source_id!r} is not a file source")
+        return cls(Path(source_id.removeprefix(FILE_PREFIX)))
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        with self.path.open("rb") as file:
+            while chunk := await asyncio.to_thread(file.read, self._chunk_bytes):
+                yield chunk
