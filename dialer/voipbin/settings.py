@@ -8,6 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dialer.voipbin.mapping import NIL_ID
+
 DEFAULT_API_URL = "https://api.voipbin.net/v1.0"
 
 
@@ -60,9 +62,10 @@ class VoipbinSettings(BaseSettings):
         return urlunsplit((parts.scheme, parts.netloc, f"{parent}/auth/login", "", ""))
 
     def flow_actions(self) -> list[dict[str, Any]]:
+        """The campaign's actions; the spec requires an ``id``, VoIPBIN assigns real ones."""
         if self.actions is not None:
-            return self.actions
+            return [{"id": NIL_ID, **action} for action in self.actions]
         if not self.greeting:
             return []
         option = {"text": self.greeting, "language": self.greeting_language}
-        return [{"type": "talk", "option": option}]
+        return [{"id": NIL_ID, "type": "talk", "option": option}]
