@@ -1,0 +1,184 @@
+"""Start, stop, settings and agents: ask the dialer, then record the request as pending.
+
+The status never changes here: it changes when the dialer's notification arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from commands.handlers.context import Deps, Requester, dialer_failed, mistake
+from commands.replies import Reply, say
+from commands.requests import (
+    AddAgents,
+    ChangeSettings,
+    RemoveAgents,
+    SetAgentDefault,
+    StartCampaign,
+    StopCampaign,
+)
+from commands.settings_input import merged
+from commands.text import code, escape
+from commands.views.campaign import removal_text
+from commands.views.modals import campaign_modal
+from dialer.errors import DialerError
+from dialer.models import CampaignSettings, CampaignStatus
+from state.campaign import FULFILLED_BY, Campaign, PendingKind, PendingOperation
+from state.effects import RefreshCard
+from state.store import UnknownCampaign
+
+
+async def start_or_stop(deps: Deps, who: Requester, command: StartCampaign | StopCampaign) -> Reply:
+    starting = isinstance(command, StartCampaign)
+    verb = "start" if starting else "stop"
+    campaign = await find_campaign(deps, command.ref, verb)
+    if isinstance(campaign, Reply):
+        return campaign
+    if (locked := refuse_if_locked(campaign)) is not None:
+        return locked
+    try:
+        await (deps.dialer.start if starting else deps.dialer.stop)(campaign.ref)
+    except DialerError as exc:
+        return dialer_failed(exc, verb)
+    kind = PendingKind.START if starting else PendingKind.STOP
+    if campaign.status in FULFILLED_BY[kind]:
+        # Already there: the dialer changes nothing, and no notification will close a request.
+        return say(f"{name_of(campaign)} is already {campaign.status.value}; nothing changes.")
+    pending = PendingOperation(kind=kind, requested_by=who.user_id, requested_at=deps.clock())
+    updated = await deps.store.record_request(campaign.ref, pending)
+    lines = [
+        f"{verb.capitalize()} of {name_of(campaign)} sent to the dialer. The channel says when it "
+        f"is {'running' if starting else 'stopped'}."
+    ]
+    if starting:
+        lines += await agent_warnings(deps, campaign.ref, (a.agent_id for a in campaign.agents))
+    return Reply(text="\n".join(lines), effects=(RefreshCard(campaign.ref),), campaign=updated)
+
+
+async def change_settings(deps: Deps, who: Requester, command: ChangeSettings) -> Reply:
+    campaign = await find_campaign(deps, command.ref, "set")
+    if isinstance(campaign, Reply):
+        return campaign
+    return await apply_settings(deps, who, campaign, merged(campaign.settings, command.changes))
+
+
+async def apply_settings(
+    deps: Deps, who: Requester, campaign: Campaign, settings: CampaignSettings
+) -> Reply:
+    if (locked := refuse_if_locked(campaign)) is not None:
+        return locked
+    changed = describe_changes(campaign.settings, settings)
+    if not changed:
+        return say(f"{name_of(campaign)} already has these settings; nothing was sent.")
+    try:
+        await deps.dialer.update_settings(campaign.ref, settings)
+    except DialerError as exc:
+        return dialer_failed(exc, "settings")
+    pending = PendingOperation(
+        kind=PendingKind.SETTINGS,
+        requested_by=who.user_id,
+        requested_at=deps.clock(),
+        detail=changed,
+    )
+    updated = await deps.store.record_request(campaign.ref, pending)
+    return Reply(
+        text=f"Settings of {name_of(campaign)} sent to the dialer: {escape(changed)}. "
+        "The card shows them once the dialer confirms.",
+        effects=(RefreshCard(campaign.ref),),
+        campaign=updated,
+    )
+
+
+def describe_changes(before: CampaignSettings, after: CampaignSettings) -> str:
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return ", ".join(f"{name} {old[name]} → {new[name]}" for name in new if old[name] != new[name])
+
+
+async def change_agents(
+    deps: Deps, who: Requester, command: AddAgents | RemoveAgents | SetAgentDefault
+) -> Reply:
+    campaign = await find_campaign(deps, command.ref, "agents")
+    if isinstance(campaign, Reply):
+        return campaign
+    if (locked := refuse_if_locked(campaign)) is not None:
+        return locked
+    present = {a.agent_id for a in campaign.agents}
+    warnings: list[str] = []
+    try:
+        if isinstance(command, AddAgents):
+            detail = f"added {' '.join(command.agent_ids)}"
+            warnings = await agent_warnings(deps, campaign.ref, command.agent_ids)
+            await deps.dialer.add_agents(campaign.ref, command.agent_ids)
+        elif isinstance(command, RemoveAgents):
+            unknown = [a for a in command.agent_ids if a not in present]
+            if unknown:
+                return mistake(
+                    f"{', '.join(code(a) for a in unknown)} "
+                    f"{'is' if len(unknown) == 1 else 'are'} not an agent of {name_of(campaign)}.",
+                    "agents",
+                )
+            detail = f"removed {' '.join(command.agent_ids)}"
+            await deps.dialer.remove_agents(campaign.ref, command.agent_ids)
+        else:
+            detail = f"default state {command.state.value}"
+            await deps.dialer.set_agent_default_state(campaign.ref, command.state)
+    except DialerError as exc:
+        return dialer_failed(exc, "agents change")
+    pending = PendingOperation(
+        kind=PendingKind.AGENTS, requested_by=who.user_id, requested_at=deps.clock(), detail=detail
+    )
+    updated = await deps.store.record_request(campaign.ref, pending)
+    text = f"Agents of {name_of(campaign)}: {escape(detail)}. Sent to the dialer."
+    return Reply(
+        text="\n".join([text, *warnings]), effects=(RefreshCard(campaign.ref),), campaign=updated
+    )
+
+
+async def agent_warnings(deps: Deps, ref: str, agent_ids: Iterable[str]) -> list[str]:
+    """A line for each agent who is already in another running campaign."""
+    lines = []
+    for agent_id, others in (await running_elsewhere(deps, ref, agent_ids)).items():
+        lines.append(
+            f":warning: {code(agent_id)} is already active in running campaign "
+            f"{', '.join(code(r) for r in sorted(others))}; an agent cannot be active in two "
+            "running campaigns at once."
+        )
+    return lines
+
+
+async def running_elsewhere(deps: Deps, ref: str, agent_ids: Iterable[str]) -> dict[str, set[str]]:
+    found = {}
+    for agent_id in agent_ids:
+        others = await deps.store.running_campaigns_of(agent_id) - {ref}
+        if others:
+            found[agent_id] = others
+    return found
+
+
+async def show_campaign(deps: Deps, ref: str) -> Reply:
+    campaign = await find_campaign(deps, ref, "show")
+    if isinstance(campaign, Reply):
+        return campaign
+    conflicts = await running_elsewhere(deps, ref, (a.agent_id for a in campaign.agents))
+    return Reply(modal=campaign_modal(campaign, conflicts, deps.clock()), campaign=campaign)
+
+
+async def find_campaign(deps: Deps, ref: str, verb: str) -> Campaign | Reply:
+    try:
+        campaign = await deps.store.require(ref)
+    except UnknownCampaign:
+        return mistake(f"There is no campaign {code(ref)}; `/campaign list` shows them.", verb)
+    if campaign.status is CampaignStatus.DELETED and verb != "show":
+        return say(f"{name_of(campaign)} was deleted; nothing can change it now.")
+    return campaign
+
+
+def refuse_if_locked(campaign: Campaign) -> Reply | None:
+    note = removal_text(campaign)
+    if note is None:
+        return None
+    return say(f"{name_of(campaign)} is being removed, so it cannot be changed: {note}.")
+
+
+def name_of(campaign: Campaign) -> str:
+    return f"*{escape(campaign.name)}* {code(campaign.ref)}"

@@ -1,0 +1,50 @@
+"""New campaign: the modal, then ref -> dialer -> store once the modal is submitted."""
+
+from __future__ import annotations
+
+from commands.handlers.context import Deps, Requester, dialer_failed
+from commands.handlers.control import agent_warnings, name_of
+from commands.replies import Reply
+from commands.views.forms import NewCampaignForm
+from commands.views.modals import new_campaign_modal
+from dialer.errors import DialerError
+from dialer.models import NewCampaign
+from state.campaign import Campaign
+from state.effects import RefreshCard
+
+
+def open_new_campaign(channel_id: str | None) -> Reply:
+    return Reply(modal=new_campaign_modal(channel_id))
+
+
+async def create_campaign(
+    deps: Deps, who: Requester, form: NewCampaignForm, channel_id: str
+) -> Reply:
+    """Create the campaign on the dialer and in the store; the leads follow separately.
+
+    The ref is issued first and never reused, even if the dialer then refuses the campaign.
+    """
+    ref = await deps.store.issue_ref()
+    spec = NewCampaign(
+        ref=ref, name=form.name, detail=form.detail, settings=form.settings, agents=form.agents
+    )
+    try:
+        on_dialer = await deps.dialer.create_campaign(spec)
+    except DialerError as exc:
+        return dialer_failed(exc, f"new campaign ({ref})")
+    campaign = Campaign(
+        ref=ref,
+        name=form.name,
+        detail=form.detail,
+        dialer=deps.dialer.name,
+        dialer_id=on_dialer.dialer_id,
+        channel_id=channel_id,
+        created_by=who.user_id,
+        created_at=deps.clock(),
+        settings=form.settings,
+        agents=form.agents,
+    )
+    await deps.store.create(campaign)
+    lines = [f"Created {name_of(campaign)} in <#{channel_id}>; its leads are being read now."]
+    lines += await agent_warnings(deps, ref, (a.agent_id for a in form.agents))
+    return Reply(text="\n".join(lines), effects=(RefreshCard(ref),), campaign=campaign)

@@ -1,0 +1,56 @@
+"""One entry point from a typed command to its handler, with the authorisation check first."""
+
+from __future__ import annotations
+
+from commands.authz import NOT_ALLOWED
+from commands.handlers.context import Deps, Requester
+from commands.handlers.control import change_agents, change_settings, show_campaign, start_or_stop
+from commands.handlers.create import open_new_campaign
+from commands.handlers.overview import list_campaigns
+from commands.handlers.removal import ask_to_remove, decide_removal
+from commands.replies import Reply, say
+from commands.requests import (
+    AddAgents,
+    ApproveRemoval,
+    ChangeSettings,
+    Command,
+    ListCampaigns,
+    OpenNewCampaign,
+    RejectRemoval,
+    RemoveAgents,
+    RemoveCampaign,
+    SetAgentDefault,
+    ShowCampaign,
+    ShowHelp,
+    StartCampaign,
+    StopCampaign,
+)
+from commands.views.help import help_blocks
+
+
+async def handle(command: Command, deps: Deps, who: Requester) -> Reply:
+    if command.changes_campaigns and not await deps.authz.may_change(who.user_id):
+        return say(NOT_ALLOWED)
+    match command:
+        case ShowHelp():
+            text, blocks = help_blocks()
+            return Reply(text=text, blocks=blocks)
+        case ListCampaigns(page=page):
+            return await list_campaigns(deps, page)
+        case OpenNewCampaign():
+            return open_new_campaign(who.channel_id)
+        case ShowCampaign(ref=ref):
+            return await show_campaign(deps, ref)
+        case StartCampaign() | StopCampaign():
+            return await start_or_stop(deps, who, command)
+        case ChangeSettings():
+            return await change_settings(deps, who, command)
+        case AddAgents() | RemoveAgents() | SetAgentDefault():
+            return await change_agents(deps, who, command)
+        case RemoveCampaign(ref=ref):
+            return await ask_to_remove(deps, who, ref)
+        case ApproveRemoval(ref=ref):
+            return await decide_removal(deps, who, ref, approve=True)
+        case RejectRemoval(ref=ref):
+            return await decide_removal(deps, who, ref, approve=False)
+    raise TypeError(f"no handler for {type(command).__name__}")

@@ -1,0 +1,53 @@
+"""``list``: the campaigns on the dialer, correlated with what the bot stores."""
+
+from __future__ import annotations
+
+from commands.handlers.context import Deps
+from commands.replies import Reply
+from commands.views.overview import PAGE_SIZE, OverviewPage, OverviewRow, overview_blocks
+from dialer.errors import DialerError
+from dialer.models import DialerCampaign
+from state.campaign import Campaign
+
+
+def correlate(stored: list[Campaign], on_dialer: list[DialerCampaign]) -> list[OverviewRow]:
+    """The bot's campaigns in creation order, then the dialer's campaigns the bot does not know.
+
+    A dialer campaign matches a stored one by ref, or by the dialer's own id.
+    """
+    by_ref = {c.ref: c for c in on_dialer if c.ref}
+    by_id = {c.dialer_id: c for c in on_dialer}
+    matched: set[str] = set()
+    rows = []
+    for campaign in stored:
+        twin = by_ref.get(campaign.ref) or (
+            by_id.get(campaign.dialer_id) if campaign.dialer_id else None
+        )
+        if twin is not None:
+            matched.add(twin.dialer_id)
+        rows.append(OverviewRow(stored=campaign, on_dialer=twin))
+    rows += [OverviewRow(None, c) for c in on_dialer if c.dialer_id not in matched]
+    return rows
+
+
+async def list_campaigns(deps: Deps, page: int, *, replace: bool = False) -> Reply:
+    stored = await deps.store.list_live()
+    error: str | None = None
+    try:
+        on_dialer = await deps.dialer.list_campaigns()
+        rows = correlate(stored, on_dialer)
+    except DialerError as exc:
+        error = str(exc)
+        rows = [OverviewRow(c, None) for c in stored]
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    view = OverviewPage(
+        rows=tuple(rows[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]),
+        page=page,
+        pages=pages,
+        total=len(rows),
+        dialer_name=deps.dialer.name,
+        dialer_error=error,
+    )
+    text, blocks = overview_blocks(view, deps.clock())
+    return Reply(text=text, blocks=blocks, replace_original=replace)

@@ -1,0 +1,78 @@
+"""What a person asked for, as typed models: the parser's output and the handlers' input.
+
+Built from slash-command text (``commands.parse``) or from a button (``bot.slack``); nothing here
+knows about Slack.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from dialer.models import AgentDefaultState
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    changes_campaigns: ClassVar[bool] = True
+    """Whether only campaign leads may run it (looking is open to everyone)."""
+
+
+class ShowHelp(Command):
+    changes_campaigns: ClassVar[bool] = False
+
+
+class ListCampaigns(Command):
+    changes_campaigns: ClassVar[bool] = False
+    page: int = 0
+
+
+class OpenNewCampaign(Command):
+    pass
+
+
+class CampaignCommand(Command):
+    ref: str
+
+
+class ShowCampaign(CampaignCommand):
+    changes_campaigns: ClassVar[bool] = False
+
+
+class StartCampaign(CampaignCommand):
+    pass
+
+
+class StopCampaign(CampaignCommand):
+    pass
+
+
+class ChangeSettings(CampaignCommand):
+    changes: dict[str, Any]
+    """Validated setting values by field name of ``CampaignSettings``; only these are changed."""
+
+
+class AddAgents(CampaignCommand):
+    agent_ids: tuple[str, ...]
+
+
+class RemoveAgents(CampaignCommand):
+    agent_ids: tuple[str, ...]
+
+
+class SetAgentDefault(CampaignCommand):
+    state: AgentDefaultState
+
+
+class RemoveCampaign(CampaignCommand):
+    pass
+
+
+class ApproveRemoval(CampaignCommand):
+    pass
+
+
+class RejectRemoval(CampaignCommand):
+    pass

@@ -1,0 +1,58 @@
+"""The approval message for a removal (DESIGN section 3), and how it reads once decided."""
+
+from __future__ import annotations
+
+from commands.text import user
+from commands.views import ids
+from commands.views.blocks import Block, actions, button, confirm_dialog, context, section
+from commands.views.campaign import status_text, title_line
+from state.campaign import Campaign
+
+HOW_IT_GOES = (
+    "Once approved, a running campaign is stopped first; it is deleted only after the dialer "
+    "confirms it has stopped."
+)
+
+
+def approval_request(campaign: Campaign, requested_by: str) -> tuple[str, list[Block]]:
+    ref = campaign.ref
+    approve_confirm = confirm_dialog(
+        "Approve removal?",
+        "The campaign will be stopped if needed, then deleted from the dialer. "
+        "This cannot be undone.",
+        "Approve",
+    )
+    blocks = [
+        section(
+            f":warning: *Removal requested* by {user(requested_by)}\n"
+            f"{title_line(campaign)}  {status_text(campaign.status)}\n"
+            "Another campaign lead has to approve; the requester cannot."
+        ),
+        context(HOW_IT_GOES),
+        actions(
+            button("Approve", ids.APPROVE, ref, style="danger", confirm=approve_confirm),
+            button("Reject", ids.REJECT, ref),
+            block_id=f"approval:{ref}",
+        ),
+    ]
+    return f"Removal of {ref} requested; waiting for approval", blocks
+
+
+def approval_decided(
+    campaign: Campaign, requested_by: str, decided_by: str, approved: bool
+) -> tuple[str, list[Block]]:
+    if approved:
+        outcome = (
+            f":white_check_mark: *Removal approved* by {user(decided_by)} "
+            f"(requested by {user(requested_by)})\n{title_line(campaign)}"
+        )
+        follow = HOW_IT_GOES
+        text = f"Removal of {campaign.ref} approved"
+    else:
+        outcome = (
+            f":x: *Removal rejected* by {user(decided_by)} "
+            f"(requested by {user(requested_by)})\n{title_line(campaign)}"
+        )
+        follow = "The campaign stays; its buttons work again."
+        text = f"Removal of {campaign.ref} rejected"
+    return text, [section(outcome), context(follow)]

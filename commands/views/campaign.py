@@ -1,0 +1,142 @@
+"""How one campaign reads in Slack: its status line, pending request, buttons and card.
+
+The one place that formats a campaign; the overview, the campaign modal, the approval message and
+the channel card all build on these.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from commands.text import ago, code, escape, user
+from commands.views import ids
+from commands.views.blocks import Block, actions, button, confirm_dialog, context, section
+from dialer.models import AgentDefaultState, CampaignStatus
+from state.campaign import Campaign, PendingKind, PendingOperation, RemovalStage
+
+STATUS_ICON: dict[CampaignStatus, str] = {
+    CampaignStatus.STOPPED: ":white_circle:",
+    CampaignStatus.RUNNING: ":large_green_circle:",
+    CampaignStatus.STOPPING: ":large_yellow_circle:",
+    CampaignStatus.COMPLETED: ":checkered_flag:",
+    CampaignStatus.DELETED: ":wastebasket:",
+}
+
+PENDING_VERB: dict[PendingKind, str] = {
+    PendingKind.START: "start requested",
+    PendingKind.STOP: "stop requested",
+    PendingKind.SETTINGS: "settings change sent",
+    PendingKind.AGENTS: "agents change sent",
+}
+
+DEFAULT_STATE_EXPLAINED: dict[AgentDefaultState, str] = {
+    AgentDefaultState.OFFLINE: "Agents join by themselves: they make themselves available to "
+    "join the started campaign.",
+    AgentDefaultState.AVAILABLE: "Agents are called in automatically when the campaign starts.",
+}
+
+LEADS_ARE_FIXED = (
+    "Leads cannot be edited once uploaded. To use other leads, remove this campaign and create a "
+    "new one with the new CSV."
+)
+
+
+def status_text(status: CampaignStatus) -> str:
+    return f"{STATUS_ICON[status]} *{status.value}*"
+
+
+def pending_text(pending: PendingOperation, now: datetime) -> str:
+    """``stop requested by @ana 12 s ago``."""
+    return (
+        f"{PENDING_VERB[pending.kind]} by {user(pending.requested_by)} "
+        f"{ago(pending.requested_at, now)}"
+    )
+
+
+def removal_text(campaign: Campaign) -> str | None:
+    removal = campaign.removal
+    if removal is None:
+        return None
+    if removal.stage is RemovalStage.AWAITING_APPROVAL:
+        return (
+            f":hourglass: removal requested by {user(removal.requested_by)}, waiting for another "
+            "campaign lead to approve; its other buttons are off until then"
+        )
+    approver = user(removal.approved_by or "")
+    if removal.stage is RemovalStage.STOPPING:
+        return f":hourglass: removal approved by {approver}: stopping, then deleting"
+    return f":hourglass: removal approved by {approver}: stopped, deleting"
+
+
+def title_line(campaign: Campaign) -> str:
+    return f"*{escape(campaign.name)}*  {code(campaign.ref)}"
+
+
+def summary_lines(campaign: Campaign, now: datetime) -> list[str]:
+    """Status, pending request and removal, one line each; the detail if there is one."""
+    lines = [f"{title_line(campaign)}  {status_text(campaign.status)}"]
+    if campaign.detail:
+        lines.append(escape(campaign.detail))
+    if campaign.pending is not None:
+        lines.append(f"_{pending_text(campaign.pending, now)}_")
+    removal = removal_text(campaign)
+    if removal is not None:
+        lines.append(removal)
+    return lines
+
+
+def facts(campaign: Campaign) -> str:
+    settings = campaign.settings
+    agents = campaign.agents
+    states = sorted({a.default_state.value for a in agents})
+    agent_text = f"{len(agents)} agent{'s' if len(agents) != 1 else ''}"
+    if states:
+        agent_text += f" ({'/'.join(states)})"
+    parts = [
+        f"aggression *{settings.aggression}*",
+        f"at the end: {settings.end_handle.value}",
+        agent_text,
+    ]
+    counters = campaign.counters
+    if counters:
+        parts.append(
+            f"dialled {counters.get('dialled', 0)} of {counters.get('uploaded', 0)}, "
+            f"{counters.get('active', 0)} active"
+        )
+    return " · ".join(parts)
+
+
+def is_locked(campaign: Campaign) -> bool:
+    """A removal is under way (or done): the buttons that change the campaign are off."""
+    return campaign.removal is not None or campaign.status is CampaignStatus.DELETED
+
+
+def control_buttons(campaign: Campaign) -> Block | None:
+    """Start / Stop / Edit / Remove, or None while a removal is under way."""
+    if is_locked(campaign):
+        return None
+    ref = campaign.ref
+    remove_confirm = confirm_dialog(
+        "Remove this campaign?",
+        f"This asks another campaign lead to approve removing {code(ref)}. Once approved, it is "
+        "stopped and then deleted from the dialer.",
+        "Ask for approval",
+    )
+    return actions(
+        button("Start", ids.START, ref, style="primary"),
+        button("Stop", ids.STOP, ref),
+        button("Edit", ids.EDIT, ref),
+        button("Remove", ids.REMOVE, ref, style="danger", confirm=remove_confirm),
+        block_id=f"controls:{ref}",
+    )
+
+
+def render_card(campaign: Campaign, now: datetime | None = None) -> tuple[str, list[Block]]:
+    """The campaign's message in its channel, updated in place as the campaign changes."""
+    now = now or datetime.now(UTC)
+    text = f"{campaign.name} ({campaign.ref}) is {campaign.status.value}"
+    blocks = [section("\n".join(summary_lines(campaign, now))), context(facts(campaign))]
+    controls = control_buttons(campaign)
+    if controls is not None:
+        blocks.append(controls)
+    return escape(text), blocks
