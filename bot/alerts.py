@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
+from redis.exceptions import ConnectionError as RedisConnectionError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -42,6 +44,8 @@ SLACK_PACE = 1.0
 """Seconds between two Slack calls for one channel."""
 DRAIN_DEADLINE = 10.0
 DEFAULT_RETRY_AFTER = 1.0  # if a 429 comes without a usable Retry-After
+MAX_ATTEMPTS = 3
+"""Tries of one job when Slack, the network or Redis fails for a passing reason (not 429)."""
 BOT_ACTOR = "campaign-bot"
 
 
@@ -62,11 +66,13 @@ class AlertMetrics:
 class _AlertJob:
     ref: str
     transitions: list[tuple[StatusAlert, Campaign | None]]
+    attempts: int = 1
 
 
 @dataclass
 class _CardJob:
     ref: str
+    attempts: int = 1
 
 
 _Job = _AlertJob | _CardJob
@@ -100,6 +106,20 @@ class _ChannelQueue:
         self.waiting_card.add(ref)
         self._push(_CardJob(ref))
         return False
+
+    def put_back(self, job: _Job) -> None:
+        """Return a job that failed for a passing reason; it goes first, or joins its newer twin."""
+        if isinstance(job, _CardJob):
+            if job.ref not in self.waiting_card:
+                self.waiting_card.add(job.ref)
+                self.jobs.appendleft(job)
+            return
+        newer = self.waiting_alert.get(job.ref)
+        if newer is not None:
+            newer.transitions[:0] = job.transitions
+            return
+        self.waiting_alert[job.ref] = job
+        self.jobs.appendleft(job)
 
     def pop(self) -> _Job | None:
         if not self.jobs:
@@ -205,13 +225,25 @@ class ChannelAlerts:
                 await queue.wake.wait()
                 continue
             try:
-                if isinstance(job, _AlertJob):
-                    await self._post_alert(channel, queue, job)
-                else:
-                    await self._draw_card(channel, queue, job.ref)
-            except Exception:
-                self.metrics.slack_errors += 1
-                log.exception("Slack update for %s in %s failed; going on", job.ref, channel)
+                await self._send(channel, queue, job)
+            except Exception as exc:
+                await self._failed(channel, queue, job, exc)
+
+    async def _send(self, channel: str, queue: _ChannelQueue, job: _Job) -> None:
+        if isinstance(job, _AlertJob):
+            await self._post_alert(channel, queue, job)
+        else:
+            await self._draw_card(channel, queue, job.ref)
+
+    async def _failed(self, channel: str, queue: _ChannelQueue, job: _Job, exc: Exception) -> None:
+        self.metrics.slack_errors += 1
+        if not _is_transient(exc) or job.attempts >= MAX_ATTEMPTS:
+            log.error("Slack update for %s in %s failed; going on", job.ref, channel, exc_info=exc)
+            return
+        log.warning("Slack update for %s in %s failed (%s); trying again", job.ref, channel, exc)
+        job.attempts += 1
+        queue.put_back(job)
+        await asyncio.sleep(self.pace)
 
     async def _post_alert(self, channel: str, queue: _ChannelQueue, job: _AlertJob) -> None:
         text = "\n".join(self.render_alert(alert, campaign) for alert, campaign in job.transitions)
@@ -294,6 +326,12 @@ class ChannelAlerts:
             log.warning("alert drain deadline passed; %d Slack updates not sent", left)
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*unfinished, return_exceptions=True)
+
+
+def _is_transient(exc: Exception) -> bool:
+    if isinstance(exc, SlackApiError):
+        return int(exc.response.status_code) >= 500
+    return isinstance(exc, aiohttp.ClientError | TimeoutError | OSError | RedisConnectionError)
 
 
 def _retry_after(exc: SlackApiError) -> float:

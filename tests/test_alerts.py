@@ -199,6 +199,20 @@ async def test_slack_error_does_not_stop_later_alerts(harness: Harness) -> None:
     assert harness.alerts.metrics.slack_errors == 1
 
 
+async def test_slack_server_error_is_retried_and_the_alert_still_arrives(
+    harness: Harness,
+) -> None:
+    await harness.new_campaign("c-1")
+    harness.slack.fail("chat.postMessage", "fatal_error", status=503)
+    await harness.report("c-1", CampaignStatus.RUNNING)
+    await harness.alerts.aclose()
+
+    failed, retried, *_ = harness.slack.calls("chat.postMessage")
+    assert (failed.status, retried.status) == (503, 200)
+    assert harness.alert_lines() == ["c-1: stopped → running"]
+    assert harness.cards()["c-1"].text == "card c-1: running"
+
+
 async def test_card_deleted_from_the_channel_is_posted_again(harness: Harness) -> None:
     await harness.new_campaign("c-1", card_ts="1700000000.000001")
     await harness.alerts(RefreshCard("c-1"), await harness.store.require("c-1"))

@@ -104,6 +104,14 @@ async def test_failure_knob_answers_ok_false_then_recovers(slack: SlackStandIn) 
     assert [m.text for m in slack.messages_in("C1")] == ["kept"]
 
 
+async def test_failure_knob_can_answer_a_server_error(slack: SlackStandIn) -> None:
+    slack.fail("chat.update", "fatal_error", status=503)
+    with pytest.raises(SlackApiError) as raised:
+        await slack.client().chat_update(channel="C1", ts="1.1", text="x")
+    assert raised.value.response.status_code == 503
+    assert raised.value.response["error"] == "fatal_error"
+
+
 async def test_latency_delays_only_that_method(slack: SlackStandIn) -> None:
     client = slack.client()
     slack.latency("chat.postMessage", 0.2)

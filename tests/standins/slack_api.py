@@ -87,6 +87,7 @@ class _RateLimit:
 class _Failure:
     error: str
     remaining: int
+    status: int
 
 
 @dataclass
@@ -103,11 +104,12 @@ Handler = Callable[[Json], Json]
 
 
 class SlackError(Exception):
-    """An ``ok: false`` answer (HTTP 200, like Slack) with this error code."""
+    """An ``ok: false`` answer with this error code (HTTP 200 unless Slack itself failed)."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, status: int = 200) -> None:
         super().__init__(error)
         self.error = error
+        self.status = status
 
 
 class SlackStandIn:
@@ -195,9 +197,14 @@ class SlackStandIn:
     def clear_rate_limit(self, method: str) -> None:
         self._rate_limits.pop(method, None)
 
-    def fail(self, method: str, error: str = "internal_error", *, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with ``ok: false`` and ``error``."""
-        self._failures[method] = _Failure(error, times)
+    def fail(
+        self, method: str, error: str = "internal_error", *, times: int = 1, status: int = 200
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``ok: false`` and ``error``.
+
+        ``status`` 200 is how Slack refuses a call; 500 or 503 is Slack having trouble.
+        """
+        self._failures[method] = _Failure(error, times, status)
 
     def latency(self, method: str, seconds: float) -> None:
         """Delay every answer to ``method`` by ``seconds`` (0 removes the delay)."""
@@ -306,7 +313,7 @@ class SlackStandIn:
                 raise SlackError("unknown_method")
             return 200, {"ok": True, **handler(args)}, {}
         except SlackError as exc:
-            return 200, {"ok": False, "error": exc.error}, {}
+            return exc.status, {"ok": False, "error": exc.error}, {}
 
     def _check_auth(self, auth: str | None) -> None:
         token = (auth or "").removeprefix("Bearer ").strip()
@@ -322,7 +329,7 @@ class SlackStandIn:
         failure.remaining -= 1
         if failure.remaining <= 0:
             del self._failures[method]
-        raise SlackError(failure.error)
+        raise SlackError(failure.error, failure.status)
 
     def _record(self, call: SlackCall) -> None:
         self._calls.append(call)
