@@ -43,7 +43,7 @@ from dialer.enigma.packets import (
 )
 from dialer.enigma.subscriber import Backoff, DeliveryFailed, ResilientSubscriber
 from dialer.enigma.wire import WIRE, EnigmaFormatError
-from dialer.errors import DialerError, DialerProtocolError, DialerRejected
+from dialer.errors import CampaignConflict, DialerError, DialerProtocolError, DialerRejected
 from dialer.models import (
     AgentDefaultState,
     CampaignSettings,
@@ -65,15 +65,15 @@ _CONFIRMATION_BACKLOG = 1000
 class EnigmaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENIGMA_", extra="ignore")
 
-    api_url: AnyUrl
-    api_key: SecretStr | None = None
-    redis_url: str = "redis://127.0.0.1:8001"
-    channel_prefix: str = "enigma:notifications:"
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    retries: int = Field(default=3, ge=0)
-    retry_backoff_seconds: float = Field(default=0.5, ge=0)
-    reconnect_max_seconds: float = Field(default=30.0, gt=0)
-    max_calls_per_second: float = Field(default=10.0, gt=0)
+    api_url: AnyUrl  # Enigma's HTTP API base URL; required
+    api_key: SecretStr | None = None  # sent as WIRE.auth_header; none sent when unset
+    redis_url: str = "redis://127.0.0.1:8001"  # Enigma's own Redis, where it publishes
+    channel_prefix: str = "enigma:notifications:"  # configurable so tests can share a Redis
+    timeout_seconds: float = Field(default=10.0, gt=0)  # per HTTP request
+    retries: int = Field(default=3, ge=0)  # extra attempts for calls that are safe to repeat
+    retry_backoff_seconds: float = Field(default=0.5, ge=0)  # first backoff, doubled each time
+    reconnect_max_seconds: float = Field(default=30.0, gt=0)  # cap on the Redis reconnect backoff
+    max_calls_per_second: float = Field(default=10.0, gt=0)  # ASSUMED pace Enigma tolerates
 
 
 class EnigmaDialer:
@@ -82,7 +82,7 @@ class EnigmaDialer:
 
     def __init__(
         self, settings: EnigmaSettings, *, transport: httpx.AsyncBaseTransport | None = None
-    ):
+    ) -> None:
         self.max_calls_per_second = settings.max_calls_per_second
         self._prefix = settings.channel_prefix
         self._client = httpx.AsyncClient(
@@ -130,13 +130,9 @@ class EnigmaDialer:
         )
 
     async def update_settings(self, ref: str, settings: CampaignSettings) -> None:
-        await self._modify(ref, wire.modify_settings_body(ref, settings), "change settings of")
-        self._confirm(
-            ref,
-            kind=NotificationKind.SETTINGS,
-            settings=settings,
-            raw=wire.modify_settings_body(ref, settings),
-        )
+        body = wire.modify_settings_body(ref, settings)
+        await self._modify(ref, body, "change settings of")
+        self._confirm(ref, kind=NotificationKind.SETTINGS, settings=settings, raw=body)
 
     async def start(self, ref: str) -> None:
         await self._modify(ref, wire.modify_state_body(ref, running=True), "start")
@@ -145,13 +141,20 @@ class EnigmaDialer:
         await self._modify(ref, wire.modify_state_body(ref, running=False), "stop")
 
     async def delete(self, ref: str) -> None:
-        await self._http.call(
-            WIRE.delete_campaign,
-            f"delete campaign {ref}",
-            ref=ref,
-            idempotent=True,
-            gone_is_done=True,
-        )
+        try:
+            await self._http.call(
+                WIRE.delete_campaign,
+                f"delete campaign {ref}",
+                ref=ref,
+                idempotent=True,
+                gone_is_done=True,
+            )
+        except CampaignConflict as exc:
+            raise CampaignConflict(
+                f"Enigma will not delete campaign {ref} while it runs: stop it and wait for the "
+                f"stopped notification first. ({exc})",
+                dialer=DIALER_NAME,
+            ) from exc
         self._confirm(ref, kind=NotificationKind.STATUS, status=CampaignStatus.DELETED)
 
     async def list_campaigns(self) -> list[DialerCampaign]:

@@ -82,8 +82,7 @@ def error_for_response(response: httpx.Response, action: str) -> DialerError:
         )
     if status == 409:
         return CampaignConflict(
-            f"Enigma refused to {action} in the campaign's current state.{said} "
-            "A campaign can be deleted only once it is stopped.",
+            f"Enigma refused to {action}: it conflicts with the campaign's current state.{said}",
             dialer=DIALER_NAME,
         )
     if status == 429:
