@@ -12,7 +12,8 @@ Queued work coalesces: all card redraws of one campaign that wait in the queue b
 from the campaign as stored when it is sent, so the card always ends on the true state; status
 alerts of one campaign that wait in the queue become one message with a line per transition.
 A 429 makes every worker wait ``Retry-After`` before calling that method again, then the same call
-is retried. Any other failure is logged and the worker goes on with the next job.
+is retried. A passing failure (Slack 5xx, network, Redis connection) is retried ``MAX_ATTEMPTS``
+times; anything else (``channel_not_found``, a renderer bug) is logged and the worker goes on.
 """
 
 from __future__ import annotations
