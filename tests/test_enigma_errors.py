@@ -97,6 +97,14 @@ async def standin() -> AsyncIterator[EnigmaStandIn]:
 
 @pytest.fixture
 async def dialer(standin: EnigmaStandIn) -> AsyncIterator[EnigmaDialer]:
+    adapter = EnigmaDialer(fast_settings(standin.url))
+    yield adapter
+    await adapter.aclose()
+
+
+@pytest.fixture
+async def impatient(standin: EnigmaStandIn) -> AsyncIterator[EnigmaDialer]:
+    """An adapter that gives up on an answer after 0.3 s."""
     adapter = EnigmaDialer(fast_settings(standin.url, timeout_seconds=0.3))
     yield adapter
     await adapter.aclose()
@@ -144,20 +152,20 @@ async def test_a_rate_limited_create_is_retried(
 
 
 async def test_a_read_that_times_out_every_time_is_unavailable(
-    standin: EnigmaStandIn, dialer: EnigmaDialer
+    standin: EnigmaStandIn, impatient: EnigmaDialer
 ) -> None:
-    standin.stall_next(3, seconds=0.6)
+    standin.stall_next(3, seconds=0.8)
     with pytest.raises(DialerUnavailable, match="did not answer in time") as raised:
-        await dialer.list_campaigns()
+        await impatient.list_campaigns()
     assert isinstance(raised.value.__cause__, httpx.TimeoutException)
 
 
 async def test_a_delete_whose_answer_was_lost_counts_as_done_when_the_retry_finds_it_gone(
-    standin: EnigmaStandIn, dialer: EnigmaDialer
+    standin: EnigmaStandIn, dialer: EnigmaDialer, impatient: EnigmaDialer
 ) -> None:
     created = await dialer.create_campaign(new_campaign())
-    standin.stall_next(1, seconds=0.5)  # Enigma deletes it, but answers after the timeout
-    await dialer.delete(created.dialer_id)
+    standin.stall_next(1, seconds=0.8)  # Enigma deletes it, but answers after the timeout
+    await impatient.delete(created.dialer_id)
     assert [m for m, _, _ in standin.requests].count("DELETE") == 2
     with pytest.raises(CampaignNotFound):
         await dialer.get_campaign(created.dialer_id)
