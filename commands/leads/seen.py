@@ -25,7 +25,7 @@ class SeenNumbers:
         size = 1
         while size < capacity * 2:
             size *= 2
-        self._slots = array("q", bytes(8 * size))
+        self._slots = array("q", [_EMPTY]) * size
         self._used = 0
 
     def __len__(self) -> int:
@@ -54,7 +54,7 @@ class SeenNumbers:
 
     def _grow(self) -> None:
         old = self._slots
-        self._slots = array("q", bytes(16 * len(old)))
+        self._slots = array("q", [_EMPTY]) * (2 * len(old))
         for key in old:
             if key != _EMPTY:
                 self._slots[self._find(key)] = key
