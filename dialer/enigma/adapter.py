@@ -19,7 +19,6 @@ Where notifications come from:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -218,6 +217,7 @@ class EnigmaDialer:
         )
 
     async def run_notifications(self, sink: NotificationSink) -> None:
+        """Packets, reconciles and confirmations into ``sink``, until cancelled."""
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._forward_confirmations(sink))
             tasks.create_task(
@@ -256,7 +256,7 @@ class EnigmaDialer:
                 for campaign in campaigns:
                     ref = campaign.dialer_id
                     arrival = replace(asked, event_id=f"{asked.event_id}:reconcile:{ref}")
-                    raw = {"reconciled": True, WIRE.status: campaign.status.value}
+                    raw = {"reconciled": True, "status": campaign.status.value}
                     await _deliver(sink, status_notification(ref, campaign.status, arrival, raw))
                 log.info("Reconciled %d Enigma campaigns", len(campaigns))
                 return
@@ -313,8 +313,8 @@ class EnigmaDialer:
                     await asyncio.sleep(delay)
 
     async def aclose(self) -> None:
-        with contextlib.suppress(httpx.HTTPError):
-            await self._client.aclose()
+        """Close the HTTP client. Cancel ``run_notifications`` first: it owns the Redis client."""
+        await self._client.aclose()
 
 
 async def _deliver(sink: NotificationSink, notification: DialerNotification) -> None:

@@ -107,7 +107,11 @@ def error_for_response(response: httpx.Response, action: str) -> DialerError:
 
 
 def error_for_transport(exc: httpx.TransportError, action: str) -> DialerUnavailable:
-    what = "did not answer in time" if isinstance(exc, httpx.TimeoutException) else "is unreachable"
+    what = (
+        "did not answer in time"
+        if isinstance(exc, httpx.TimeoutException)
+        else "could not be reached"
+    )
     return DialerUnavailable(
         f"Enigma {what} when asked to {action}; the request may not have been applied. "
         "Try again in a minute.",
