@@ -12,10 +12,11 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class RateLimiter:
-    """Spaces calls at least ``1 / calls_per_second`` apart, across every coroutine sharing it.
+    """Keeps calls at least ``1 / calls_per_second`` apart, across every coroutine sharing it.
 
-    Each caller reserves the next free slot and sleeps until it, so no lock is needed and
-    callers go in arrival order.
+    The gap is measured from when a call was really let through, not from a reserved slot: a
+    caller that wakes late must not squeeze the next one closer than the dialer allows
+    (LiveVox counts calls in a rolling minute).
     """
 
     def __init__(
@@ -33,11 +34,9 @@ class RateLimiter:
         self._next = 0.0
 
     async def acquire(self) -> None:
-        now = self._clock()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await self._sleep(slot - now)
+        while (wait := self._next - self._clock()) > 0:
+            await self._sleep(wait)
+        self._next = self._clock() + self._interval
 
     def pause(self, seconds: float) -> None:
         """Nobody calls for ``seconds`` (the dialer said 429 with Retry-After)."""
