@@ -99,9 +99,9 @@ class _Campaign:
     def of(cls, campaign: dict[str, Any]) -> _Campaign:
         return cls(
             campaign_id=str(campaign["id"]),
-            outdial_id=str(campaign["outdial_id"]),
-            outplan_id=str(campaign["outplan_id"]),
-            queue_id=str(campaign["queue_id"]),
+            outdial_id=str(campaign.get("outdial_id") or NIL_ID),
+            outplan_id=str(campaign.get("outplan_id") or NIL_ID),
+            queue_id=str(campaign.get("queue_id") or NIL_ID),
         )
 
 

@@ -65,11 +65,11 @@ class VoipbinClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
-        clock: Clock = time.monotonic,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._settings = settings
-        self._sleep = sleep
-        self._limiter = RateLimiter(settings.requests_per_second, clock=clock, sleep=sleep)
+        self._sleep = sleep  # for backoff; the limiter paces with its own
+        self._limiter = limiter or RateLimiter(settings.requests_per_second)
         self._http = httpx.AsyncClient(
             base_url=settings.api_url.rstrip("/") + "/",
             timeout=settings.timeout_seconds,

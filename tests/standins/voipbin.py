@@ -247,7 +247,8 @@ Handler = Callable[[dict[str, str], dict[str, str], Any], tuple[int, Any]]
 
 @dataclass
 class StandinKnobs:
-    rate_limit: float = 1000.0  # requests per rolling second before 429
+    rate_limit: float = 1000.0  # requests per rolling window before 429
+    rate_window: float = 1.0  # seconds; tests shorten it with ``retry_after`` to match
     retry_after: str = "1"
     start_delay: float = 0.05
     tick: float = 0.02
@@ -313,7 +314,7 @@ class VoipbinStandin:
         }
         for agent_id in agents:
             self.store["agents"][agent_id] = _agent(agent_id)
-        self._failures: list[int] = []
+        self._failures: dict[str, list[int]] = {}
         self._recent: list[float] = []
         self._last_stamp = datetime.now(UTC)
         self._engines: dict[str, _Engine] = {}
@@ -321,7 +322,11 @@ class VoipbinStandin:
         self._tasks: list[asyncio.Task[None]] = []
         self._server: _Server | None = None
         self.app = Starlette(
-            routes=[Route("/{path:path}", self._entry, methods=["GET", "POST", "PUT", "DELETE"])]
+            routes=[
+                Route(
+                    "/{path:path}", self._entry, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+                )
+            ]
         )
 
     @property
@@ -350,9 +355,10 @@ class VoipbinStandin:
 
     # -- knobs for tests --
 
-    def fail_next(self, count: int, status: int = 503) -> None:
-        """The next ``count`` API requests are answered ``status`` (after validation)."""
-        self._failures += [status] * count
+    def fail_next(self, count: int, status: int = 503, operation: str = "*") -> None:
+        """The next ``count`` API requests (or only those to ``"POST /campaigns"``-style
+        ``operation``) are answered ``status``, after validation."""
+        self._failures.setdefault(operation, []).extend([status] * count)
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -396,11 +402,12 @@ class VoipbinStandin:
             return self._violation(problems)
         if not self._authenticated(request):
             return _error(401, "UNAUTHENTICATED", "missing or invalid credentials")
-        if self._failures:
-            status = self._failures.pop(0)
-            return _error(status, "INJECTED_FAILURE", "injected by the test")
         operation = self.contract.operation(request.method, api_path)
         assert operation is not None  # check_request found it
+        for key in (f"{request.method} {operation.template}", "*"):
+            if self._failures.get(key):
+                status = self._failures[key].pop(0)
+                return _error(status, "INJECTED_FAILURE", "injected by the test")
         return self._answer(operation, dict(query), _json_or_none(body))
 
     def _answer(self, operation: Operation, query: dict[str, str], body: Any) -> Response:
@@ -423,7 +430,7 @@ class VoipbinStandin:
 
     def _over_rate(self) -> bool:
         now = time.monotonic()
-        self._recent = [t for t in self._recent if now - t < 1.0]
+        self._recent = [t for t in self._recent if now - t < self.knobs.rate_window]
         if len(self._recent) >= self.knobs.rate_limit:
             return True
         self._recent.append(now)
@@ -635,7 +642,7 @@ class VoipbinStandin:
             for a in self.store["agents"].values()
             if a["status"] == "available" and set(queue["tag_ids"]) <= set(a["tag_ids"])
         )
-        return max(1, available) > dialing * campaign["service_level"] / 100
+        return bool(max(1, available) > dialing * campaign["service_level"] / 100)
 
     def _place_call(self, campaign: dict[str, Any], target: dict[str, Any]) -> _Call:
         target.update(status="progressing", try_count_0=target["try_count_0"] + 1)
