@@ -11,7 +11,7 @@ import sys
 from pydantic import ValidationError
 
 from bot.bootstrap import build_services
-from bot.engine import Engine
+from bot.server import BotServer
 from bot.settings import Settings
 
 log = logging.getLogger("campaign-bot")
@@ -29,11 +29,12 @@ def load_settings() -> Settings:
 
 
 async def serve(settings: Settings) -> None:
+    """The HTTP server (Slack events, dialer webhooks, health) and the engine, together."""
     services = build_services(settings)
-    log.info("dialer: %s", settings.dialer)
-    engine = Engine(services)
+    log.info("dialer: %s; listening on %s:%d", settings.dialer, settings.host, settings.port)
+    server = BotServer(services)
     try:
-        await engine.run()
+        await server.serve()
     finally:
         await services.aclose()
 

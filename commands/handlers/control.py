@@ -20,6 +20,7 @@ from commands.requests import (
 from commands.settings_input import merged
 from commands.text import code, escape
 from commands.views.campaign import removal_text
+from commands.views.forms import CampaignEditForm
 from commands.views.modals import campaign_modal
 from dialer.errors import DialerError
 from dialer.models import CampaignSettings, CampaignStatus
@@ -182,3 +183,35 @@ def refuse_if_locked(campaign: Campaign) -> Reply | None:
 
 def name_of(campaign: Campaign) -> str:
     return f"*{escape(campaign.name)}* {code(campaign.ref)}"
+
+
+async def apply_campaign_edit(
+    deps: Deps, who: Requester, ref: str, form: CampaignEditForm
+) -> Reply:
+    """The campaign modal's Apply: settings, then new agents, then the default state.
+
+    Each part goes to the dialer only if it changes something; the replies are combined.
+    """
+    campaign = await find_campaign(deps, ref, "show")
+    if isinstance(campaign, Reply):
+        return campaign
+    replies: list[Reply] = []
+    settings = merged(campaign.settings, form.settings_changes)
+    if settings != campaign.settings:
+        replies.append(await apply_settings(deps, who, campaign, settings))
+    if form.add_agents:
+        replies.append(
+            await change_agents(deps, who, AddAgents(ref=ref, agent_ids=form.add_agents))
+        )
+    states = {a.default_state for a in campaign.agents}
+    if campaign.agents and form.default_state is not None and states != {form.default_state}:
+        command = SetAgentDefault(ref=ref, state=form.default_state)
+        replies.append(await change_agents(deps, who, command))
+    if not replies:
+        return say(f"Nothing changed in {name_of(campaign)}; nothing was sent.")
+    latest = await deps.store.get(ref)
+    return Reply(
+        text="\n".join(r.text for r in replies if r.text),
+        effects=tuple(e for r in replies for e in r.effects),
+        campaign=latest,
+    )

@@ -1,0 +1,68 @@
+"""The HTTP server (HTTP mode): Slack's requests, dialer webhooks and a health check.
+
+    POST /slack/events          Bolt (signature checked with SLACK_SIGNING_SECRET)
+    POST /dialer/{name}/events  the configured dialer's webhook, if it has one
+    GET  /healthz               200 while Redis answers, else 503
+
+A webhook is verified and parsed by its adapter, each notification goes into the durable inbox,
+and only then is it answered 200; the engine applies it from there.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.bootstrap import Services
+from bot.slack.app import SlackApp
+from dialer.base import WebhookReceiver, WebhookRejected
+
+log = logging.getLogger(__name__)
+
+
+def create_http_app(services: Services, slack: SlackApp | None) -> Starlette:
+    slack_handler = AsyncSlackRequestHandler(slack.app) if slack is not None else None
+
+    async def slack_events(request: Request) -> Response:
+        if slack_handler is None:
+            return PlainTextResponse(
+                "Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)", status_code=503
+            )
+        return await slack_handler.handle(request)
+
+    async def dialer_events(request: Request) -> Response:
+        dialer = services.dialer
+        if request.path_params["name"] != dialer.name or not isinstance(dialer, WebhookReceiver):
+            return PlainTextResponse("no such dialer webhook", status_code=404)
+        body = await request.body()
+        try:
+            notifications = await dialer.receive_webhook(request.headers, body)
+        except WebhookRejected as exc:
+            log.warning("%s webhook rejected: %s", dialer.name, exc)
+            return PlainTextResponse(str(exc), status_code=exc.status_code)
+        for notification in notifications:
+            await services.inbox.publish(notification)
+        return JSONResponse({"accepted": len(notifications)})
+
+    async def healthz(request: Request) -> Response:
+        try:
+            await services.redis.ping()
+        except RedisError as exc:
+            return JSONResponse({"status": "unhealthy", "redis": str(exc)}, status_code=503)
+        return JSONResponse(
+            {"status": "ok", "dialer": services.dialer.name, "slack": slack is not None}
+        )
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/dialer/{name}/events", dialer_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,101 @@
+"""Everything ``campaign-bot serve`` runs, in one object: the engine, the channel alerts, the
+Slack app and the HTTP server. Tests start the same object on a loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from datetime import timedelta
+
+import uvicorn
+
+from bot.alerts import SLACK_PACE, ChannelAlerts
+from bot.bootstrap import Services
+from bot.engine import SWEEP_INTERVAL, AlertHandler, Engine, ignore_alerts
+from bot.http import create_http_app
+from bot.slack.app import SlackApp, build_slack_app, web_client
+from commands.leads.settings import LeadsSettings
+from commands.views.alerts import render_alert
+from commands.views.campaign import render_card
+
+log = logging.getLogger(__name__)
+
+SLACK_NOT_CONFIGURED = (
+    "SLACK IS NOT CONFIGURED: SLACK_BOT_TOKEN and/or SLACK_SIGNING_SECRET are not set. "
+    "POST /slack/events answers 503 and nothing is posted to Slack; dialer webhooks and the "
+    "engine still run."
+)
+
+
+class BotServer:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        alert_pace: float = SLACK_PACE,
+        sweep_interval: timedelta = SWEEP_INTERVAL,
+        leads_settings: LeadsSettings | None = None,
+    ) -> None:
+        self.services = services
+        settings = services.settings
+        self.slack: SlackApp | None = None
+        self.alerts: ChannelAlerts | None = None
+        alerts: AlertHandler = ignore_alerts
+        if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+            log.warning(SLACK_NOT_CONFIGURED)
+        else:
+            client = web_client(services)
+            self.alerts = ChannelAlerts(
+                client,
+                services.store,
+                settings.slack_alert_channel,
+                render_card=render_card,
+                render_alert=render_alert,
+                pace=alert_pace,
+            )
+            alerts = self.alerts
+        self.engine = Engine(services, alerts, sweep_interval=sweep_interval)
+        if self.alerts is not None:
+            self.slack = build_slack_app(
+                services, self.alerts.client, self.engine.dispatch, leads_settings=leads_settings
+            )
+        self.app = create_http_app(services, self.slack)
+        self._server: uvicorn.Server | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._server is not None and self._server.started
+
+    async def serve(self, sock: socket.socket | None = None) -> None:
+        """Serve on ``sock`` (or HOST:PORT) with the engine beside it, until ``shutdown``."""
+        settings = self.services.settings
+        config = uvicorn.Config(
+            self.app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        engine = asyncio.create_task(self.engine.run(), name="engine")
+        if self.slack is not None:
+            live = await self.services.store.list_live()
+            channels = {c.ref: c.channel_id for c in live if c.channel_id}
+            await self.slack.edge.leads.resume_interrupted(channels)
+        try:
+            await self._server.serve(sockets=[sock] if sock is not None else None)
+        finally:
+            engine.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await engine
+            if self.alerts is not None:
+                await self.alerts.aclose()
+            if self.slack is not None:
+                await self.slack.aclose()
+
+    def shutdown(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True

@@ -1,0 +1,105 @@
+"""Building the Bolt app and everything its listeners use, from the wired services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.bootstrap import Services
+from bot.slack.delivery import Delivery, Dispatch
+from bot.slack.edge import SlackEdge
+from bot.slack.leads import LeadsIntake
+from bot.slack.listeners import register_listeners
+from bot.slack.once import Once
+from commands.authz import Authorizer
+from commands.handlers.context import Deps
+from commands.leads.keys import UploadKeys
+from commands.leads.settings import LeadsSettings
+from commands.leads.slack_file import SlackFiles
+from commands.leads.upload import LeadUploads
+
+log = logging.getLogger(__name__)
+
+NOBODY_IS_A_LEAD = (
+    "CAMPAIGN_LEADS is empty: nobody may change campaigns (everyone may still look). "
+    "Set it to Slack user ids (U…) and/or user-group ids (S…)."
+)
+
+
+def web_client(services: Services) -> AsyncWebClient:
+    token = services.settings.slack_bot_token
+    return AsyncWebClient(
+        token=token.get_secret_value() if token else None,
+        base_url=services.settings.slack_api_url,
+    )
+
+
+def group_members(client: AsyncWebClient) -> Any:
+    async def members(group_id: str) -> frozenset[str]:
+        answer = await client.usergroups_users_list(usergroup=group_id)
+        return frozenset(str(u) for u in answer.get("users") or [])
+
+    return members
+
+
+@dataclass
+class SlackApp:
+    """The Bolt app, and what must be closed with it."""
+
+    app: AsyncApp
+    edge: SlackEdge
+    http: httpx.AsyncClient
+
+    async def aclose(self) -> None:
+        await self.edge.leads.aclose()
+        await self.http.aclose()
+
+
+def build_slack_app(
+    services: Services,
+    client: AsyncWebClient,
+    dispatch: Dispatch,
+    *,
+    leads_settings: LeadsSettings | None = None,
+) -> SlackApp:
+    settings = services.settings
+    if settings.slack_signing_secret is None or settings.slack_bot_token is None:
+        raise ValueError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are needed for the Slack app")
+    authz = Authorizer(settings.campaign_leads, group_members(client))
+    if authz.nobody_allowed:
+        log.warning(NOBODY_IS_A_LEAD)
+    deps = Deps(store=services.store, dialer=services.dialer, authz=authz)
+    leads_settings = leads_settings or LeadsSettings()
+    http = httpx.AsyncClient(timeout=30.0)
+    files = SlackFiles(
+        http,
+        settings.slack_bot_token.get_secret_value(),
+        max_bytes=leads_settings.max_file_bytes,
+        api_url=settings.slack_api_url,
+    )
+    uploads = LeadUploads(
+        services.redis,
+        services.dialer,
+        files.source,
+        leads_settings,
+        keys=UploadKeys(settings.redis_key_prefix),
+    )
+    edge = SlackEdge(
+        deps=deps,
+        delivery=Delivery(client, deps, dispatch),
+        once=Once(services.redis, settings.redis_key_prefix),
+        leads=LeadsIntake(client, files, uploads, leads_settings),
+        default_channel=settings.slack_alert_channel,
+    )
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        name="campaign-bot",
+    )
+    register_listeners(app, edge)
+    return SlackApp(app=app, edge=edge, http=http)

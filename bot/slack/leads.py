@@ -1,0 +1,137 @@
+"""The new campaign's leads, between Slack and the leads pipeline (``commands.leads``).
+
+Check the file before anything is created (a file that cannot be used creates nothing); once the
+campaign exists, upload the accepted rows, or first ask in the channel when some rows were
+rejected. Progress is one channel message, updated in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from commands.leads.progress import (
+    UploadProgress,
+    UploadSummary,
+    render_progress,
+    render_summary,
+    render_validation,
+)
+from commands.leads.scan import ValidationReport, validate_leads
+from commands.leads.settings import LeadsSettings
+from commands.leads.slack_file import SlackFiles
+from commands.leads.upload import LeadUploads
+from commands.text import code, escape
+from commands.views.blocks import Block, actions, button, context, section
+
+log = logging.getLogger(__name__)
+
+UPLOAD_GOOD_ROWS = "leads_upload"
+SKIP_UPLOAD = "leads_skip"
+
+
+class ChannelProgress:
+    """The ``ProgressReporter`` of one upload: one message in the campaign's channel."""
+
+    def __init__(self, client: AsyncWebClient, channel: str, ref: str) -> None:
+        self.client = client
+        self.channel = channel
+        self.ref = ref
+        self.ts: str | None = None
+
+    async def report(self, progress: UploadProgress) -> None:
+        await self._show(render_progress(progress))
+
+    async def finish(self, summary: UploadSummary) -> None:
+        await self._show(render_summary(summary))
+
+    async def _show(self, text: str) -> None:
+        body = {"channel": self.channel, "text": escape(text)}
+        try:
+            if self.ts is None:
+                answer = await self.client.api_call("chat.postMessage", json=body)
+                self.ts = str(answer["ts"])
+            else:
+                await self.client.api_call("chat.update", json={**body, "ts": self.ts})
+        except SlackApiError as exc:
+            log.warning("upload progress of %s not shown: %s", self.ref, exc)
+
+
+class LeadsIntake:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        files: SlackFiles,
+        uploads: LeadUploads,
+        settings: LeadsSettings,
+    ) -> None:
+        self.client = client
+        self.files = files
+        self.uploads = uploads
+        self.settings = settings
+        self._running: set[asyncio.Task[Any]] = set()
+
+    async def check(self, file_id: str) -> ValidationReport:
+        """Read the whole file once; ``LeadsFileError`` when it cannot be used at all."""
+        return await validate_leads(self.files.source(file_id), self.settings)
+
+    async def follow_up(self, ref: str, report: ValidationReport, channel: str) -> None:
+        """Upload at once when every row is good; otherwise ask in the channel first."""
+        if report.needs_confirmation:
+            text, blocks = confirmation_message(ref, report)
+            await self.client.api_call(
+                "chat.postMessage", json={"channel": channel, "text": text, "blocks": blocks}
+            )
+            return
+        self.upload_in_background(ref, report, channel)
+
+    def upload_in_background(self, ref: str, report: ValidationReport, channel: str) -> None:
+        self._spawn(self._upload(ref, report, channel))
+
+    async def _upload(self, ref: str, report: ValidationReport, channel: str) -> None:
+        try:
+            await self.uploads.start(ref, report, ChannelProgress(self.client, channel, ref))
+        except Exception:
+            log.exception("leads upload of %s failed", ref)
+
+    async def resume_interrupted(self, channel_of: dict[str, str]) -> None:
+        """After a restart: continue every upload no process holds, in its campaign's channel."""
+        for ref in await self.uploads.interrupted():
+            channel = channel_of.get(ref)
+            if channel is not None:
+                reporter = ChannelProgress(self.client, channel, ref)
+                self._spawn(self.uploads.resume(ref, reporter))
+
+    async def aclose(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+
+def confirmation_message(ref: str, report: ValidationReport) -> tuple[str, list[Block]]:
+    value = f"{ref} {report.source_id}"
+    text = f"Leads for {ref}: {report.rejected_total} rows rejected"
+    return text, [
+        section(f"*Leads for* {code(ref)}\n{escape(render_validation(report))}"),
+        actions(
+            button(
+                f"Upload {report.accepted:,} good rows", UPLOAD_GOOD_ROWS, value, style="primary"
+            ),
+            button("Don't upload", SKIP_UPLOAD, value),
+            block_id=f"leads:{ref}",
+        ),
+        context(
+            "Leads cannot be changed later: to use a fixed file, remove the campaign and "
+            "create a new one."
+        ),
+    ]

@@ -1,0 +1,37 @@
+"""``/campaign``: ack at once, then parse, handle and reply (the dialer may be slow)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.slack.delivery import Where
+from bot.slack.edge import SlackEdge
+from commands.parse import CommandError, parse_command
+from commands.views.help import mistake_blocks
+
+COMMAND = "/campaign"
+
+
+def register(app: AsyncApp, edge: SlackEdge) -> None:
+    async def campaign_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        where = Where(
+            user_id=str(body["user_id"]),
+            channel_id=body.get("channel_id"),
+            trigger_id=body.get("trigger_id"),
+            respond=respond,
+        )
+        trigger = str(body.get("trigger_id") or "")
+        if trigger and not await edge.once.first_time("command", trigger):
+            return  # Slack's retry of a command already being handled
+        try:
+            command = parse_command(str(body.get("text") or ""))
+        except CommandError as exc:
+            text, blocks = mistake_blocks(exc.problem, exc.usage)
+            await edge.delivery.tell(where, text, blocks)
+            return
+        await edge.run(command, where)
+
+    app.command(COMMAND)(campaign_command)
