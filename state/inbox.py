@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[DialerNotification], Awaitable[object]]
 FIELD = "notification"
+IDLE_PAUSE = 0.02
 
 
 class NotificationInbox:
@@ -101,7 +102,10 @@ class NotificationInbox:
         backoff = 0.1
         while True:
             try:
-                await self.process(consumer, handle, block_ms=block_ms)
+                if not await self.process(consumer, handle, block_ms=block_ms):
+                    # Idle. A real Redis already blocked for block_ms; an in-memory one
+                    # returns at once, and must not starve the event loop.
+                    await asyncio.sleep(IDLE_PAUSE)
                 backoff = 0.1
             except RedisError as exc:
                 log.warning("notification inbox: Redis unavailable (%s); retrying", exc)
