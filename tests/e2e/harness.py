@@ -27,6 +27,7 @@ from dialer.base import Dialer
 from dialer.models import CampaignStatus
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import Campaign
+from tests.e2e.forms import LEADS_CSV, new_campaign_values
 from tests.standins.slack_api import SlackMessage, SlackStandIn
 
 SIGNING_SECRET = "e2e-signing-secret"
@@ -133,6 +134,21 @@ class Bot:
 
     async def _interaction(self, payload: dict[str, Any]) -> SlackAnswer:
         return await self.post_signed(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
+    async def create_campaign(self, user: str, name: str) -> str:
+        """``/campaign new``, the modal submitted with a three-row CSV; the new campaign's ref
+        once its leads are on the dialer."""
+        opened_before = len(self.slack.calls("views.open"))
+        answer, _ = await self.command(user, "new")
+        assert answer.status == 200
+        view = await self.opened_view(opened_before + 1)
+        assert view["private_metadata"] == CHANNEL
+        file_id = self.slack.add_file(LEADS_CSV)
+        submitted = await self.submit(user, view, new_campaign_values(name, file_id))
+        assert submitted.status == 200 and submitted.body == ""  # the modal closes
+        campaign = await self.campaign_where(lambda c: c.name == name)
+        await self.channel_message(f"Leads for {campaign.ref} uploaded: 3 contacts")
+        return campaign.ref
 
     # -- reading what happened ---------------------------------------------------------------
 

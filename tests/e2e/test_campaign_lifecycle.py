@@ -8,21 +8,7 @@ from redis.asyncio import Redis
 
 from commands.views import ids
 from dialer.models import CampaignStatus
-from tests.e2e.forms import LEADS_CSV, new_campaign_values
-from tests.e2e.harness import ANA, BOB, CHANNEL, Bot, running_bot
-
-
-async def create_campaign(bot: Bot, name: str) -> str:
-    answer, _ = await bot.command(ANA, "new")
-    assert answer.status == 200
-    view = await bot.opened_view()
-    assert view["private_metadata"] == CHANNEL
-    file_id = bot.slack.add_file(LEADS_CSV)
-    submitted = await bot.submit(ANA, view, new_campaign_values(name, file_id))
-    assert submitted.status == 200 and submitted.body == ""  # the modal closes
-    campaign = await bot.campaign_where(lambda c: c.name == name)
-    await bot.channel_message(f"Leads for {campaign.ref} uploaded: 3 contacts")
-    return campaign.ref
+from tests.e2e.harness import ANA, BOB, CHANNEL, running_bot
 
 
 async def test_a_campaign_lives_and_is_removed_through_slack(redis: Redis) -> None:
@@ -30,7 +16,7 @@ async def test_a_campaign_lives_and_is_removed_through_slack(redis: Redis) -> No
         _, url = await bot.command(BOB, "list")
         assert "Campaigns: 0" in await bot.reply_to(url)
 
-        ref = await create_campaign(bot, "Spring renewals")
+        ref = await bot.create_campaign(ANA, "Spring renewals")
         stored = await bot.store.require(ref)
         assert stored.channel_id == CHANNEL and stored.created_by == ANA
         assert stored.dialer_id and stored.settings.aggression == 40
