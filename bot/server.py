@@ -88,9 +88,7 @@ class BotServer:
         try:
             await self._server.serve(sockets=[sock] if sock is not None else None)
         finally:
-            engine.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await engine
+            await _cancel_until_done(engine)
             if self.alerts is not None:
                 await self.alerts.aclose()
             if self.slack is not None:
@@ -99,3 +97,16 @@ class BotServer:
     def shutdown(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+
+
+async def _cancel_until_done(task: asyncio.Task[None], patience: float = 1.0) -> None:
+    """Cancel ``task`` and, should a cancellation get lost below it, cancel it again.
+
+    A consumer that takes a cancelled blocking read for a Redis error and goes round its loop
+    again would otherwise keep ``serve`` from ever returning.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=patience)
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
