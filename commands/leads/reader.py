@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from commands.leads.errors import FileTooLarge, UnreadableCsv
@@ -182,7 +183,7 @@ class CsvReader:
 
     def __init__(
         self,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncGenerator[bytes, None],
         *,
         max_bytes: int,
         max_record_chars: int = MAX_RECORD_CHARS,
@@ -201,18 +202,19 @@ class CsvReader:
     def encoding_note(self) -> str | None:
         return self._decoder.note
 
-    async def records(self) -> AsyncIterator[Record]:
+    async def records(self) -> AsyncGenerator[Record, None]:
         """Every non-blank record, header first."""
         size = 0
         header_seen = False
-        async for chunk in self._chunks:
-            size += len(chunk)
-            if size > self._max_bytes:
-                raise FileTooLarge(too_large_message(self._max_bytes))
-            pieces = self._splitter.feed(self._decode(chunk))
-            for record in self._parse(pieces, header_seen):
-                header_seen = True
-                yield record
+        async with aclosing(self._chunks) as chunks:  # stop a download we leave early
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > self._max_bytes:
+                    raise FileTooLarge(too_large_message(self._max_bytes))
+                pieces = self._splitter.feed(self._decode(chunk))
+                for record in self._parse(pieces, header_seen):
+                    header_seen = True
+                    yield record
         last = self._splitter.feed(self._decode(b"", final=True)) + self._splitter.close()
         for record in self._parse(last, header_seen):
             header_seen = True

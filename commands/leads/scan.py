@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -43,27 +44,27 @@ def rules_from(settings: LeadsSettings) -> ValidationRules:
 class LeadsScan:
     """One pass: every data row of the file, checked, in file order."""
 
-    def __init__(self, chunks: AsyncIterable[bytes], rules: ValidationRules) -> None:
+    def __init__(self, chunks: AsyncGenerator[bytes, None], rules: ValidationRules) -> None:
         self.reader = CsvReader(chunks, max_bytes=rules.max_bytes)
         self.rules = rules
         self.columns: ColumnMap | None = None  # known once the first row is out
 
-    async def rows(self) -> AsyncIterator[AcceptedRow | RejectedRow]:
-        records = self.reader.records()
-        header = await anext(records, None)
-        if header is None:
-            raise UnreadableCsv("The file is empty.")
-        self.columns = map_columns(header.cells)
-        validator = RowValidator(self.columns, self.rules)
-        count = 0
-        async for record in records:
-            count += 1
-            if count > self.rules.max_rows:
-                raise TooManyRows(
-                    f"The file has more than {self.rules.max_rows:,} rows, the most one upload "
-                    "takes. Split it into smaller files, one campaign each."
-                )
-            yield validator.check(record)
+    async def rows(self) -> AsyncGenerator[AcceptedRow | RejectedRow, None]:
+        async with aclosing(self.reader.records()) as records:
+            header = await anext(records, None)
+            if header is None:
+                raise UnreadableCsv("The file is empty.")
+            self.columns = map_columns(header.cells)
+            validator = RowValidator(self.columns, self.rules)
+            count = 0
+            async for record in records:
+                count += 1
+                if count > self.rules.max_rows:
+                    raise TooManyRows(
+                        f"The file has more than {self.rules.max_rows:,} rows, the most one "
+                        "upload takes. Split it into smaller files, one campaign each."
+                    )
+                yield validator.check(record)
         if count == 0:
             raise UnreadableCsv("The file has a header line but no rows of leads.")
 
@@ -108,17 +109,18 @@ async def validate_leads(
     accepted = invalid_numbers = 0
     examples: list[RejectedRow] = []
     writer: RejectedRowsWriter | None = None
-    async for row in scan.rows():
-        if isinstance(row, AcceptedRow):
-            accepted += 1
-            invalid_numbers += row.invalid_numbers
-            continue
-        rejected[row.reason] += 1
-        if len(examples) < MAX_EXAMPLES:
-            examples.append(row)
-        if rejected_out is not None and scan.columns is not None:
-            writer = writer or RejectedRowsWriter(rejected_out, scan.columns.header)
-            writer.write(row)
+    async with aclosing(scan.rows()) as rows:
+        async for row in rows:
+            if isinstance(row, AcceptedRow):
+                accepted += 1
+                invalid_numbers += row.invalid_numbers
+                continue
+            rejected[row.reason] += 1
+            if len(examples) < MAX_EXAMPLES:
+                examples.append(row)
+            if rejected_out is not None and scan.columns is not None:
+                writer = writer or RejectedRowsWriter(rejected_out, scan.columns.header)
+                writer.write(row)
     assert scan.columns is not None  # rows() raises before yielding nothing
     return ValidationReport(
         source_id=source.source_id,
@@ -139,12 +141,13 @@ async def validate_leads(
 
 async def accepted_contacts(
     source: LeadSource, campaign_ref: str, rules: ValidationRules
-) -> AsyncIterator[Contact]:
+) -> AsyncGenerator[Contact, None]:
     """The accepted rows as contacts ``<campaign_ref>-1``, ``-2``…, the same on every pass."""
     n = 0
-    async for row in LeadsScan(source.chunks(), rules).rows():
-        if isinstance(row, AcceptedRow):
-            n += 1
-            yield Contact(
-                ref=contact_ref(campaign_ref, n), phone_numbers=row.numbers, fields=row.fields
-            )
+    async with aclosing(LeadsScan(source.chunks(), rules).rows()) as rows:
+        async for row in rows:
+            if isinstance(row, AcceptedRow):
+                n += 1
+                yield Contact(
+                    ref=contact_ref(campaign_ref, n), phone_numbers=row.numbers, fields=row.fields
+                )

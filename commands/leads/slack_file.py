@@ -8,7 +8,8 @@ and said plainly.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,7 +83,7 @@ class SlackFiles:
             raise SlackFileError(f"Slack gave no download link for {info.name}.")
         return info
 
-    async def download(self, info: SlackFileInfo) -> AsyncIterator[bytes]:
+    async def download(self, info: SlackFileInfo) -> AsyncGenerator[bytes, None]:
         headers = {"Authorization": f"Bearer {self._trusted(info.download_url)}"}
         try:
             async with self._client.stream(
@@ -132,10 +133,11 @@ class SlackFileSource:
     def source_id(self) -> str:
         return self._file_id
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         info = await self._files.info(self._file_id)
-        async for chunk in self._files.download(info):
-            yield chunk
+        async with aclosing(self._files.download(info)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
 def _check_type(info: SlackFileInfo) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -13,7 +13,7 @@ class LeadSource(Protocol):
     def source_id(self) -> str:
         """Stable name of the bytes (the Slack file id), kept in the upload record."""
 
-    def chunks(self) -> AsyncIterator[bytes]:
+    def chunks(self) -> AsyncGenerator[bytes, None]:
         """The file from its first byte, in chunks; each call reads it afresh."""
 
 
@@ -42,7 +42,7 @@ class FileSource:
             raise ValueError(f"{source_id!r} is not a file source")
         return cls(Path(source_id.removeprefix(FILE_PREFIX)))
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         with self.path.open("rb") as file:
             while chunk := await asyncio.to_thread(file.read, self._chunk_bytes):
                 yield chunk

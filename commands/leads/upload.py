@@ -22,6 +22,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -254,14 +255,15 @@ class _UploadRun:
         batch: list[Contact] = []
         index = 0
         source = self._uploads.sources(self._record.source_id)
-        async for contact in accepted_contacts(source, self._ref, self._record.rules):
-            self._produced += 1
-            if self._produced > self._record.total:
-                return  # the file changed: send nothing it did not have when it was checked
-            batch.append(contact)
-            if len(batch) == size:
-                await self._offer(queue, index, batch, acked, attempted)
-                index, batch = index + 1, []
+        async with aclosing(accepted_contacts(source, self._ref, self._record.rules)) as found:
+            async for contact in found:
+                self._produced += 1
+                if self._produced > self._record.total:
+                    return  # the file changed: send nothing it did not have when checked
+                batch.append(contact)
+                if len(batch) == size:
+                    await self._offer(queue, index, batch, acked, attempted)
+                    index, batch = index + 1, []
         if batch:
             await self._offer(queue, index, batch, acked, attempted)
 
