@@ -18,6 +18,8 @@ from dialer.base import Dialer
 
 ADAPTERS: dict[str, str] = {
     "simulator": "dialer.simulator:build",
+    "enigma": "dialer.enigma:build",
+    "voipbin": "dialer.voipbin:build",
 }
 
 
