@@ -202,7 +202,9 @@ class LiveVoxDialer:
         lease = RedisLease(self._redis, self._lock_key, self.settings.poller_lock_seconds)
         retry = min(self.settings.poll_interval_seconds, self.settings.poller_lock_seconds / 3)
         while True:
-            if await _try_acquire(lease):
+            acquired = await _try_acquire(lease)
+            _honour_cancellation()
+            if acquired:
                 log.info("LiveVox poller: this replica polls (%s)", lease.holder)
                 try:
                     await self._poll_while_leading(lease, sink)
@@ -245,6 +247,7 @@ class LiveVoxDialer:
                 await lease.renew()
             except RedisError as exc:
                 raise LeaseLost(f"cannot renew the poller lease: {exc}") from exc
+            _honour_cancellation()
 
     async def _poll_forever(self, sink: NotificationSink) -> None:
         while True:
@@ -254,6 +257,7 @@ class LiveVoxDialer:
                 log.warning("LiveVox poll failed, trying again next round: %s", exc)
             except Exception:  # a failing sink must not stop the poller; the round repeats
                 log.exception("LiveVox poll round failed")
+            _honour_cancellation()
             jitter = self._random.uniform(0, self.settings.poll_jitter_seconds)
             await asyncio.sleep(self.settings.poll_interval_seconds + jitter)
 
@@ -363,6 +367,17 @@ def _mapping(answer: object) -> dict[str, Any]:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _honour_cancellation() -> None:
+    """Re-raise a cancellation that a client library swallowed mid-call.
+
+    redis-py can absorb the CancelledError delivered during a command; the task then stays
+    "cancelling" and would poll (and hold the lease) for ever after it was told to stop.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def _try_acquire(lease: RedisLease) -> bool:

@@ -362,6 +362,13 @@ class _QuietServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield  # the test runner owns the process's signals
 
+    async def main_loop(self) -> None:
+        # uvicorn looks for should_exit every 0.1 s; tests stop servers often, so look sooner.
+        counter = 0
+        while not await self.on_tick(counter):
+            counter += 1
+            await asyncio.sleep(0.005)
+
 
 @asynccontextmanager
 async def local_server(app: ASGIApp) -> AsyncIterator[str]:
