@@ -45,9 +45,14 @@ logger = logging.getLogger(__name__)
 class ContactSink(Protocol):
     """The part of ``dialer.base.Dialer`` an upload uses; every Dialer is one."""
 
-    name: str
-    batch_size: int
-    max_calls_per_second: float
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def max_calls_per_second(self) -> float: ...
 
     async def add_contacts(self, ref: str, contacts: Sequence[Contact]) -> None: ...
 
