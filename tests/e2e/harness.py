@@ -225,22 +225,32 @@ async def running_bot(
             alert_pace=0.0,
             leads_settings=LeadsSettings(progress_interval_seconds=0.05),
         )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        serving = asyncio.create_task(server.serve(sock))
-        while not server.started:
-            if serving.done():
-                serving.result()
-            await asyncio.sleep(0.01)
-        bot = Bot(url, slack, server)
         try:
-            yield bot
+            async with serving_on_loopback(server) as url:
+                bot = Bot(url, slack, server)
+                try:
+                    yield bot
+                finally:
+                    await bot.http.aclose()
         finally:
-            await bot.http.aclose()
-            server.shutdown()
-            await serving
             await services.dialer.aclose()
             async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
                 await redis.delete(key)
+
+
+@contextlib.asynccontextmanager
+async def serving_on_loopback(server: BotServer) -> AsyncIterator[str]:
+    """Run ``server`` (HTTP server and engine) on a free loopback port; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    serving = asyncio.create_task(server.serve(sock))
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.shutdown()
+        await serving
