@@ -79,6 +79,9 @@ class Delivery:
         else:
             await self._call("chat.postMessage", channel=where.user_id, **body)
 
+    async def update_modal(self, view_id: str, view: Any) -> None:
+        await self._call("views.update", view_id=view_id, view=view)
+
     async def _open_modal(self, reply: Reply, where: Where) -> None:
         if where.trigger_id is None:
             await self.tell(where, "That needs a fresh click or command; try again.")

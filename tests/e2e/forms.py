@@ -37,3 +37,8 @@ def new_campaign_values(
         **choice("default_state", default_state),
         "leads": {"leads": {"type": "file_input", "files": [{"id": file_id, "name": "l.csv"}]}},
     }
+
+
+# Two good rows and one that cannot be dialled.
+LEADS_CSV_WITH_A_BAD_ROW = b"name,phone\nAnn,+14155550001\nBen,+14155550002\nDan,12\n"
+NO_PHONE_COLUMN_CSV = b"name,city\nAnn,Lisbon\n"

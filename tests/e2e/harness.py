@@ -120,7 +120,7 @@ class Bot:
                 }
             ],
         }
-        return await self._interaction(payload), response_url
+        return await self.interact(payload), response_url
 
     async def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> SlackAnswer:
         """Submit an opened modal (as recorded by the stand-in) with these state values."""
@@ -130,9 +130,9 @@ class Bot:
             "user": {"id": user},
             "view": {**view, "state": {"values": values}},
         }
-        return await self._interaction(payload)
+        return await self.interact(payload)
 
-    async def _interaction(self, payload: dict[str, Any]) -> SlackAnswer:
+    async def interact(self, payload: dict[str, Any]) -> SlackAnswer:
         return await self.post_signed(urllib.parse.urlencode({"payload": json.dumps(payload)}))
 
     async def create_campaign(self, user: str, name: str) -> str:

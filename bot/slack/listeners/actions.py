@@ -111,10 +111,7 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
         if campaign is not None:
             agents = (a.agent_id for a in campaign.agents)
             conflicts = await running_elsewhere(edge.deps, ref, agents)
-            await edge.delivery.client.api_call(
-                "views.update",
-                json={"view_id": view["id"], "view": campaign_modal(campaign, conflicts)},
-            )
+            await edge.delivery.update_modal(str(view["id"]), campaign_modal(campaign, conflicts))
         channel = campaign.channel_id if campaign else None
         await edge.delivery.tell(Where(who.user_id, channel), reply_text)
 
