@@ -206,9 +206,16 @@ class Bot:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    redis: Redis, *, dialer: Dialer | None = None, leads: tuple[str, ...] = (ANA, BOB)
+    redis: Redis,
+    *,
+    dialer: Dialer | None = None,
+    leads: tuple[str, ...] = (ANA, BOB),
+    prefix: str | None = None,
 ) -> AsyncIterator[Bot]:
-    prefix = f"test:{uuid.uuid4().hex[:10]}:"
+    """A bot with its own Slack stand-in. Given a ``dialer`` and a ``prefix``, the caller owns
+    them (a second bot may go on with the same dialer and Redis data: a restart)."""
+    owns_dialer, owns_data = dialer is None, prefix is None
+    prefix = prefix or f"test:{uuid.uuid4().hex[:10]}:"
     async with SlackStandIn() as slack:
         settings = Settings(
             slack_bot_token="xoxb-e2e",
@@ -233,9 +240,15 @@ async def running_bot(
                 finally:
                     await bot.http.aclose()
         finally:
-            await services.dialer.aclose()
-            async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
-                await redis.delete(key)
+            if owns_dialer:
+                await services.dialer.aclose()
+            if owns_data:
+                await forget(redis, prefix)
+
+
+async def forget(redis: Redis, prefix: str) -> None:
+    async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
+        await redis.delete(key)
 
 
 @contextlib.asynccontextmanager
