@@ -20,6 +20,8 @@ ADAPTERS: dict[str, str] = {
     "simulator": "dialer.simulator:build",
     "enigma": "dialer.enigma:build",
     "voipbin": "dialer.voipbin:build",
+    "livevox": "dialer.livevox:build",
+    "genesys": "dialer.genesys:build",
 }
 
 
