@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from slack_bolt.async_app import AsyncApp
@@ -16,7 +15,7 @@ from bot.slack.edge import SlackEdge
 from bot.slack.leads import LeadsIntake
 from bot.slack.listeners import register_listeners
 from bot.slack.once import Once
-from commands.authz import Authorizer
+from commands.authz import Authorizer, GroupMembers
 from commands.handlers.context import Deps
 from commands.leads.keys import UploadKeys
 from commands.leads.settings import LeadsSettings
@@ -39,7 +38,7 @@ def web_client(services: Services) -> AsyncWebClient:
     )
 
 
-def group_members(client: AsyncWebClient) -> Any:
+def group_members(client: AsyncWebClient) -> GroupMembers:
     async def members(group_id: str) -> frozenset[str]:
         answer = await client.usergroups_users_list(usergroup=group_id)
         return frozenset(str(u) for u in answer.get("users") or [])

@@ -24,9 +24,15 @@ from commands.views.forms import CampaignEditForm
 from commands.views.modals import campaign_modal
 from dialer.errors import DialerError
 from dialer.models import CampaignSettings, CampaignStatus
-from state.campaign import FULFILLED_BY, Campaign, PendingKind, PendingOperation
+from state.campaign import Campaign, PendingKind, PendingOperation
 from state.effects import RefreshCard
 from state.store import UnknownCampaign
+
+# Statuses in which a start or stop changes nothing (a completed campaign may be started again).
+ALREADY_THERE: dict[PendingKind, frozenset[CampaignStatus]] = {
+    PendingKind.START: frozenset({CampaignStatus.RUNNING}),
+    PendingKind.STOP: frozenset({CampaignStatus.STOPPED, CampaignStatus.COMPLETED}),
+}
 
 
 async def start_or_stop(deps: Deps, who: Requester, command: StartCampaign | StopCampaign) -> Reply:
@@ -42,7 +48,7 @@ async def start_or_stop(deps: Deps, who: Requester, command: StartCampaign | Sto
     except DialerError as exc:
         return dialer_failed(exc, verb)
     kind = PendingKind.START if starting else PendingKind.STOP
-    if campaign.status in FULFILLED_BY[kind]:
+    if campaign.status in ALREADY_THERE[kind]:
         # Already there: the dialer changes nothing, and no notification will close a request.
         return say(f"{name_of(campaign)} is already {campaign.status.value}; nothing changes.")
     pending = PendingOperation(kind=kind, requested_by=who.user_id, requested_at=deps.clock())
