@@ -37,5 +37,11 @@ def test_the_usage_hint_names_every_subcommand() -> None:
 
 def test_the_bot_asks_for_the_scopes_it_uses_and_no_more() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"commands", "chat:write", "files:read", "usergroups:read"}
+    assert scopes == {
+        "commands",
+        "chat:write",
+        "files:read",
+        "files:write",
+        "usergroups:read",
+    }
     assert manifest()["features"]["bot_user"]["display_name"]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -62,6 +65,17 @@ class ChannelProgress:
             log.warning("upload progress of %s not shown: %s", self.ref, exc)
 
 
+@dataclass(frozen=True)
+class CheckedLeads:
+    report: ValidationReport
+    rejected_csv: Path | None
+    """Every row the check refused, with its line and reason; None when none was."""
+
+    def discard(self) -> None:
+        if self.rejected_csv is not None:
+            self.rejected_csv.unlink(missing_ok=True)
+
+
 class LeadsIntake:
     def __init__(
         self,
@@ -76,12 +90,33 @@ class LeadsIntake:
         self.settings = settings
         self._running: set[asyncio.Task[Any]] = set()
 
-    async def check(self, file_id: str) -> ValidationReport:
-        """Read the whole file once; ``LeadsFileError`` when it cannot be used at all."""
-        return await validate_leads(self.files.source(file_id), self.settings)
+    async def check(self, file_id: str) -> CheckedLeads:
+        """Read the whole file once; ``LeadsFileError`` when it cannot be used at all.
 
-    async def follow_up(self, ref: str, report: ValidationReport, channel: str) -> None:
-        """Upload at once when every row is good; otherwise ask in the channel first."""
+        The rejected rows go to a temporary CSV (they may be many), shown with the question.
+        """
+        descriptor, name = tempfile.mkstemp(prefix="rejected-", suffix=".csv")
+        path = Path(name)
+        with open(descriptor, "w", encoding="utf-8", newline="") as out:
+            try:
+                report = await validate_leads(
+                    self.files.source(file_id), self.settings, rejected_out=out
+                )
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+        if not report.rejected_total:
+            path.unlink(missing_ok=True)
+            return CheckedLeads(report, None)
+        return CheckedLeads(report, path)
+
+    async def follow_up(self, ref: str, checked: CheckedLeads, channel: str) -> None:
+        """Upload at once when every row is good; otherwise show the rejected rows and ask."""
+        report = checked.report
+        try:
+            await self._share_rejected_rows(ref, checked, channel)
+        finally:
+            checked.discard()
         if report.needs_confirmation:
             text, blocks = confirmation_message(ref, report)
             await self.client.api_call(
@@ -89,6 +124,21 @@ class LeadsIntake:
             )
             return
         self.upload_in_background(ref, report, channel)
+
+    async def _share_rejected_rows(self, ref: str, checked: CheckedLeads, channel: str) -> None:
+        if checked.rejected_csv is None:
+            return
+        try:
+            await self.client.files_upload_v2(
+                file=str(checked.rejected_csv),
+                filename=f"{ref}-rejected-rows.csv",
+                title=f"Rows left out of {ref}",
+                channel=channel,
+                initial_comment=f"The {checked.report.rejected_total:,} rows of the leads file for "
+                f"{code(ref)} that cannot be dialled, each with its line and reason.",
+            )
+        except SlackApiError as exc:
+            log.warning("rejected rows of %s not shared: %s", ref, exc)
 
     def upload_in_background(self, ref: str, report: ValidationReport, channel: str) -> None:
         self._spawn(self._upload(ref, report, channel))

@@ -104,11 +104,17 @@ async def test_rejected_rows_are_reported_and_the_good_ones_uploaded_on_confirma
         campaign = await bot.campaign_where(lambda c: c.name == "Partly good")
         assert "1 rejected" in json.dumps(question.blocks)
         assert await bot.server.services.dialer.get_campaign(campaign.ref)
+        (shared,) = bot.slack.calls("files.completeUploadExternal")
+        assert shared.args["channel_id"] == "CCAMPAIGNS"
+        rejected = bot.slack.uploaded_file(shared.args["files"][0]["id"]).decode()
+        assert rejected.splitlines()[0].startswith("line,reason,detail,name,phone")
+        assert "Dan" in rejected and len(rejected.splitlines()) == 2
 
         await bot.click(ANA, UPLOAD_GOOD_ROWS, f"{campaign.ref} {file_id}")
         await bot.channel_message(f"Leads for {campaign.ref} uploaded: 2 contacts")
         _, url = await bot.click(BOB, UPLOAD_GOOD_ROWS, f"{campaign.ref} {file_id}")
         assert "already decided" in await bot.reply_to(url)
+        assert len(bot.slack.calls("files.completeUploadExternal")) == 1
 
 
 async def test_a_leads_file_that_cannot_be_used_creates_nothing(fake_redis: Redis) -> None:
@@ -121,3 +127,15 @@ async def test_a_leads_file_that_cannot_be_used_creates_nothing(fake_redis: Redi
         assert "The leads file cannot be used" in told[-1] and "Nothing was created" in told[-1]
         assert await bot.store.list_live() == []
         assert await bot.server.services.dialer.list_campaigns() == []
+
+
+async def test_a_leads_file_without_a_single_good_row_creates_nothing(fake_redis: Redis) -> None:
+    async with running_bot(fake_redis) as bot:
+        await bot.command(ANA, "new")
+        view = await bot.opened_view()
+        file_id = bot.slack.add_file(b"name,phone\nDan,12\nEve,not a number\n")
+        await bot.submit(ANA, view, new_campaign_values("Hopeless", file_id))
+        told = await bot.slack.wait_for(lambda: bot.ephemeral_texts(ANA))
+        assert "No row of the leads file can be dialled" in told[-1]
+        assert "2 rejected" in told[-1]
+        assert await bot.store.list_live() == []

@@ -136,12 +136,13 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
             )
             return
         try:
-            report = await edge.leads.check(file_id)
+            checked = await edge.leads.check(file_id)
         except LeadsFileError as exc:
             await edge.delivery.tell(where, f":warning: {escape(str(exc))}")
             return
+        checked.discard()  # already shared when the question was asked
         await edge.delivery.tell(where, f"Uploading the good rows to {code(ref)}.", replace=True)
-        edge.leads.upload_in_background(ref, report, where.channel_id)
+        edge.leads.upload_in_background(ref, checked.report, where.channel_id)
 
     app.action(ids.NEW)(new_campaign)
     app.action(ids.PAGE_PREVIOUS)(page)

@@ -18,6 +18,7 @@ from commands.handlers.context import Requester
 from commands.handlers.control import apply_campaign_edit
 from commands.handlers.create import create_campaign
 from commands.leads.errors import LeadsFileError
+from commands.leads.progress import render_validation
 from commands.text import escape
 from commands.views import ids
 from commands.views.forms import FormErrors, read_campaign_edit, read_new_campaign
@@ -55,7 +56,7 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
             return
         assert form.leads_file_id is not None  # the form requires it
         try:
-            report = await edge.leads.check(form.leads_file_id)
+            checked = await edge.leads.check(form.leads_file_id)
         except LeadsFileError as exc:
             await edge.delivery.tell(
                 where,
@@ -63,15 +64,20 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
                 "Nothing was created; fix the file and try `/campaign new` again.",
             )
             return
-        if not report.can_upload:
+        if not checked.report.can_upload:
+            checked.discard()
             await edge.delivery.tell(
-                where, ":warning: No row of the leads file can be used; nothing was created."
+                where,
+                ":warning: No row of the leads file can be dialled; nothing was created.\n"
+                f"{escape(render_validation(checked.report))}",
             )
             return
         reply = await create_campaign(edge.deps, Requester(user_id, channel), form, channel)
         await edge.delivery.deliver(reply, where)
-        if reply.campaign is not None:
-            await edge.leads.follow_up(reply.campaign.ref, report, channel)
+        if reply.campaign is None:
+            checked.discard()
+            return
+        await edge.leads.follow_up(reply.campaign.ref, checked, channel)
 
     async def campaign_applied(ack: AsyncAck, body: Body) -> None:
         view = body["view"]
