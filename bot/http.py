@@ -27,13 +27,18 @@ log = logging.getLogger(__name__)
 
 
 def create_http_app(services: Services, slack: SlackApp | None) -> Starlette:
-    slack_handler = AsyncSlackRequestHandler(slack.app) if slack is not None else None
+    signed = services.settings.slack_signing_secret is not None
+    # Without a signing secret (Socket Mode only) nothing could tell Slack from a forger.
+    slack_handler = AsyncSlackRequestHandler(slack.app) if slack is not None and signed else None
 
     async def slack_events(request: Request) -> Response:
         if slack_handler is None:
-            return PlainTextResponse(
-                "Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)", status_code=503
+            why = (
+                "Slack requests come over Socket Mode; set SLACK_SIGNING_SECRET to take them here"
+                if slack is not None
+                else "Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)"
             )
+            return PlainTextResponse(why, status_code=503)
         return await slack_handler.handle(request)
 
     async def dialer_events(request: Request) -> Response:

@@ -10,12 +10,13 @@ import socket
 from datetime import timedelta
 
 import uvicorn
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.alerts import SLACK_PACE, ChannelAlerts
 from bot.bootstrap import Services
 from bot.engine import SWEEP_INTERVAL, AlertHandler, Engine, ignore_alerts
 from bot.http import create_http_app
-from bot.slack.app import SlackApp, build_slack_app, web_client
+from bot.slack.app import SlackApp, build_slack_app, slack_configured, web_client
 from commands.leads.settings import LeadsSettings
 from commands.views.alerts import render_alert
 from commands.views.campaign import render_card
@@ -23,9 +24,9 @@ from commands.views.campaign import render_card
 log = logging.getLogger(__name__)
 
 SLACK_NOT_CONFIGURED = (
-    "SLACK IS NOT CONFIGURED: SLACK_BOT_TOKEN and/or SLACK_SIGNING_SECRET are not set. "
-    "POST /slack/events answers 503 and nothing is posted to Slack; dialer webhooks and the "
-    "engine still run."
+    "SLACK IS NOT CONFIGURED: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or "
+    "SLACK_APP_TOKEN (Socket Mode). POST /slack/events answers 503 and nothing is posted to "
+    "Slack; dialer webhooks and the engine still run."
 )
 
 
@@ -43,7 +44,7 @@ class BotServer:
         self.slack: SlackApp | None = None
         self.alerts: ChannelAlerts | None = None
         alerts: AlertHandler = ignore_alerts
-        if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        if not slack_configured(services):
             log.warning(SLACK_NOT_CONFIGURED)
         else:
             client = web_client(services)
@@ -81,13 +82,22 @@ class BotServer:
         )
         self._server = uvicorn.Server(config)
         engine = asyncio.create_task(self.engine.run(), name="engine")
+        socket_mode: AsyncSocketModeHandler | None = None
         if self.slack is not None:
             live = await self.services.store.list_live()
             channels = {c.ref: c.channel_id for c in live if c.channel_id}
             await self.slack.edge.leads.resume_interrupted(channels)
+            if settings.slack_app_token is not None:
+                socket_mode = AsyncSocketModeHandler(
+                    self.slack.app, settings.slack_app_token.get_secret_value()
+                )
+                await socket_mode.connect_async()  # type: ignore[no-untyped-call]
+                log.info("Slack: Socket Mode connected (POST /slack/events still answers)")
         try:
             await self._server.serve(sockets=[sock] if sock is not None else None)
         finally:
+            if socket_mode is not None:
+                await socket_mode.close_async()  # type: ignore[no-untyped-call]
             await _cancel_until_done(engine)
             if self.alerts is not None:
                 await self.alerts.aclose()

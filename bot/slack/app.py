@@ -30,6 +30,13 @@ NOBODY_IS_A_LEAD = (
 )
 
 
+def slack_configured(services: Services) -> bool:
+    """A bot token, and a way to receive requests: signed HTTP, or Socket Mode."""
+    settings = services.settings
+    receives = settings.slack_signing_secret is not None or settings.slack_app_token is not None
+    return settings.slack_bot_token is not None and receives
+
+
 def web_client(services: Services) -> AsyncWebClient:
     token = services.settings.slack_bot_token
     return AsyncWebClient(
@@ -67,8 +74,11 @@ def build_slack_app(
     leads_settings: LeadsSettings | None = None,
 ) -> SlackApp:
     settings = services.settings
-    if settings.slack_signing_secret is None or settings.slack_bot_token is None:
-        raise ValueError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are needed for the Slack app")
+    if not slack_configured(services):
+        raise ValueError(
+            "the Slack app needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN)"
+        )
+    assert settings.slack_bot_token is not None
     authz = Authorizer(settings.campaign_leads, group_members(client))
     if authz.nobody_allowed:
         log.warning(NOBODY_IS_A_LEAD)
@@ -95,9 +105,12 @@ def build_slack_app(
         leads=LeadsIntake(client, files, uploads, leads_settings),
         default_channel=settings.slack_alert_channel,
     )
+    secret = settings.slack_signing_secret
     app = AsyncApp(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        signing_secret=secret.get_secret_value() if secret else None,
+        # Socket Mode requests come over the app's own connection, not HTTP: nothing to sign.
+        request_verification_enabled=secret is not None,
         name="campaign-bot",
     )
     register_listeners(app, edge)
