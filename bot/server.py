@@ -62,7 +62,8 @@ class BotServer:
             self.slack = build_slack_app(
                 services, self.alerts.client, self.engine.dispatch, leads_settings=leads_settings
             )
-        self.app = create_http_app(services, self.slack)
+        metrics = self.alerts.metrics if self.alerts is not None else None
+        self.app = create_http_app(services, self.slack, metrics)
         self._server: uvicorn.Server | None = None
 
     @property

@@ -149,3 +149,16 @@ async def test_slack_events_without_slack_configured_say_so(
     answer = await http.post("/slack/events", content=b"payload=%7B%7D")
     assert answer.status_code == 503
     assert "Slack is not configured" in answer.text
+
+
+async def test_metrics_count_campaigns_by_status(
+    server: tuple[BotServer, httpx.AsyncClient],
+) -> None:
+    bot, http = server
+    await stored_campaign(bot)
+    answer = await http.get("/metrics")
+    assert answer.status_code == 200
+    assert 'campaign_bot_campaigns{status="stopped"} 1' in answer.text
+    assert 'campaign_bot_campaigns{status="running"} 0' in answer.text
+    assert "campaign_bot_removals_under_way 0" in answer.text
+    assert "campaign_bot_alerts_" not in answer.text  # Slack is off here

@@ -163,3 +163,16 @@ async def _wait(bot: object, url: str) -> str:
 
 def _names(campaigns: Sequence[DialerCampaign]) -> list[str]:
     return [c.name for c in campaigns]
+
+
+async def test_metrics_show_the_alerts_sent_to_slack(fake_redis: Redis) -> None:
+    async with running_bot(fake_redis) as bot:
+        await bot.create_campaign(ANA, "Counted")
+        answer = await bot.http.get("/metrics")
+        assert 'campaign_bot_campaigns{status="stopped"} 1' in answer.text
+        (sent,) = [
+            line
+            for line in answer.text.splitlines()
+            if line.startswith("campaign_bot_alerts_slack_calls_total ")
+        ]
+        assert int(sent.rsplit(" ", 1)[1]) >= 1
