@@ -30,6 +30,7 @@ class Where:
     channel_id: str | None = None
     trigger_id: str | None = None
     respond: Respond | None = None  # Bolt's ``respond`` (the request's response_url)
+    view_id: str | None = None  # the request came from this open modal: update it, not open one
 
 
 class Delivery:
@@ -79,10 +80,10 @@ class Delivery:
         else:
             await self._call("chat.postMessage", channel=where.user_id, **body)
 
-    async def update_modal(self, view_id: str, view: Any) -> None:
-        await self._call("views.update", view_id=view_id, view=view)
-
     async def _open_modal(self, reply: Reply, where: Where) -> None:
+        if where.view_id is not None:
+            await self._call("views.update", view_id=where.view_id, view=reply.modal)
+            return
         if where.trigger_id is None:
             await self.tell(where, "That needs a fresh click or command; try again.")
             return

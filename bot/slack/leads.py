@@ -18,6 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.leads.errors import LeadsFileError
 from commands.leads.progress import (
     UploadProgress,
     UploadSummary,
@@ -139,6 +140,21 @@ class LeadsIntake:
             )
         except SlackApiError as exc:
             log.warning("rejected rows of %s not shared: %s", ref, exc)
+
+    async def answer(self, ref: str, file_id: str, channel: str, *, upload: bool) -> str:
+        """The lead's answer to "upload the good rows?"; returns what to show instead."""
+        if not upload:
+            return (
+                f"No leads uploaded to {code(ref)}. "
+                "To use other leads, remove it and create a new one."
+            )
+        try:
+            checked = await self.check(file_id)  # the same rules give the same rows again
+        except LeadsFileError as exc:
+            return f":warning: The leads file cannot be read any more: {escape(str(exc))}"
+        checked.discard()  # the rejected rows were shared with the question
+        self.upload_in_background(ref, checked.report, channel)
+        return f"Uploading the {checked.report.accepted:,} good rows to {code(ref)}."
 
     def upload_in_background(self, ref: str, report: ValidationReport, channel: str) -> None:
         self._spawn(self._upload(ref, report, channel))

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from commands.authz import NOT_ALLOWED
 from commands.handlers.context import Deps, Requester
-from commands.handlers.control import change_agents, change_settings, show_campaign, start_or_stop
+from commands.handlers.control import (
+    change_agents,
+    change_settings,
+    running_elsewhere,
+    show_campaign,
+    start_or_stop,
+)
 from commands.handlers.create import open_new_campaign
 from commands.handlers.overview import list_campaigns
 from commands.handlers.removal import ask_to_remove, decide_removal
@@ -26,6 +34,7 @@ from commands.requests import (
     StopCampaign,
 )
 from commands.views.help import help_blocks
+from commands.views.modals import campaign_modal
 
 
 async def handle(command: Command, deps: Deps, who: Requester) -> Reply:
@@ -54,3 +63,13 @@ async def handle(command: Command, deps: Deps, who: Requester) -> Reply:
         case RejectRemoval(ref=ref):
             return await decide_removal(deps, who, ref, approve=False)
     raise TypeError(f"no handler for {type(command).__name__}")
+
+
+async def handle_in_campaign_view(command: Command, ref: str, deps: Deps, who: Requester) -> Reply:
+    """A button inside the campaign modal: handle it, and redraw the modal as it now stands."""
+    reply = await handle(command, deps, who)
+    campaign = await deps.store.get(ref)
+    if campaign is None:
+        return reply
+    conflicts = await running_elsewhere(deps, ref, (a.agent_id for a in campaign.agents))
+    return replace(reply, modal=campaign_modal(campaign, conflicts, deps.clock()))

@@ -7,7 +7,7 @@ import json
 
 from redis.asyncio import Redis
 
-from bot.slack.leads import UPLOAD_GOOD_ROWS
+from bot.slack.leads import SKIP_UPLOAD, UPLOAD_GOOD_ROWS
 from commands.views import ids
 from dialer.models import AgentDefaultState, CampaignStatus
 from tests.e2e.forms import (
@@ -139,3 +139,17 @@ async def test_a_leads_file_without_a_single_good_row_creates_nothing(fake_redis
         assert "No row of the leads file can be dialled" in told[-1]
         assert "2 rejected" in told[-1]
         assert await bot.store.list_live() == []
+
+
+async def test_declining_the_good_rows_uploads_nothing(fake_redis: Redis) -> None:
+    async with running_bot(fake_redis) as bot:
+        await bot.command(ANA, "new")
+        view = await bot.opened_view()
+        file_id = bot.slack.add_file(LEADS_CSV_WITH_A_BAD_ROW)
+        await bot.submit(ANA, view, new_campaign_values("Declined", file_id))
+        await bot.channel_message("rows rejected")
+        campaign = await bot.campaign_where(lambda c: c.name == "Declined")
+        _, url = await bot.click(ANA, SKIP_UPLOAD, f"{campaign.ref} {file_id}")
+        assert "No leads uploaded" in await bot.reply_to(url)
+        dialer = bot.server.services.dialer
+        assert (await dialer.get_campaign(campaign.ref)).counters["uploaded"] == 0

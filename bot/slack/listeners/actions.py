@@ -13,9 +13,8 @@ from bot.slack.edge import SlackEdge
 from bot.slack.leads import SKIP_UPLOAD, UPLOAD_GOOD_ROWS
 from commands.authz import NOT_ALLOWED
 from commands.handlers.context import Requester
-from commands.handlers.control import change_agents, running_elsewhere
+from commands.handlers.dispatch import handle_in_campaign_view
 from commands.handlers.overview import list_campaigns
-from commands.leads.errors import LeadsFileError
 from commands.requests import (
     ApproveRemoval,
     CampaignCommand,
@@ -27,9 +26,8 @@ from commands.requests import (
     StartCampaign,
     StopCampaign,
 )
-from commands.text import code, escape
+from commands.text import code
 from commands.views import ids
-from commands.views.modals import campaign_modal
 from state.refs import looks_like_ref
 
 log = logging.getLogger(__name__)
@@ -99,21 +97,17 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
         agent = str(action_of(body).get("value") or "")
         if not looks_like_ref(ref) or not await first_time(body):
             return
-        who = Requester(str(body["user"]["id"]))
-        if not await edge.deps.authz.may_change(who.user_id):
-            reply_text = NOT_ALLOWED
-        else:
-            reply = await change_agents(edge.deps, who, RemoveAgents(ref=ref, agent_ids=(agent,)))
-            reply_text = reply.text or ""
-            if reply.effects:
-                await edge.delivery.dispatch(reply.effects, reply.campaign)
         campaign = await edge.deps.store.get(ref)
-        if campaign is not None:
-            agents = (a.agent_id for a in campaign.agents)
-            conflicts = await running_elsewhere(edge.deps, ref, agents)
-            await edge.delivery.update_modal(str(view["id"]), campaign_modal(campaign, conflicts))
-        channel = campaign.channel_id if campaign else None
-        await edge.delivery.tell(Where(who.user_id, channel), reply_text)
+        where = Where(
+            user_id=str(body["user"]["id"]),
+            channel_id=campaign.channel_id if campaign else None,
+            view_id=str(view["id"]),
+        )
+        command = RemoveAgents(ref=ref, agent_ids=(agent,))
+        who = Requester(where.user_id, where.channel_id)
+        await edge.delivery.deliver(
+            await handle_in_campaign_view(command, ref, edge.deps, who), where
+        )
 
     async def leads_answer(ack: AsyncAck, body: Body, respond: AsyncRespond) -> None:
         await ack()
@@ -128,21 +122,9 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
         if not await edge.once.first_time("leads-answer", ref):
             await edge.delivery.tell(where, f"The leads of {code(ref)} were already decided.")
             return
-        if action["action_id"] == SKIP_UPLOAD:
-            await edge.delivery.tell(
-                where,
-                f"No leads uploaded to {code(ref)}. Remove it and create a new one.",
-                replace=True,
-            )
-            return
-        try:
-            checked = await edge.leads.check(file_id)
-        except LeadsFileError as exc:
-            await edge.delivery.tell(where, f":warning: {escape(str(exc))}")
-            return
-        checked.discard()  # already shared when the question was asked
-        await edge.delivery.tell(where, f"Uploading the good rows to {code(ref)}.", replace=True)
-        edge.leads.upload_in_background(ref, checked.report, where.channel_id)
+        upload = action["action_id"] == UPLOAD_GOOD_ROWS
+        text = await edge.leads.answer(ref, file_id, where.channel_id, upload=upload)
+        await edge.delivery.tell(where, text, replace=True)
 
     app.action(ids.NEW)(new_campaign)
     app.action(ids.PAGE_PREVIOUS)(page)
