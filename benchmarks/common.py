@@ -1,0 +1,117 @@
+"""What every benchmark shares: the figure shape, percentiles, a private Redis key space, a
+profile excerpt."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import cProfile
+import io
+import os
+import pstats
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.server import BotServer
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+Figure = dict[str, Any]
+
+
+def figure(value: float, unit: str, target: str, met: bool, **numbers: Any) -> Figure:
+    """``{"value", "unit", "target", "met", ...}`` plus the side-by-side numbers behind it."""
+    return {"value": round(value, 3), "unit": unit, "target": target, "met": met, **numbers}
+
+
+def missed(result: Figure, why: str, profile: list[str] | None = None) -> Figure:
+    """Explain a missed target in the figure itself."""
+    if not result["met"]:
+        result["why"] = why
+        if profile:
+            result["profile"] = profile
+    return result
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (``share`` in 0..1) of a non-empty sequence."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else 0.0
+
+
+@contextlib.asynccontextmanager
+async def redis_space(name: str) -> AsyncIterator[tuple[Redis, str]]:
+    """A client on the shared Redis and a key prefix nobody else uses; its keys go afterwards."""
+    redis: Redis = Redis.from_url(REDIS_URL)
+    prefix = f"bench:{name}:{uuid.uuid4().hex[:8]}:"
+    try:
+        await redis.ping()
+        yield redis, prefix
+    finally:
+        await forget(redis, prefix)
+        await redis.aclose()
+
+
+async def forget(redis: Redis, prefix: str) -> None:
+    batch: list[Any] = []
+    async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
+        batch.append(key)
+        if len(batch) >= 500:
+            await redis.delete(*batch)
+            batch.clear()
+    if batch:
+        await redis.delete(*batch)
+
+
+def top_functions(profile: cProfile.Profile, count: int = 12) -> list[str]:
+    """The ``count`` functions with the most own time, one line each, for the JSON."""
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.sort_stats(pstats.SortKey.TIME).print_stats(count)
+    lines = [line.strip() for line in out.getvalue().splitlines()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("ncalls")), 0)
+    return [" ".join(line.split()) for line in lines[start : start + count + 1] if line]
+
+
+@contextlib.contextmanager
+def profiling(into: list[str]) -> Iterator[None]:
+    """Profile this thread (the whole event loop) while inside; the top functions go ``into``."""
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        into.extend(top_functions(profile))
+
+
+@contextlib.asynccontextmanager
+async def serving(server: BotServer) -> AsyncIterator[str]:
+    """Run ``server`` (HTTP server and engine) on a free loopback port; yields its base URL.
+
+    The socket names its protocol (IPPROTO_TCP) because asyncio only sets TCP_NODELAY on sockets
+    that do; without it every two-write HTTP answer waits ~40 ms on Nagle and delayed ACKs,
+    which a server bound by uvicorn itself never does.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    running = asyncio.create_task(server.serve(sock))
+    while not server.started:
+        if running.done():
+            running.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.shutdown()
+        await running

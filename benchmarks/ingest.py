@@ -1,0 +1,216 @@
+"""Notification ingest: VoIPBIN webhooks over HTTP from concurrent senders, through the bot's
+durable stream and the engine's consumer, into a real Redis, until every event is applied.
+
+The webhook route verifies and parses each delivery and XADDs it to the notification stream;
+the engine's consumer applies it with ``CampaignStore.apply_notification``. Every delivery leaves
+one audit entry (applied, stale or duplicate), which is how the end is seen and how lost or
+doubly applied events are counted. Side by side: a bare redis-py pipeline writing the same keys
+(stream entry, seen id, campaign document, audit entry) for the same deliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
+
+from benchmarks.common import Figure, figure, missed, profiling, rate, redis_space, serving
+from benchmarks.load import Answer, run_load
+from benchmarks.slack_requests import store_campaign
+from benchmarks.voipbin_events import WEBHOOK_SECRET, Plan, plan, webhook
+from bot.bootstrap import build_services
+from bot.server import BotServer
+from bot.settings import Settings
+from dialer.voipbin import VoipbinDialer, VoipbinSettings
+from dialer.voipbin.webhooks import parse_envelope, status_notification
+from state.keys import AUDIT_MAXLEN, NOTIFICATION_STREAM_MAXLEN, SEEN_EVENT_TTL, Keys
+from state.store import CampaignStore
+
+TARGET_EVENTS_PER_SECOND = 2_000
+PIPELINE_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Size:
+    campaigns: int = 200
+    events: int = 10_000  # distinct; the duplicates come on top
+    duplicate_share: float = 0.2  # of all deliveries
+    swap_share: float = 0.1  # adjacent deliveries swapped: the older one arrives late
+    senders: int = 4
+    timeout_s: float = 120.0
+
+
+FULL = Size()
+TOY = Size(campaigns=5, events=100)
+PROFILED = Size(events=2_000)
+
+
+@dataclass(frozen=True)
+class Check:
+    lost: int
+    applied_twice: int
+    duplicates_seen: int
+    stale: int
+    wrong_final_state: int
+
+
+@dataclass(frozen=True)
+class Run:
+    plan: Plan
+    answers: list[Answer]
+    seconds: float
+    check: Check
+    bare_seconds: float
+
+
+async def ingest(size: Size, profile: list[str] | None = None) -> Run:
+    async with redis_space("ingest") as (redis, prefix):
+        settings = Settings(
+            redis_key_prefix=prefix, dialer="voipbin", host="127.0.0.1", log_level="WARNING"
+        )
+        voipbin = VoipbinDialer(
+            VoipbinSettings(
+                api_url="http://127.0.0.1:9/v1.0",  # status webhooks need no API call
+                accesskey="unused",
+                webhook_secret=WEBHOOK_SECRET,
+            ),
+            redis,
+            key_prefix=prefix,
+        )
+        services = build_services(settings, redis=redis, dialer=voipbin)
+        store = services.store
+        refs = [await store.issue_ref() for _ in range(size.campaigns)]
+        events = plan(
+            refs, size.events, duplicate_share=size.duplicate_share, swap_share=size.swap_share
+        )
+        for n, (ref, campaign_id) in enumerate(zip(refs, events.campaign_ids, strict=True)):
+            await store_campaign(store, ref, f"Bench {n}", dialer="voipbin", dialer_id=campaign_id)
+        before = await redis.xlen(store.keys.audit)
+        requests = [webhook(event) for event in events.deliveries]
+        server = BotServer(services)
+        async with serving(server) as url:
+            sending = asyncio.create_task(run_load(url, requests, senders=size.senders))
+            with profiling(profile) if profile is not None else contextlib.nullcontext():
+                await _until_audited(redis, store, before + len(requests), size.timeout_s)
+            finished = time.time()
+            answers = await sending
+        check = await _check(store, refs, events)
+        bare = await _bare_pipeline(redis, prefix, events, store, refs)
+    first_sent = min(answer.sent_at for answer in answers)
+    return Run(events, answers, finished - first_sent, check, bare)
+
+
+async def _until_audited(redis: Redis, store: CampaignStore, entries: int, timeout: float) -> None:
+    """Every delivery leaves one audit entry once the consumer has handled it."""
+    give_up = time.monotonic() + timeout
+    while await redis.xlen(store.keys.audit) < entries and time.monotonic() < give_up:
+        await asyncio.sleep(0.02)
+
+
+async def _check(store: CampaignStore, refs: list[str], events: Plan) -> Check:
+    outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+    for entry in await store.audit_entries(count=len(events.deliveries) + len(refs) + 1):
+        action = entry["action"]
+        if action.startswith("notification:"):
+            event_id = json.loads(entry["data"])["event"]["event_id"]
+            outcomes[event_id][action.removeprefix("notification:")] += 1
+    handled = {event_id: c["applied"] + c["stale"] for event_id, c in outcomes.items()}
+    wrong = 0
+    for index, newest in events.final_status().items():
+        campaign = await store.get(refs[index])
+        if campaign is None or (campaign.status.value, campaign.status_sequence) != (
+            newest.status,
+            newest.sequence,
+        ):
+            wrong += 1
+    return Check(
+        lost=sum(1 for event in events.events if handled.get(event.event_id, 0) == 0),
+        applied_twice=sum(1 for count in handled.values() if count > 1),
+        duplicates_seen=sum(c["duplicate"] for c in outcomes.values()),
+        stale=sum(c["stale"] for c in outcomes.values()),
+        wrong_final_state=wrong,
+    )
+
+
+async def _bare_pipeline(
+    redis: Redis, prefix: str, events: Plan, store: CampaignStore, refs: list[str]
+) -> float:
+    """Seconds for redis-py alone to write what ingest writes per delivery, pipelined."""
+    keys = Keys(f"{prefix}bare:")
+    docs = {i: (await store.require(ref)).model_dump_json() for i, ref in enumerate(refs)}
+    writes = []
+    for event in events.deliveries:
+        notification = status_notification(parse_envelope(event.body.encode()))
+        payload = notification.model_dump_json()
+        audit: dict[FieldT, EncodableT] = {
+            "at": notification.occurred_at.isoformat(),
+            "action": "notification:applied",
+            "ref": refs[event.campaign],
+            "actor": "voipbin",
+            "data": json.dumps({"event": notification.model_dump(mode="json")}),
+        }
+        writes.append((event, payload, audit))
+    started = time.perf_counter()
+    for start in range(0, len(writes), PIPELINE_BATCH):
+        async with redis.pipeline(transaction=False) as pipe:
+            for event, payload, audit in writes[start : start + PIPELINE_BATCH]:
+                pipe.xadd(
+                    keys.notifications,
+                    {"notification": payload},
+                    maxlen=NOTIFICATION_STREAM_MAXLEN,
+                    approximate=True,
+                )
+                pipe.set(keys.seen_event("voipbin", event.event_id), "1", ex=SEEN_EVENT_TTL)
+                pipe.set(keys.campaign(refs[event.campaign]), docs[event.campaign])
+                pipe.xadd(keys.audit, audit, maxlen=AUDIT_MAXLEN, approximate=True)
+            await pipe.execute()
+    return time.perf_counter() - started
+
+
+async def run(size: Size = FULL, *, profile_size: Size | None = PROFILED) -> Figure:
+    measured = await ingest(size)
+    deliveries = len(measured.plan.deliveries)
+    events_per_second = rate(deliveries, measured.seconds)
+    bare_per_second = rate(deliveries, measured.bare_seconds)
+    check = measured.check
+    correct = check.lost == 0 and check.applied_twice == 0 and check.wrong_final_state == 0
+    statuses = Counter(answer.status for answer in measured.answers)
+    result = figure(
+        events_per_second,
+        "events/s",
+        f">= {TARGET_EVENTS_PER_SECOND:,} events/s end to end, 0 lost, 0 applied twice",
+        events_per_second >= TARGET_EVENTS_PER_SECOND and correct,
+        deliveries=deliveries,
+        distinct_events=len(measured.plan.events),
+        campaigns=size.campaigns,
+        senders=size.senders,
+        seconds=round(measured.seconds, 2),
+        http_statuses={str(code): count for code, count in sorted(statuses.items())},
+        lost=check.lost,
+        applied_twice=check.applied_twice,
+        duplicates_recognised=check.duplicates_seen,
+        duplicates_sent=deliveries - len(measured.plan.events),
+        stale_recognised=check.stale,
+        wrong_final_state=check.wrong_final_state,
+        bare_pipeline_events_per_second=round(bare_per_second),
+        ratio_to_bare_pipeline=round(
+            rate(round(events_per_second * 1000), bare_per_second) / 1000, 3
+        ),
+    )
+    if not result["met"] and profile_size is not None:
+        profile: list[str] = []
+        await ingest(profile_size, profile)
+        missed(
+            result,
+            "the engine's consumer applies one notification at a time, each a WATCH/GET/MULTI "
+            "round trip set plus an XACK; the bot process's one event loop also serves the "
+            "webhooks (see profile: bot process, own time)",
+            profile,
+        )
+    return result
