@@ -29,6 +29,7 @@ from commands.leads.progress import (
 from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
 from commands.leads.slack_file import SlackFiles
+from commands.leads.store import UploadState
 from commands.leads.upload import LeadUploads
 from commands.text import code, escape
 from commands.views.blocks import Block, actions, button, context, section
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 UPLOAD_GOOD_ROWS = "leads_upload"
 SKIP_UPLOAD = "leads_skip"
+RESUME_UPLOAD = "leads_resume"  # ``value`` is the campaign ref
 
 
 class ChannelProgress:
@@ -52,10 +54,17 @@ class ChannelProgress:
         await self._show(render_progress(progress))
 
     async def finish(self, summary: UploadSummary) -> None:
-        await self._show(render_summary(summary))
+        text = render_summary(summary)
+        if summary.state is not UploadState.FAILED:
+            await self._show(text)
+            return
+        resume = button("Resume upload", RESUME_UPLOAD, self.ref, style="primary")
+        await self._show(text, [section(escape(text)), actions(resume)])
 
-    async def _show(self, text: str) -> None:
-        body = {"channel": self.channel, "text": escape(text)}
+    async def _show(self, text: str, blocks: list[Block] | None = None) -> None:
+        body: dict[str, Any] = {"channel": self.channel, "text": escape(text)}
+        if blocks is not None:
+            body["blocks"] = blocks
         try:
             if self.ts is None:
                 answer = await self.client.api_call("chat.postMessage", json=body)
@@ -156,6 +165,24 @@ class LeadsIntake:
         self.upload_in_background(ref, checked.report, channel)
         return f"Uploading the {checked.report.accepted:,} good rows to {code(ref)}."
 
+    async def resume(self, ref: str, channel: str) -> str:
+        """Continue a stopped upload from its last acknowledged batch; returns what to show."""
+        status = await self.uploads.status(ref)
+        if status is None:
+            return f"{code(ref)} has no leads upload to resume."
+        if status.complete:
+            return f"The leads of {code(ref)} are all on the dialer already."
+        if status.running:
+            return f"The upload of {code(ref)} is running already."
+        self._spawn(self._resume(ref, channel))
+        return f"Resuming the upload of {code(ref)}: {status.sent:,} of {status.total:,} are sent."
+
+    async def _resume(self, ref: str, channel: str) -> None:
+        try:
+            await self.uploads.resume(ref, ChannelProgress(self.client, channel, ref))
+        except Exception:
+            log.exception("resumed leads upload of %s failed", ref)
+
     def upload_in_background(self, ref: str, report: ValidationReport, channel: str) -> None:
         self._spawn(self._upload(ref, report, channel))
 
@@ -170,8 +197,7 @@ class LeadsIntake:
         for ref in await self.uploads.interrupted():
             channel = channel_of.get(ref)
             if channel is not None:
-                reporter = ChannelProgress(self.client, channel, ref)
-                self._spawn(self.uploads.resume(ref, reporter))
+                self._spawn(self._resume(ref, channel))
 
     async def aclose(self) -> None:
         for task in list(self._running):

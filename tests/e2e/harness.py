@@ -211,6 +211,7 @@ async def running_bot(
     dialer: Dialer | None = None,
     leads: tuple[str, ...] = (ANA, BOB),
     prefix: str | None = None,
+    leads_settings: LeadsSettings | None = None,
 ) -> AsyncIterator[Bot]:
     """A bot with its own Slack stand-in. Given a ``dialer`` and a ``prefix``, the caller owns
     them (a second bot may go on with the same dialer and Redis data: a restart)."""
@@ -230,7 +231,7 @@ async def running_bot(
         server = BotServer(
             services,
             alert_pace=0.0,
-            leads_settings=LeadsSettings(progress_interval_seconds=0.05),
+            leads_settings=leads_settings or LeadsSettings(progress_interval_seconds=0.05),
         )
         try:
             async with serving_on_loopback(server) as url:

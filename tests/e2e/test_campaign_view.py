@@ -4,13 +4,18 @@ through the real HTTP server."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from bot.slack.leads import SKIP_UPLOAD, UPLOAD_GOOD_ROWS
+from bot.slack.leads import RESUME_UPLOAD, SKIP_UPLOAD, UPLOAD_GOOD_ROWS
+from commands.leads.settings import LeadsSettings
 from commands.views import ids
-from dialer.models import AgentDefaultState, CampaignStatus
+from dialer.errors import DialerUnavailable
+from dialer.models import AgentDefaultState, CampaignStatus, Contact
+from dialer.simulator import SimulatorDialer
 from tests.e2e.forms import (
+    LEADS_CSV,
     LEADS_CSV_WITH_A_BAD_ROW,
     NO_PHONE_COLUMN_CSV,
     choice,
@@ -18,7 +23,7 @@ from tests.e2e.forms import (
     number,
     text,
 )
-from tests.e2e.harness import ANA, BOB, running_bot
+from tests.e2e.harness import ANA, BOB, EVE, FAST, running_bot
 
 
 async def test_edit_opens_the_campaign_and_apply_sends_settings_and_agents(
@@ -153,3 +158,35 @@ async def test_declining_the_good_rows_uploads_nothing(fake_redis: Redis) -> Non
         assert "No leads uploaded" in await bot.reply_to(url)
         dialer = bot.server.services.dialer
         assert (await dialer.get_campaign(campaign.ref)).counters["uploaded"] == 0
+
+
+class RefusingDialer(SimulatorDialer):
+    """Takes no contacts while ``refusing`` is set, as if it were down."""
+
+    refusing = True
+
+    async def add_contacts(self, ref: str, contacts: Sequence[Contact]) -> None:
+        if self.refusing:
+            raise DialerUnavailable("The dialer did not answer; try again.")
+        await super().add_contacts(ref, contacts)
+
+
+async def test_a_stopped_upload_is_resumed_from_its_button(fake_redis: Redis) -> None:
+    dialer = RefusingDialer(FAST)
+    settings = LeadsSettings(upload_max_attempts=1, progress_interval_seconds=0.05)
+    async with running_bot(fake_redis, dialer=dialer, leads_settings=settings) as bot:
+        await bot.command(ANA, "new")
+        view = await bot.opened_view()
+        await bot.submit(ANA, view, new_campaign_values("Flaky", bot.slack.add_file(LEADS_CSV)))
+        campaign = await bot.campaign_where(lambda c: c.name == "Flaky")
+        stopped = await bot.channel_message(f"The upload for {campaign.ref} stopped")
+        assert RESUME_UPLOAD in json.dumps(stopped.blocks)
+
+        _, url = await bot.click(EVE, RESUME_UPLOAD, campaign.ref)
+        assert "Only campaign leads" in await bot.reply_to(url)
+        dialer.refusing = False
+        _, url = await bot.click(ANA, RESUME_UPLOAD, campaign.ref)
+        assert "Resuming the upload" in await bot.reply_to(url)
+        await bot.channel_message(f"Leads for {campaign.ref} uploaded: 3 contacts")
+        assert (await dialer.get_campaign(campaign.ref)).counters["uploaded"] == 3
+    await dialer.aclose()

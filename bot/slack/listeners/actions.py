@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.slack.delivery import Where
 from bot.slack.edge import SlackEdge
-from bot.slack.leads import SKIP_UPLOAD, UPLOAD_GOOD_ROWS
+from bot.slack.leads import RESUME_UPLOAD, SKIP_UPLOAD, UPLOAD_GOOD_ROWS
 from commands.authz import NOT_ALLOWED
 from commands.handlers.context import Requester
 from commands.handlers.dispatch import handle_in_campaign_view
@@ -126,9 +126,21 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
         text = await edge.leads.answer(ref, file_id, where.channel_id, upload=upload)
         await edge.delivery.tell(where, text, replace=True)
 
+    async def resume_upload(ack: AsyncAck, body: Body, respond: AsyncRespond) -> None:
+        await ack()
+        ref = str(action_of(body).get("value") or "")
+        where = where_of(body, respond)
+        if not looks_like_ref(ref) or where.channel_id is None or not await first_time(body):
+            return
+        if not await edge.deps.authz.may_change(where.user_id):
+            await edge.delivery.tell(where, NOT_ALLOWED)
+            return
+        await edge.delivery.tell(where, await edge.leads.resume(ref, where.channel_id))
+
     app.action(ids.NEW)(new_campaign)
     app.action(ids.PAGE_PREVIOUS)(page)
     app.action(ids.PAGE_NEXT)(page)
     app.action(ids.REMOVE_AGENT)(remove_agent)
     app.action(UPLOAD_GOOD_ROWS)(leads_answer)
     app.action(SKIP_UPLOAD)(leads_answer)
+    app.action(RESUME_UPLOAD)(resume_upload)
