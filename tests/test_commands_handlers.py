@@ -13,6 +13,7 @@ import pytest
 
 from commands.authz import Authorizer
 from commands.handlers.context import Deps, Requester
+from commands.handlers.control import apply_campaign_edit
 from commands.handlers.create import create_campaign
 from commands.handlers.dispatch import handle
 from commands.handlers.overview import correlate
@@ -24,13 +25,20 @@ from commands.requests import (
     RejectRemoval,
     RemoveAgents,
     RemoveCampaign,
+    SetAgentDefault,
     ShowCampaign,
     StartCampaign,
     StopCampaign,
 )
-from commands.views.forms import NewCampaignForm
+from commands.views.forms import CampaignEditForm, NewCampaignForm
 from dialer.errors import DialerUnavailable
-from dialer.models import AgentAssignment, CampaignSettings, CampaignStatus, DialerCampaign
+from dialer.models import (
+    AgentAssignment,
+    AgentDefaultState,
+    CampaignSettings,
+    CampaignStatus,
+    DialerCampaign,
+)
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import PendingKind
 from state.effects import RefreshCard, RemovalRequested, SendDelete
@@ -232,3 +240,22 @@ async def test_when_slack_cannot_say_who_is_in_a_group_the_last_answer_stands() 
     assert await authz.may_change("UCAROL")
     clock[0] = timedelta(seconds=5).total_seconds()
     assert await authz.may_change("UCAROL")
+
+
+async def test_a_default_state_needs_agents_to_apply_to(deps: Deps) -> None:
+    ref = await new_campaign(deps)
+    command = SetAgentDefault(ref=ref, state=AgentDefaultState.AVAILABLE)
+    reply = await handle(command, deps, Requester(ANA))
+    assert "has no agents yet" in (reply.text or "")
+    assert (await deps.store.require(ref)).pending is None
+
+
+async def test_apply_gives_newly_added_agents_the_chosen_default_state(deps: Deps) -> None:
+    ref = await new_campaign(deps)
+    form = CampaignEditForm(
+        settings_changes={}, add_agents=("1001",), default_state=AgentDefaultState.AVAILABLE
+    )
+    reply = await apply_campaign_edit(deps, Requester(ANA), ref, form)
+    assert "added 1001" in (reply.text or "") and "default state available" in (reply.text or "")
+    (agent,) = (await deps.dialer.get_campaign(ref)).agents
+    assert agent.default_state is AgentDefaultState.AVAILABLE

@@ -102,8 +102,13 @@ def describe_changes(before: CampaignSettings, after: CampaignSettings) -> str:
 
 
 async def change_agents(
-    deps: Deps, who: Requester, command: AddAgents | RemoveAgents | SetAgentDefault
+    deps: Deps,
+    who: Requester,
+    command: AddAgents | RemoveAgents | SetAgentDefault,
+    *,
+    just_added: tuple[str, ...] = (),
 ) -> Reply:
+    """``just_added``: agents sent a moment ago, not yet confirmed by the dialer."""
     campaign = await find_campaign(deps, command.ref, "agents")
     if isinstance(campaign, Reply):
         return campaign
@@ -127,6 +132,11 @@ async def change_agents(
             detail = f"removed {' '.join(command.agent_ids)}"
             await deps.dialer.remove_agents(campaign.ref, command.agent_ids)
         else:
+            if not present and not just_added:
+                return say(
+                    f"{name_of(campaign)} has no agents yet, so there is no default state to "
+                    f"set. Add agents first: `/campaign agents {campaign.ref} add <agent…>`."
+                )
             detail = f"default state {command.state.value}"
             await deps.dialer.set_agent_default_state(campaign.ref, command.state)
     except DialerError as exc:
@@ -210,9 +220,10 @@ async def apply_campaign_edit(
             await change_agents(deps, who, AddAgents(ref=ref, agent_ids=form.add_agents))
         )
     states = {a.default_state for a in campaign.agents}
-    if campaign.agents and form.default_state is not None and states != {form.default_state}:
+    has_agents = bool(campaign.agents or form.add_agents)
+    if has_agents and form.default_state is not None and states != {form.default_state}:
         command = SetAgentDefault(ref=ref, state=form.default_state)
-        replies.append(await change_agents(deps, who, command))
+        replies.append(await change_agents(deps, who, command, just_added=form.add_agents))
     if not replies:
         return say(f"Nothing changed in {name_of(campaign)}; nothing was sent.")
     latest = await deps.store.get(ref)
