@@ -45,6 +45,6 @@ async def create_campaign(
         agents=form.agents,
     )
     await deps.store.create(campaign)
-    lines = [f"Created {name_of(campaign)} in <#{channel_id}>; its leads are being read now."]
+    lines = [f"Created {name_of(campaign)} in <#{channel_id}>; the channel shows its leads upload."]
     lines += await agent_warnings(deps, ref, (a.agent_id for a in form.agents))
     return Reply(text="\n".join(lines), effects=(RefreshCard(ref),), campaign=campaign)
