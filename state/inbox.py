@@ -108,11 +108,20 @@ class NotificationInbox:
                     await asyncio.sleep(IDLE_PAUSE)
                 backoff = 0.1
             except RedisError as exc:
+                if _being_cancelled():
+                    # redis-py can turn a cancellation that lands mid-command into a
+                    # connection error; the cancellation must still end the loop.
+                    raise asyncio.CancelledError from exc
                 log.warning("notification inbox: Redis unavailable (%s); retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 with contextlib.suppress(RedisError):
                     await self.ensure_group()  # a restarted Redis without persistence lost it
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _parse(entry_id: object, fields: dict[bytes | str, bytes | str]) -> DialerNotification | None:

@@ -104,3 +104,12 @@ async def test_an_unreadable_entry_is_dropped_not_retried_forever(inbox: Notific
 
 async def test_creating_the_group_twice_is_harmless(inbox: NotificationInbox) -> None:
     await inbox.ensure_group()
+
+
+async def test_cancelling_a_consumer_ends_it_even_mid_read(inbox: NotificationInbox) -> None:
+    for _ in range(20):
+        consumer = asyncio.create_task(inbox.run("replica-a", Recorder(), block_ms=200))
+        await asyncio.sleep(0.05)
+        consumer.cancel()
+        done, _ = await asyncio.wait({consumer}, timeout=2)
+        assert done == {consumer}
