@@ -3,12 +3,17 @@
 ``python -m benchmarks.memory FILE`` is the child: it imports what the bot imports, notes its
 peak RSS, validates FILE with ``validate_leads``, then prints ``{"baseline_mb", "peak_mb",
 "accepted"}``. The peak is ``getrusage(RUSAGE_SELF).ru_maxrss``, which never goes down.
+
+Linux carries a process's ``ru_maxrss`` across ``exec``, so a child started by the (large)
+benchmark process would report the parent's peak; the child therefore forks once more, and the
+grandchild, whose peak starts from the small fresh interpreter, does the measuring.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -100,5 +105,18 @@ async def _child(path: Path) -> None:
     )
 
 
+def _in_fresh_process(path: Path) -> None:
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            asyncio.run(_child(path))
+            sys.stdout.flush()
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+
+
 if __name__ == "__main__":
-    asyncio.run(_child(Path(sys.argv[1])))
+    _in_fresh_process(Path(sys.argv[1]))
