@@ -36,7 +36,7 @@ USAGE: dict[str, str] = {
     "list": "/campaign list",
     "new": "/campaign new",
     "show": "/campaign show <ref>",
-    "start": "/campaign start <ref>",
+    "start": "/campaign start <ref> [partial]",
     "stop": "/campaign stop <ref>",
     "set": "/campaign set <ref> aggression=<1-100> [end_handle=stop|continue] "
     "[dial_timeout_seconds=<5-120>] [max_attempts=<1-10>] [retry_interval_minutes=<1-10080>]",
@@ -79,6 +79,8 @@ def parse_command(text: str) -> Command:
         return ChangeSettings(ref=ref, changes=_settings(rest, usage))
     if verb == "agents":
         return _agents(ref, rest, usage)
+    if verb == "start" and [word.lower() for word in rest] == ["partial"]:
+        return StartCampaign(ref=ref, partial=True)
     if rest:
         raise CommandError(f"`{verb}` takes only the campaign reference.", usage)
     simple: dict[str, type[ShowCampaign | StartCampaign | StopCampaign | RemoveCampaign]] = {

@@ -42,7 +42,8 @@ class ShowCampaign(CampaignCommand):
 
 
 class StartCampaign(CampaignCommand):
-    pass
+    partial: bool = False
+    """Start although the leads upload has not finished (dial what the dialer already has)."""
 
 
 class StopCampaign(CampaignCommand):

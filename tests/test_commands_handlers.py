@@ -17,6 +17,9 @@ from commands.handlers.control import apply_campaign_edit
 from commands.handlers.create import create_campaign
 from commands.handlers.dispatch import handle
 from commands.handlers.overview import correlate
+from commands.leads.keys import UploadKeys
+from commands.leads.store import UploadRecord, UploadState, UploadStore
+from commands.leads.validation import ValidationRules
 from commands.requests import (
     AddAgents,
     ApproveRemoval,
@@ -259,3 +262,35 @@ async def test_apply_gives_newly_added_agents_the_chosen_default_state(deps: Dep
     assert "added 1001" in (reply.text or "") and "default state available" in (reply.text or "")
     (agent,) = (await deps.dialer.get_campaign(ref)).agents
     assert agent.default_state is AgentDefaultState.AVAILABLE
+
+
+async def unfinished_upload(deps: Deps, ref: str, state: UploadState) -> None:
+    record = UploadRecord(
+        campaign_ref=ref,
+        source_id="F0LEADS",
+        dialer=deps.dialer.name,
+        rules=ValidationRules(region="US", max_field_length=500, max_rows=1000, max_bytes=10**6),
+        batch_size=100,
+        total=250,
+        state=state,
+        error=None,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    await UploadStore(deps.store.redis, UploadKeys(deps.store.keys.prefix)).create(record)
+
+
+@pytest.mark.parametrize("state", [UploadState.UPLOADING, UploadState.FAILED])
+async def test_start_waits_for_the_leads_upload_unless_asked_to_start_partial(
+    deps: Deps, state: UploadState
+) -> None:
+    ref = await new_campaign(deps)
+    await unfinished_upload(deps, ref, state)
+    refused = await handle(StartCampaign(ref=ref), deps, Requester(ANA))
+    assert "leads upload" in refused.text and f"/campaign start {ref} partial" in refused.text
+    assert (await deps.store.require(ref)).pending is None
+
+    started = await handle(StartCampaign(ref=ref, partial=True), deps, Requester(ANA))
+    assert "sent to the dialer" in started.text
+    pending = (await deps.store.require(ref)).pending
+    assert pending is not None and pending.kind is PendingKind.START

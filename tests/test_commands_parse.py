@@ -34,6 +34,7 @@ GOOD: list[tuple[str, Command]] = [
     ("new", OpenNewCampaign()),
     (f"show {REF}", ShowCampaign(ref=REF)),
     (f"start {REF}", StartCampaign(ref=REF)),
+    (f"start {REF} partial", StartCampaign(ref=REF, partial=True)),
     (f"  stop   {REF} ", StopCampaign(ref=REF)),
     (f"remove {REF}", RemoveCampaign(ref=REF)),
     (f"set {REF} aggression=60", ChangeSettings(ref=REF, changes={"aggression": 60})),

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from commands.handlers.context import Deps, Requester, dialer_failed, mistake
+from commands.leads.keys import UploadKeys
+from commands.leads.upload import upload_status
 from commands.replies import Reply, say
 from commands.requests import (
     AddAgents,
@@ -43,6 +45,9 @@ async def start_or_stop(deps: Deps, who: Requester, command: StartCampaign | Sto
         return campaign
     if (locked := refuse_if_locked(campaign)) is not None:
         return locked
+    wants_every_lead = isinstance(command, StartCampaign) and not command.partial
+    if wants_every_lead and (unfinished := await refuse_if_leads_unfinished(deps, campaign)):
+        return unfinished
     try:
         await (deps.dialer.start if starting else deps.dialer.stop)(campaign.ref)
     except DialerError as exc:
@@ -60,6 +65,20 @@ async def start_or_stop(deps: Deps, who: Requester, command: StartCampaign | Sto
     if starting:
         lines += await agent_warnings(deps, campaign.ref, (a.agent_id for a in campaign.agents))
     return Reply(text="\n".join(lines), effects=(RefreshCard(campaign.ref),), campaign=updated)
+
+
+async def refuse_if_leads_unfinished(deps: Deps, campaign: Campaign) -> Reply | None:
+    """A campaign starts once its leads are all on the dialer, unless the lead says otherwise."""
+    keys = UploadKeys(deps.store.keys.prefix)
+    upload = await upload_status(deps.store.redis, campaign.ref, keys=keys)
+    if upload is None or upload.complete:
+        return None
+    where = "is still going" if upload.running else f"stopped ({upload.state.value})"
+    return say(
+        f"The leads upload of {name_of(campaign)} {where}: {upload.sent:,} of {upload.total:,} "
+        f"contacts are on the dialer. Start it once the upload has finished, or "
+        f"`/campaign start {campaign.ref} partial` to dial only the contacts already there."
+    )
 
 
 async def change_settings(deps: Deps, who: Requester, command: ChangeSettings) -> Reply:
