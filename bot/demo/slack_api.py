@@ -1,0 +1,548 @@
+"""A local stand-in for the Slack Web API: a real HTTP server that answers like Slack.
+
+Point ``AsyncWebClient(token=..., base_url=standin.api_url)`` (or ``SLACK_API_URL``) at it::
+
+    async with SlackStandIn() as slack:
+        client = slack.client()
+        await client.chat_postMessage(channel="C1", text="hi")
+        assert [m.text for m in slack.messages_in("C1")] == ["hi"]
+
+It records every call (``calls``), keeps each channel as a person would read it (``messages_in``:
+posts, with ``chat.update`` applied in place), serves files registered with ``add_file``, answers
+``usergroups.users.list`` / ``users.info`` from registered groups and users, hands out
+``response_url``s and records what is posted to them, and has knobs for the unhappy paths:
+``rate_limit`` (429 with ``Retry-After``), ``fail`` (``ok: false`` with an error) and ``latency``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import uvicorn
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+T = TypeVar("T")
+Json = dict[str, Any]
+
+BOT_USER_ID = "UBOTSTANDIN"
+BOT_ID = "BSTANDIN"
+TEAM_ID = "TSTANDIN"
+# Slack sends these arguments as JSON-encoded strings inside form or query parameters.
+JSON_ENCODED_ARGS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    """One request the stand-in received, and what it answered."""
+
+    method: str
+    args: Json
+    auth: str | None
+    at: float  # time.monotonic() when the request arrived
+    status: int = 200
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A channel message as a person sees it now (the latest update applied)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[Json]
+    user: str = BOT_USER_ID
+    thread_ts: str | None = None
+    edits: int = 0
+
+
+@dataclass(frozen=True)
+class ResponsePost:
+    """What a slash-command handler posted to a ``response_url``."""
+
+    key: str
+    body: Json
+    at: float
+
+
+@dataclass
+class _RateLimit:
+    retry_after: int
+    remaining: int | None  # None: every call until cleared
+
+
+@dataclass
+class _Failure:
+    error: str
+    remaining: int
+    status: int
+
+
+@dataclass
+class _StoredFile:
+    id: str
+    name: str
+    content: bytes
+    filetype: str
+    title: str
+    channels: list[str] = field(default_factory=list)
+
+
+Handler = Callable[[Json], Json]
+
+
+class SlackError(Exception):
+    """An ``ok: false`` answer with this error code (HTTP 200 unless Slack itself failed)."""
+
+    def __init__(self, error: str, status: int = 200) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+
+
+class SlackStandIn:
+    def __init__(self, *, token: str | None = None) -> None:
+        """``token``: the only bot token accepted; ``None`` accepts any non-empty token."""
+        self.token = token
+        self.url = ""
+        self._calls: list[SlackCall] = []
+        self._channels: dict[str, list[SlackMessage]] = {}
+        self._ephemeral: list[Json] = []
+        self._views: dict[str, Json] = {}
+        self._files: dict[str, _StoredFile] = {}
+        self._uploads: dict[str, tuple[str, int]] = {}  # file id -> (filename, declared length)
+        self._usergroups: dict[str, list[str]] = {}
+        self._users: dict[str, Json] = {}
+        self._responses: list[ResponsePost] = []
+        self._rate_limits: dict[str, _RateLimit] = {}
+        self._failures: dict[str, _Failure] = {}
+        self._latency: dict[str, float] = {}
+        self._ids = itertools.count(1)
+        self._last_ts_micros = 0
+        self._server: uvicorn.Server | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self._handlers: dict[str, Handler] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "files.info": self._files_info,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+            "usergroups.users.list": self._usergroups_users_list,
+            "users.info": self._users_info,
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """The ``base_url`` for ``AsyncWebClient`` (and ``SLACK_API_URL``)."""
+        return f"{self.url}/api/"
+
+    async def start(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        config = uvicorn.Config(
+            self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        )
+        self._server = uvicorn.Server(config)
+        self._serving = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._serving.done():
+                self._serving.result()  # raises why the server could not start
+            await asyncio.sleep(0.005)
+
+    async def stop(self) -> None:
+        if self._server is None or self._serving is None:
+            return
+        self._server.should_exit = True
+        await self._serving
+        self._server = None
+        self._serving = None
+
+    async def __aenter__(self) -> SlackStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def client(self, token: str = "xoxb-standin") -> AsyncWebClient:
+        return AsyncWebClient(token=token, base_url=self.api_url)
+
+    # -- knobs -------------------------------------------------------------------------------
+
+    def rate_limit(self, method: str, *, retry_after: int = 1, times: int | None = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with 429 (``None``: until cleared)."""
+        self._rate_limits[method] = _RateLimit(retry_after, times)
+
+    def clear_rate_limit(self, method: str) -> None:
+        self._rate_limits.pop(method, None)
+
+    def fail(
+        self, method: str, error: str = "internal_error", *, times: int = 1, status: int = 200
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``ok: false`` and ``error``.
+
+        ``status`` 200 is how Slack refuses a call; 500 or 503 is Slack having trouble.
+        """
+        self._failures[method] = _Failure(error, times, status)
+
+    def latency(self, method: str, seconds: float) -> None:
+        """Delay every answer to ``method`` by ``seconds`` (0 removes the delay)."""
+        self._latency[method] = seconds
+
+    def add_file(
+        self, content: bytes, *, name: str = "leads.csv", filetype: str = "csv", title: str = ""
+    ) -> str:
+        """Register a file as if a user had uploaded it; returns its id for ``files.info``."""
+        file_id = f"F{next(self._ids):08d}"
+        self._files[file_id] = _StoredFile(file_id, name, content, filetype, title or name)
+        return file_id
+
+    def add_usergroup(self, group_id: str, users: list[str]) -> None:
+        self._usergroups[group_id] = list(users)
+
+    def add_user(self, user_id: str, *, name: str = "", **profile: Any) -> None:
+        """Register a user for ``users.info``; ``profile`` keys go into the user's profile."""
+        handle = name or user_id.lower()
+        self._users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": handle,
+            "real_name": profile.get("real_name", handle),
+            "is_bot": False,
+            "deleted": False,
+            "tz": profile.get("tz", "UTC"),
+            "profile": {"display_name": handle, "real_name": handle, **profile},
+        }
+
+    def response_url(self, key: str | None = None) -> str:
+        """A ``response_url`` pointing here; what is posted to it shows up in ``responses``."""
+        return f"{self.url}/response/{key or f'R{next(self._ids):08d}'}"
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[SlackCall]:
+        return [call for call in self._calls if method is None or call.method == method]
+
+    def messages_in(self, channel: str) -> list[SlackMessage]:
+        return list(self._channels.get(channel, ()))
+
+    def ephemeral_messages(self, channel: str | None = None) -> list[Json]:
+        return [m for m in self._ephemeral if channel is None or m["channel"] == channel]
+
+    def responses(self, response_url: str | None = None) -> list[ResponsePost]:
+        key = None if response_url is None else response_url.rsplit("/", 1)[-1]
+        return [post for post in self._responses if key is None or post.key == key]
+
+    def view(self, view_id: str) -> Json:
+        return self._views[view_id]
+
+    def uploaded_file(self, file_id: str) -> bytes:
+        return self._files[file_id].content
+
+    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:
+        """Poll ``predicate()`` until it is truthy and return its value; TimeoutError if never."""
+        deadline = time.monotonic() + timeout
+        while not (result := predicate()):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            await asyncio.sleep(0.01)
+        return result
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["GET", "POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
+                Route("/files/{file_id}/{name}", self._download, methods=["GET"]),
+                Route("/response/{key}", self._response, methods=["POST"]),
+            ]
+        )
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        args = await _parse_args(request)
+        auth = request.headers.get("authorization") or (
+            f"Bearer {args['token']}" if "token" in args else None
+        )
+        arrived = time.monotonic()
+        status, body, headers = self._answer(method, args, auth)
+        self._record(SlackCall(method, args, auth, arrived, status, body.get("error")))
+        if delay := self._latency.get(method, 0.0):
+            await asyncio.sleep(delay)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def _answer(
+        self, method: str, args: Json, auth: str | None
+    ) -> tuple[int, Json, dict[str, str]]:
+        limit = self._rate_limits.get(method)
+        if limit is not None:
+            if limit.remaining is not None:
+                limit.remaining -= 1
+                if limit.remaining <= 0:
+                    del self._rate_limits[method]
+            headers = {"Retry-After": str(limit.retry_after)}
+            return 429, {"ok": False, "error": "ratelimited"}, headers
+        try:
+            self._check_auth(auth)
+            self._injected_failure(method)
+            handler = self._handlers.get(method)
+            if handler is None:
+                raise SlackError("unknown_method")
+            return 200, {"ok": True, **handler(args)}, {}
+        except SlackError as exc:
+            return exc.status, {"ok": False, "error": exc.error}, {}
+
+    def _check_auth(self, auth: str | None) -> None:
+        token = (auth or "").removeprefix("Bearer ").strip()
+        if not token:
+            raise SlackError("not_authed")
+        if self.token is not None and token != self.token:
+            raise SlackError("invalid_auth")
+
+    def _injected_failure(self, method: str) -> None:
+        failure = self._failures.get(method)
+        if failure is None:
+            return
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            del self._failures[method]
+        raise SlackError(failure.error, failure.status)
+
+    def _record(self, call: SlackCall) -> None:
+        self._calls.append(call)
+
+    async def _upload(self, request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        content = await request.body()
+        self._record(
+            SlackCall(
+                "upload", {"file_id": file_id, "length": len(content)}, None, time.monotonic()
+            )
+        )
+        if file_id not in self._uploads:
+            return Response("unknown upload", status_code=404)
+        name, _ = self._uploads[file_id]
+        self._files[file_id] = _StoredFile(file_id, name, content, name.rsplit(".", 1)[-1], name)
+        return Response("OK - " + str(len(content)), media_type="text/plain")
+
+    async def _download(self, request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        auth = request.headers.get("authorization")
+        self._record(SlackCall("download", {"file_id": file_id}, auth, time.monotonic()))
+        stored = self._files.get(file_id)
+        if stored is None:
+            return Response("not found", status_code=404)
+        if not auth:
+            # Slack answers an unauthenticated download with its login page, not the file.
+            return Response("<html>sign in</html>", media_type="text/html")
+        return Response(stored.content, media_type="application/octet-stream")
+
+    async def _response(self, request: Request) -> Response:
+        key = request.path_params["key"]
+        body = json.loads(await request.body() or b"{}")
+        self._responses.append(ResponsePost(key, body, time.monotonic()))
+        self._record(SlackCall("response_url", body, None, time.monotonic()))
+        return Response("ok", media_type="text/plain")
+
+    # -- methods -----------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        micros = max(time.time_ns() // 1000, self._last_ts_micros + 1)
+        self._last_ts_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _auth_test(self, args: Json) -> Json:
+        return {
+            "url": f"{self.url}/",
+            "team": "Stand-in",
+            "user": "campaign-bot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+        }
+
+    def _chat_post_message(self, args: Json) -> Json:
+        channel = _required(args, "channel")
+        if "text" not in args and "blocks" not in args and "attachments" not in args:
+            raise SlackError("no_text")
+        message = SlackMessage(
+            channel=channel,
+            ts=self._next_ts(),
+            text=str(args.get("text", "")),
+            blocks=list(args.get("blocks") or []),
+            thread_ts=args.get("thread_ts"),
+        )
+        self._channels.setdefault(channel, []).append(message)
+        return {"channel": channel, "ts": message.ts, "message": _message_json(message)}
+
+    def _chat_update(self, args: Json) -> Json:
+        channel = _required(args, "channel")
+        ts = _required(args, "ts")
+        messages = self._channels.get(channel, [])
+        for index, old in enumerate(messages):
+            if old.ts == ts:
+                new = SlackMessage(
+                    channel=channel,
+                    ts=ts,
+                    text=str(args.get("text", old.text)),
+                    blocks=list(args["blocks"]) if "blocks" in args else old.blocks,
+                    thread_ts=old.thread_ts,
+                    edits=old.edits + 1,
+                )
+                messages[index] = new
+                return {
+                    "channel": channel,
+                    "ts": ts,
+                    "text": new.text,
+                    "message": _message_json(new),
+                }
+        raise SlackError("message_not_found")
+
+    def _chat_post_ephemeral(self, args: Json) -> Json:
+        channel = _required(args, "channel")
+        user = _required(args, "user")
+        ts = self._next_ts()
+        self._ephemeral.append(
+            {"channel": channel, "user": user, "ts": ts, "text": args.get("text", ""),
+             "blocks": args.get("blocks") or []}
+        )  # fmt: skip
+        return {"message_ts": ts}
+
+    def _views_open(self, args: Json) -> Json:
+        _required(args, "trigger_id")
+        return {"view": self._store_view(f"V{next(self._ids):08d}", _required(args, "view"))}
+
+    def _views_update(self, args: Json) -> Json:
+        view_id = args.get("view_id")
+        if view_id is None and "external_id" in args:
+            view_id = next(
+                (
+                    v["id"]
+                    for v in self._views.values()
+                    if v.get("external_id") == args["external_id"]
+                ),
+                None,
+            )
+        if view_id not in self._views:
+            raise SlackError("not_found")
+        return {"view": self._store_view(str(view_id), _required(args, "view"))}
+
+    def _views_publish(self, args: Json) -> Json:
+        user_id = _required(args, "user_id")
+        return {"view": self._store_view(f"VHOME{user_id}", _required(args, "view"))}
+
+    def _store_view(self, view_id: str, view: Json) -> Json:
+        stored = {**view, "id": view_id, "team_id": TEAM_ID, "hash": self._next_ts()}
+        self._views[view_id] = stored
+        return stored
+
+    def _files_info(self, args: Json) -> Json:
+        stored = self._files.get(_required(args, "file"))
+        if stored is None:
+            raise SlackError("file_not_found")
+        return {"file": self._file_json(stored)}
+
+    def _file_json(self, stored: _StoredFile) -> Json:
+        quoted = urllib.parse.quote(stored.name)
+        return {
+            "id": stored.id,
+            "name": stored.name,
+            "title": stored.title,
+            "filetype": stored.filetype,
+            "size": len(stored.content),
+            "channels": stored.channels,
+            "url_private": f"{self.url}/files/{stored.id}/{quoted}",
+            "url_private_download": f"{self.url}/files/{stored.id}/{quoted}",
+        }
+
+    def _files_get_upload_url(self, args: Json) -> Json:
+        filename = _required(args, "filename")
+        length = int(_required(args, "length"))
+        file_id = f"F{next(self._ids):08d}"
+        self._uploads[file_id] = (filename, length)
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, args: Json) -> Json:
+        completed = []
+        for entry in _required(args, "files"):
+            stored = self._files.get(entry["id"])
+            if stored is None:
+                raise SlackError("file_not_found")
+            stored.title = entry.get("title") or stored.title
+            channel = args.get("channel_id")
+            if channel:
+                stored.channels.append(channel)
+            completed.append(self._file_json(stored))
+        return {"files": completed}
+
+    def _usergroups_users_list(self, args: Json) -> Json:
+        users = self._usergroups.get(_required(args, "usergroup"))
+        if users is None:
+            raise SlackError("no_such_subteam")
+        return {"users": users}
+
+    def _users_info(self, args: Json) -> Json:
+        user = self._users.get(_required(args, "user"))
+        if user is None:
+            raise SlackError("user_not_found")
+        return {"user": user}
+
+
+def _required(args: Json, name: str) -> Any:
+    if args.get(name) in (None, ""):
+        raise SlackError("invalid_arguments")
+    return args[name]
+
+
+def _message_json(message: SlackMessage) -> Json:
+    body: Json = {
+        "type": "message",
+        "user": message.user,
+        "bot_id": BOT_ID,
+        "text": message.text,
+        "ts": message.ts,
+        "blocks": message.blocks,
+    }
+    if message.thread_ts:
+        body["thread_ts"] = message.thread_ts
+    if message.edits:
+        body["edited"] = {"user": message.user, "ts": message.ts}
+    return body
+
+
+async def _parse_args(request: Request) -> Json:
+    """Query parameters merged with a JSON or form body, JSON-encoded fields decoded."""
+    args: Json = dict(request.query_params)
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "")
+    if raw and content_type.startswith("application/json"):
+        args.update(json.loads(raw))
+    elif raw and content_type.startswith("application/x-www-form-urlencoded"):
+        args.update(urllib.parse.parse_qsl(raw.decode(), keep_blank_values=True))
+    for name in JSON_ENCODED_ARGS & args.keys():
+        if isinstance(args[name], str):
+            args[name] = json.loads(args[name])
+    return args
