@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -77,13 +78,18 @@ class NotificationInbox:
                 self.group, consumer, {self.stream: ">"}, count=count, block=block_ms
             )
             entries = [entry for _, stream_entries in fresh or [] for entry in stream_entries]
-        handled = 0
+        acknowledge: list[Any] = []
+        by_campaign: dict[str, list[tuple[Any, DialerNotification]]] = defaultdict(list)
         for entry_id, fields in entries:
-            if fields is None:  # trimmed away while pending
-                await self.redis.xack(self.stream, self.group, entry_id)
-                continue
-            notification = _parse(entry_id, fields)
-            if notification is not None:
+            notification = None if fields is None else _parse(entry_id, fields)
+            if notification is None:
+                acknowledge.append(entry_id)  # trimmed away while pending, or unreadable
+            else:
+                by_campaign[_campaign_key(notification)].append((entry_id, notification))
+        handled: list[Any] = []
+
+        async def handle_in_order(items: list[tuple[Any, DialerNotification]]) -> None:
+            for entry_id, notification in items:
                 try:
                     await handle(notification)
                 except RedisError:
@@ -92,9 +98,16 @@ class NotificationInbox:
                     # Left pending: claimed and retried once idle, never lost.
                     log.exception("notification inbox: handling %s failed", entry_id)
                     continue
-                handled += 1
-            await self.redis.xack(self.stream, self.group, entry_id)
-        return handled
+                handled.append(entry_id)
+
+        # Campaigns are independent, so they are handled side by side; one campaign's
+        # notifications keep their order (the store would cope, but alerts read better).
+        try:
+            await asyncio.gather(*(handle_in_order(items) for items in by_campaign.values()))
+        finally:
+            if acknowledge or handled:
+                await self.redis.xack(self.stream, self.group, *acknowledge, *handled)
+        return len(handled)
 
     async def run(self, consumer: str, handle: Handler, *, block_ms: int = 1000) -> None:
         """Consume until cancelled, riding out Redis outages with a capped backoff."""
@@ -117,6 +130,10 @@ class NotificationInbox:
                 backoff = min(backoff * 2, 5.0)
                 with contextlib.suppress(RedisError):
                     await self.ensure_group()  # a restarted Redis without persistence lost it
+
+
+def _campaign_key(notification: DialerNotification) -> str:
+    return notification.campaign_ref or f"{notification.dialer}:{notification.dialer_campaign_id}"
 
 
 def _being_cancelled() -> bool:

@@ -178,11 +178,11 @@ class CampaignStore:
             while True:
                 try:
                     await pipe.watch(key, seen_key)
-                    if await pipe.exists(seen_key):
+                    raw, seen = await pipe.mget(key, seen_key)  # one round trip for both
+                    if seen is not None:
                         await pipe.reset()  # type: ignore[no-untyped-call]
                         await self._audit_now(ref, event, Outcome.DUPLICATE)
                         return ApplyResult(Outcome.DUPLICATE, None)
-                    raw = await pipe.get(key)
                     if raw is None:
                         await pipe.reset()  # type: ignore[no-untyped-call]
                         await self._note_unmatched(seen_key, event)
