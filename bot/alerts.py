@@ -32,6 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import AlertMetrics
 from state.campaign import Campaign
 from state.effects import Effect, RefreshCard, RemovalRejected, RemovalRequested, StatusAlert
 from state.store import CampaignStore
@@ -48,19 +49,6 @@ DEFAULT_RETRY_AFTER = 1.0  # if a 429 comes without a usable Retry-After
 MAX_ATTEMPTS = 3
 """Tries of one job when Slack, the network or Redis fails for a passing reason (not 429)."""
 BOT_ACTOR = "campaign-bot"
-
-
-@dataclass
-class AlertMetrics:
-    """Counters for ``GET /metrics``, per process."""
-
-    slack_calls: int = 0
-    rate_limited: int = 0
-    slack_errors: int = 0
-    alerts_queued: int = 0
-    alerts_merged: int = 0
-    cards_coalesced: int = 0
-    dropped: int = 0
 
 
 @dataclass

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from bot.metered import MeteredDialer
+from bot.metrics import Metrics
 from bot.settings import Settings
-from dialer.base import Dialer
+from dialer.base import Dialer, WebhookReceiver
 from dialer.registry import AdapterContext, build_dialer
 from state.inbox import NotificationInbox
 from state.keys import Keys
@@ -29,6 +31,18 @@ class Services:
     store: CampaignStore
     inbox: NotificationInbox
     dialer: Dialer
+    metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def unmetered_dialer(self) -> Dialer:
+        """The adapter itself: for health probes, which are not dialer traffic to count."""
+        return self.dialer.inner if isinstance(self.dialer, MeteredDialer) else self.dialer
+
+    @property
+    def webhooks(self) -> WebhookReceiver | None:
+        """The adapter, if its dialer POSTs notifications to ``/dialer/<name>/events``."""
+        dialer = self.unmetered_dialer
+        return dialer if isinstance(dialer, WebhookReceiver) else None
 
     async def aclose(self) -> None:
         await self.dialer.aclose()
@@ -51,10 +65,12 @@ def build_services(
     keys = Keys(settings.redis_key_prefix)
     if dialer is None:
         dialer = build_dialer(settings.dialer, AdapterContext(redis, settings.redis_key_prefix))
+    metrics = Metrics()
     return Services(
         settings=settings,
         redis=redis,
         store=CampaignStore(redis, keys),
         inbox=NotificationInbox(redis, keys),
-        dialer=dialer,
+        dialer=MeteredDialer(dialer, metrics),
+        metrics=metrics,
     )

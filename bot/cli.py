@@ -1,4 +1,8 @@
-"""``campaign-bot``: the command line entry point."""
+"""``campaign-bot``: the command line entry point.
+
+campaign-bot [serve]   the HTTP server (or Socket Mode) and the engine, until SIGTERM/SIGINT
+campaign-bot demo      a scripted session against local stand-ins; exits 0 if every step passed
+"""
 
 from __future__ import annotations
 
@@ -6,55 +10,125 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
+from collections.abc import Iterator
 
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from bot.bootstrap import build_services
+from bot.logging_setup import Redactor, configure_logging
 from bot.server import BotServer
 from bot.settings import Settings
+from commands.leads.settings import LeadsSettings
 
 log = logging.getLogger("campaign-bot")
 
 
+class SettingsError(Exception):
+    """Start-up cannot go on; each line names a variable and what it expects."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def setting_errors(exc: ValidationError) -> list[str]:
+    """One line per bad variable, named as it is set in the environment (``ENIGMA_API_URL``)."""
+    prefix = _env_prefix(exc.title)
+    lines = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "required, and not set"
+        if error["loc"]:
+            variable = f"{prefix}{error['loc'][0]}".upper()
+        else:
+            variable = f"{prefix.upper()}*" if prefix else "settings"
+        lines.append(f"campaign-bot: {variable}: {message}")
+    return lines
+
+
+def _env_prefix(settings_class_name: str) -> str:
+    for cls in _subclasses(BaseSettings):
+        if cls.__name__ == settings_class_name:
+            return str(cls.model_config.get("env_prefix") or "")
+    return ""
+
+
+def _subclasses(cls: type[BaseSettings]) -> Iterator[type[BaseSettings]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
 def load_settings() -> Settings:
-    """Settings from the environment, or exit with one line per bad variable."""
+    """Settings from the environment, or ``SettingsError``."""
     try:
         return Settings()
     except ValidationError as exc:
-        for error in exc.errors():
-            variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
-            print(f"campaign-bot: {variable}: {error['msg']}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SettingsError(setting_errors(exc)) from None
 
 
 async def serve(settings: Settings) -> None:
     """The HTTP server (Slack events, dialer webhooks, health) and the engine, together."""
-    services = build_services(settings)
+    try:
+        leads_settings = LeadsSettings()
+        services = build_services(settings)
+    except ValidationError as exc:
+        raise SettingsError(setting_errors(exc)) from None
+    except ValueError as exc:
+        # An adapter may wrap its settings' errors in a sentence of its own; name the variables.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ValidationError):
+            raise SettingsError(setting_errors(cause)) from None
+        raise SettingsError([f"campaign-bot: {str(exc).splitlines()[0]}"]) from None
     log.info("dialer: %s; listening on %s:%d", settings.dialer, settings.host, settings.port)
-    server = BotServer(services)
+    server = BotServer(
+        services,
+        leads_settings=leads_settings,
+    )
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop_signal, _stopping, server, stop_signal)
     try:
         await server.serve()
     finally:
         await services.aclose()
 
 
+def _stopping(server: BotServer, stop_signal: signal.Signals) -> None:
+    log.info("%s: stopping gracefully (send it again to stop at once)", stop_signal.name)
+    server.shutdown()
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="campaign-bot", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="campaign-bot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "demo"])
     args = parser.parse_args(argv)
+    redactor = Redactor.from_environ()
     if args.command == "demo":
         from bot.demo.run import run_demo
 
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        configure_logging("WARNING", json_lines=False, redactor=redactor)
         return asyncio.run(run_demo())
-    settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if args.command == "serve":
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, json_lines=settings.log_json, redactor=redactor)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(settings))
+    except SettingsError as exc:
+        for line in exc.lines:
+            print(redactor.redact(line), file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("campaign-bot stopped by an unexpected error")
+        return 1
     return 0
 
 

@@ -51,6 +51,7 @@ class Engine:
 
     async def handle(self, notification: DialerNotification) -> ApplyResult:
         result = await self.services.store.apply_notification(notification)
+        self.services.metrics.notifications.inc(outcome=result.outcome.value)
         await self.dispatch(result.effects, result.campaign)
         return result
 

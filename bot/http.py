@@ -2,8 +2,9 @@
 
     POST /slack/events          Bolt (signature checked with SLACK_SIGNING_SECRET)
     POST /dialer/{name}/events  the configured dialer's webhook, if it has one
-    GET  /healthz               200 while Redis answers, else 503
-    GET  /metrics               Prometheus text: campaigns by status, inbox backlog, Slack calls
+    GET  /healthz               Redis and the dialer: 200 while Redis answers (``degraded`` if
+                                the dialer does not), 503 when Redis does not
+    GET  /metrics               Prometheus text (``bot.metrics``)
 
 A webhook is verified and parsed by its adapter, each notification goes into the durable inbox,
 and only then is it answered 200; the engine applies it from there.
@@ -11,8 +12,9 @@ and only then is it answered 200; the engine applies it from there.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import asdict
+import time
 
 from redis.exceptions import RedisError
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -21,11 +23,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.alerts import AlertMetrics
 from bot.bootstrap import Services
+from bot.metrics import AlertMetrics, render_metrics
 from bot.slack.app import SlackApp
-from dialer.base import WebhookReceiver, WebhookRejected
-from dialer.models import CampaignStatus
+from dialer.base import Dialer, WebhookRejected
 
 log = logging.getLogger(__name__)
 
@@ -47,27 +48,44 @@ def create_http_app(
             return PlainTextResponse(why, status_code=503)
         return await slack_handler.handle(request)
 
+    probe = DialerProbe(
+        services.unmetered_dialer, ttl=services.settings.healthz_dialer_cache_seconds
+    )
+
     async def dialer_events(request: Request) -> Response:
-        dialer = services.dialer
-        if request.path_params["name"] != dialer.name or not isinstance(dialer, WebhookReceiver):
+        receiver = services.webhooks
+        if request.path_params["name"] != services.dialer.name or receiver is None:
             return PlainTextResponse("no such dialer webhook", status_code=404)
         body = await request.body()
         try:
-            notifications = await dialer.receive_webhook(request.headers, body)
+            notifications = await receiver.receive_webhook(request.headers, body)
         except WebhookRejected as exc:
-            log.warning("%s webhook rejected: %s", dialer.name, exc)
+            log.warning("%s webhook rejected: %s", services.dialer.name, exc)
+            services.metrics.notifications.inc(outcome="rejected")
             return PlainTextResponse(str(exc), status_code=exc.status_code)
         for notification in notifications:
             await services.inbox.publish(notification)
         return JSONResponse({"accepted": len(notifications)})
 
     async def healthz(request: Request) -> Response:
+        redis_ok = True
         try:
             await services.redis.ping()
-        except RedisError as exc:
-            return JSONResponse({"status": "unhealthy", "redis": str(exc)}, status_code=503)
+        except (RedisError, OSError):
+            redis_ok = False
+        dialer_ok = await probe.reachable()
+        # A dialer that is down leaves the bot useful (it says so to each request), so only
+        # Redis being down takes a replica out of the load balancer.
+        status = "unhealthy" if not redis_ok else "ok" if dialer_ok else "degraded"
         return JSONResponse(
-            {"status": "ok", "dialer": services.dialer.name, "slack": slack is not None}
+            {
+                "status": status,
+                "redis": "ok" if redis_ok else "unreachable",
+                "dialer": services.dialer.name,
+                "dialer_reachable": dialer_ok,
+                "slack": slack is not None,
+            },
+            status_code=200 if redis_ok else 503,
         )
 
     async def metrics(request: Request) -> Response:
@@ -83,20 +101,26 @@ def create_http_app(
     )
 
 
-async def render_metrics(services: Services, alerts: AlertMetrics | None) -> str:
-    """The figures an operator watches, in Prometheus' text format (gauges and counters)."""
-    live = await services.store.list_live()
-    lines = ["# TYPE campaign_bot_campaigns gauge"]
-    for status in CampaignStatus:
-        count = sum(1 for c in live if c.status is status)
-        lines.append(f'campaign_bot_campaigns{{status="{status.value}"}} {count}')
-    lines.append("# TYPE campaign_bot_removals_under_way gauge")
-    lines.append(f"campaign_bot_removals_under_way {sum(1 for c in live if c.removal)}")
-    backlog = await services.redis.xlen(services.inbox.stream)
-    lines.append("# TYPE campaign_bot_notification_stream_length gauge")
-    lines.append(f"campaign_bot_notification_stream_length {backlog}")
-    if alerts is not None:
-        for name, value in asdict(alerts).items():
-            lines.append(f"# TYPE campaign_bot_alerts_{name}_total counter")
-            lines.append(f"campaign_bot_alerts_{name}_total {value}")
-    return "\n".join(lines) + "\n"
+class DialerProbe:
+    """Whether the dialer answers, asking it at most once per ``ttl`` seconds: load balancers
+    probe often, and a dialer's API has better things to do."""
+
+    def __init__(self, dialer: Dialer, *, ttl: float = 10.0, timeout: float = 3.0) -> None:
+        self.dialer = dialer
+        self.ttl = ttl
+        self.timeout = timeout
+        self._answer: tuple[float, bool] | None = None
+        self._lock = asyncio.Lock()
+
+    async def reachable(self) -> bool:
+        async with self._lock:
+            if self._answer is not None and time.monotonic() - self._answer[0] < self.ttl:
+                return self._answer[1]
+            try:
+                await asyncio.wait_for(self.dialer.list_campaigns(), self.timeout)
+                answered = True
+            except Exception as exc:  # any failure means "not reachable", never a 500
+                log.info("health: dialer %s did not answer: %s", self.dialer.name, exc)
+                answered = False
+            self._answer = (time.monotonic(), answered)
+            return answered

@@ -1,5 +1,12 @@
 """Everything ``campaign-bot serve`` runs, in one object: the engine, the channel alerts, the
-Slack app and the HTTP server. Tests start the same object on a loopback port."""
+Slack app and the HTTP server. Tests start the same object on a loopback port.
+
+``shutdown`` (the CLI calls it on SIGTERM or SIGINT) stops taking requests, then, in order:
+in-flight leads uploads are cancelled (their progress is in Redis, batch by batch; any replica,
+or this one at its next start, resumes them), the engine stops consuming (entries it had not
+acknowledged stay pending for another consumer), and the queued Slack alerts are sent for at most
+``SHUTDOWN_DRAIN_SECONDS``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Generator
 from datetime import timedelta
 
 import uvicorn
@@ -78,16 +86,18 @@ class BotServer:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
+            log_config=None,  # bot.logging_setup formats every record, uvicorn's too
+            access_log=settings.log_level == "DEBUG",
             lifespan="off",
             timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(config)
-        engine = asyncio.create_task(self.engine.run(), name="engine")
+        self._server = _Server(config)
+        background = [asyncio.create_task(self.engine.run(), name="engine")]
         socket_mode: AsyncSocketModeHandler | None = None
         if self.slack is not None:
-            live = await self.services.store.list_live()
-            channels = {c.ref: c.channel_id for c in live if c.channel_id}
-            await self.slack.edge.leads.resume_interrupted(channels)
+            background.append(
+                asyncio.create_task(self._resume_uploads_forever(), name="resume uploads")
+            )
             if settings.slack_app_token is not None:
                 socket_mode = AsyncSocketModeHandler(
                     self.slack.app, settings.slack_app_token.get_secret_value()
@@ -97,17 +107,49 @@ class BotServer:
         try:
             await self._server.serve(sockets=[sock] if sock is not None else None)
         finally:
+            log.info("shutting down: cancelling uploads, stopping the engine, draining alerts")
             if socket_mode is not None:
                 await socket_mode.close_async()  # type: ignore[no-untyped-call]
-            await _cancel_until_done(engine)
-            if self.alerts is not None:
-                await self.alerts.aclose()
             if self.slack is not None:
                 await self.slack.aclose()
+            for task in background:
+                await _cancel_until_done(task)
+            if self.alerts is not None:
+                await self.alerts.aclose(deadline=settings.shutdown_drain_seconds)
+            log.info("stopped")
+
+    async def _resume_uploads_forever(self) -> None:
+        """Resume uploads no live process holds: at start, and whenever a crashed replica's
+        lease has had time to expire."""
+        assert self.slack is not None
+        leads = self.slack.edge.leads
+        while True:
+            try:
+                live = await self.services.store.list_live()
+                channels = {c.ref: c.channel_id for c in live if c.channel_id}
+                await leads.resume_interrupted(channels)
+            except Exception:
+                log.exception("looking for interrupted uploads failed; trying again later")
+            await asyncio.sleep(leads.settings.upload_lease_seconds)
 
     def shutdown(self) -> None:
+        """Begin a graceful stop; a second call stops without waiting for open connections."""
         if self._server is not None:
+            if self._server.should_exit:
+                self._server.force_exit = True
             self._server.should_exit = True
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the CLI owns SIGTERM and SIGINT.
+
+    uvicorn's handlers re-raise the signal once it has stopped, which would end the process before
+    the uploads, the engine and the alerts are shut down.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
 
 
 async def _cancel_until_done(task: asyncio.Task[None], patience: float = 1.0) -> None:

@@ -5,7 +5,7 @@ Each adapter reads its own dialer's settings (``VOIPBIN_*``, ``ENIGMA_*``…) in
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -29,8 +29,24 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     dialer: str = "simulator"
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False
+    healthz_dialer_cache_seconds: float = Field(default=10.0, ge=0)
+    """How long ``GET /healthz`` reuses its last answer from the dialer."""
+    shutdown_drain_seconds: float = Field(default=10.0, ge=0)
+    """How long a stopping server keeps sending queued Slack alerts."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://host:6379/0, rediss://… (TLS) or unix:///path")
+        return value
 
     @field_validator("campaign_leads", mode="before")
     @classmethod

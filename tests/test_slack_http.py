@@ -139,7 +139,13 @@ async def test_health_check_says_ok_while_redis_answers(
     _, http = server
     answer = await http.get("/healthz")
     assert answer.status_code == 200
-    assert answer.json() == {"status": "ok", "dialer": "simulator", "slack": False}
+    assert answer.json() == {
+        "status": "ok",
+        "redis": "ok",
+        "dialer": "simulator",
+        "dialer_reachable": True,
+        "slack": False,
+    }
 
 
 async def test_slack_events_without_slack_configured_say_so(

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import Services
+from bot.metered import MeteredWebClient
 from bot.slack.delivery import Delivery, Dispatch
 from bot.slack.edge import SlackEdge
 from bot.slack.leads import LeadsIntake
@@ -39,7 +40,8 @@ def slack_configured(services: Services) -> bool:
 
 def web_client(services: Services) -> AsyncWebClient:
     token = services.settings.slack_bot_token
-    return AsyncWebClient(
+    return MeteredWebClient(
+        services.metrics,
         token=token.get_secret_value() if token else None,
         base_url=services.settings.slack_api_url,
     )

@@ -30,7 +30,7 @@ from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
 from commands.leads.slack_file import SlackFiles
 from commands.leads.store import UploadState
-from commands.leads.upload import LeadUploads
+from commands.leads.upload import LeadUploads, UploadBusy
 from commands.text import code, escape
 from commands.views.blocks import Block, actions, button, context, section
 
@@ -180,6 +180,8 @@ class LeadsIntake:
     async def _resume(self, ref: str, channel: str) -> None:
         try:
             await self.uploads.resume(ref, ChannelProgress(self.client, channel, ref))
+        except UploadBusy:
+            log.info("upload of %s is being resumed by another process", ref)
         except Exception:
             log.exception("resumed leads upload of %s failed", ref)
 

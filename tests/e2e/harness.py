@@ -44,12 +44,16 @@ async def running_bot(
     leads: tuple[str, ...] = (ANA, BOB),
     prefix: str | None = None,
     leads_settings: LeadsSettings | None = None,
+    slack: SlackStandIn | None = None,
 ) -> AsyncIterator[Bot]:
-    """A bot with its own Slack stand-in. Given a ``dialer`` and a ``prefix``, the caller owns
-    them (a second bot may go on with the same dialer and Redis data: a restart)."""
+    """A bot with its own Slack stand-in. Given a ``dialer``, a ``prefix`` or a ``slack``, the
+    caller owns them (a second bot may go on with the same dialer, Redis data and Slack
+    workspace: a restart)."""
     owns_dialer, owns_data = dialer is None, prefix is None
     prefix = prefix or f"test:{uuid.uuid4().hex[:10]}:"
-    async with SlackStandIn() as slack:
+    async with contextlib.AsyncExitStack() as stack:
+        if slack is None:
+            slack = await stack.enter_async_context(SlackStandIn())
         settings = Settings(
             slack_bot_token="xoxb-e2e",
             slack_signing_secret=SIGNING_SECRET,
