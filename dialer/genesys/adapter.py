@@ -56,6 +56,7 @@ from dialer.models import (
 from dialer.registry import AdapterContext
 
 NAME = "genesys"
+LOAD_POLL_SECONDS = 0.1
 DIALLING = frozenset({GroupState.ACTIVE, GroupState.RUNNING})
 UNLOADING = frozenset({GroupState.WAITING_UNLOAD, GroupState.UNLOAD_IN_PROGRESS})
 REMOVABLE = frozenset({GroupState.INACTIVE, GroupState.NOT_LOADED})
@@ -73,6 +74,8 @@ class GenesysSettings(BaseSettings):
     webhook_token: SecretStr | None = None
     batch_size: int = Field(default=100, ge=1, le=1000)
     timeout_seconds: float = Field(default=10.0, gt=0)
+    load_wait_seconds: float = Field(default=10.0, gt=0)
+    """How long a start waits for OCS to finish loading the group."""
 
 
 class GenesysDialer:
@@ -170,6 +173,7 @@ class GenesysDialer:
             )
         if state is GroupState.NOT_LOADED:
             await self._control(group, OCS.load)
+            await self._until_loaded(ref, group)
         await self._control(group, OCS.start_dialing, **self._pacing(attachment.settings))
 
     async def stop(self, ref: str) -> None:
@@ -355,6 +359,18 @@ class GenesysDialer:
             raise DialerProtocolError(
                 f"OCS sent no readable state for campaign group {group.name}.", dialer=NAME
             ) from exc
+
+    async def _until_loaded(self, ref: str, group: CampaignGroup) -> None:
+        """OCS loads a group asynchronously and refuses StartDialing until it is loaded."""
+        deadline = asyncio.get_running_loop().time() + self.settings.load_wait_seconds
+        while await self._state(group) is GroupState.NOT_LOADED:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise CampaignConflict(
+                    f"OCS is still loading campaign group {group.name} for `{ref}`; "
+                    "start it again in a moment.",
+                    dialer=NAME,
+                )
+            await asyncio.sleep(LOAD_POLL_SECONDS)
 
     async def _control(self, group: CampaignGroup, request: str, **extra: int) -> None:
         path = OCS.group_path.format(dbid=group.dbid)

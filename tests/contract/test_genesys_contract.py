@@ -15,7 +15,7 @@ from dialer.genesys import GenesysDialer, GenesysSettings
 from dialer.registry import AdapterContext
 from tests.contract.dialer_contract import Capabilities, ContractHarness, DialerContract
 from tests.standins.genesys import OcsStandin, group_settings, standard_groups, webhook_receiver
-from tests.standins.livevox import local_server
+from tests.standins.server import serve_locally
 
 # StopDialing takes a group straight from Running to InActive; OCS knows nothing of contact refs;
 # agents come from the group's configured agent group.
@@ -39,7 +39,7 @@ class TestGenesysContract(DialerContract):
             dialer = GenesysDialer(settings, AdapterContext(redis=redis, key_prefix="test:"))
             harness = ContractHarness(dialer=dialer, capabilities=GENESYS_CAPABILITIES)
             receiver = webhook_receiver(dialer, harness.notifications.sink)
-            async with local_server(receiver) as bot_url:
+            async with serve_locally(receiver) as bot_url:
                 ocs.notify_url = f"{bot_url}/dialer/genesys/events"
                 try:
                     yield harness

@@ -14,13 +14,11 @@ import contextlib
 import json
 import logging
 import re
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -33,6 +31,7 @@ from starlette.routing import Route
 from dialer.base import NotificationSink
 from dialer.enigma import EnigmaDialer, EnigmaSettings
 from dialer.enigma.wire import WIRE
+from tests.standins.server import serve_locally
 
 log = logging.getLogger(__name__)
 
@@ -344,25 +343,11 @@ async def running_enigma(
 ) -> AsyncIterator[EnigmaStandIn]:
     """The stand-in served on 127.0.0.1 at a free port, for the duration of the block."""
     standin = EnigmaStandIn(redis_url, channel_prefix, **options)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    standin.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        standin.app, lifespan="off", log_level="warning", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started:
-            if serving.done():
-                serving.result()  # raises why it could not start
-            await asyncio.sleep(0.01)
-        yield standin
+        async with serve_locally(standin.app) as url:
+            standin.url = url
+            yield standin
     finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
-        sock.close()
         await standin.aclose()
 
 

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dialer.base import NotificationSink, WebhookReceiver, WebhookRejected
-from tests.standins.livevox import local_server
+from tests.standins.server import serve_locally
 
 NOT_LOADED, WAITING_UNLOAD, UNLOAD_IN_PROGRESS, INACTIVE, ACTIVE, RUNNING = 0, 1, 2, 3, 4, 5
 LOAD, UNLOAD, START, STOP, SET_MODE = 7, 8, 9, 10, 11
@@ -72,7 +72,7 @@ class OcsStandin:
         if self.knobs.activity_interval > 0:
             tasks.append(asyncio.create_task(self._report_activity()))
         try:
-            async with local_server(self.app) as url:
+            async with serve_locally(self.app) as url:
                 yield url
         finally:
             for task in tasks:

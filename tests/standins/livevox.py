@@ -6,7 +6,7 @@ It keeps LiveVox's rules rather than echoing requests: a session per login that 
 Built/Paused/Playing campaigns with Allow Append, and a dialling engine that moves the real-time
 counters and finishes a campaign when its records run out.
 
-``local_server`` (also used by the Genesys stand-in) serves any ASGI app on 127.0.0.1.
+``tests.standins.server.serve_locally`` serves it on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -14,26 +14,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import itertools
 import os
-import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from dialer.livevox import LiveVoxSettings
+from tests.standins.server import serve_locally
 
 APPENDABLE = {"BUILT", "PAUSED", "PLAYING"}
 PHONE2_MAX = 29
@@ -122,7 +119,7 @@ class LiveVoxStandin:
         """Serve on a free loopback port and dial; yield the API base URL."""
         engine = self._spawn(self._dial_forever())
         try:
-            async with local_server(self.app) as url:
+            async with serve_locally(self.app) as url:
                 yield f"{url}/api/"
         finally:
             engine.cancel()
@@ -355,40 +352,6 @@ async def _json(request: Request) -> Any:
 def _error(status: int, message: str, retry_after: float | None = None) -> JSONResponse:
     headers = {"Retry-After": f"{retry_after:.3f}"} if retry_after is not None else None
     return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
-
-
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield  # the test runner owns the process's signals
-
-    async def main_loop(self) -> None:
-        # uvicorn looks for should_exit every 0.1 s; tests stop servers often, so look sooner.
-        counter = 0
-        while not await self.on_tick(counter):
-            counter += 1
-            await asyncio.sleep(0.005)
-
-
-@asynccontextmanager
-async def local_server(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve ``app`` on a free 127.0.0.1 port for the duration; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.005)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 def adapter_settings(base_url: str, knobs: LiveVoxKnobs, **overrides: Any) -> LiveVoxSettings:

@@ -9,15 +9,15 @@ streamed in chunks without a Content-Length, so only the client's own counting c
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.standins.server import LocalServer
 
 SIGN_IN_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Slack</title></head><body>Sign in</body></html>"
@@ -42,8 +42,7 @@ class SlackFilesStandIn:
     files: dict[str, StandInFile] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)
     url: str = ""
-    _server: uvicorn.Server | None = None
-    _serving: asyncio.Task[None] | None = None
+    _server: LocalServer | None = None
 
     @property
     def api_url(self) -> str:
@@ -66,30 +65,19 @@ class SlackFilesStandIn:
         return file_id
 
     async def __aenter__(self) -> SlackFilesStandIn:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         app = Starlette(
             routes=[
                 Route("/api/files.info", self._info, methods=["GET", "POST"]),
                 Route("/download/{file_id}", self._download, methods=["GET"]),
             ]
         )
-        config = uvicorn.Config(
-            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-        )
-        self._server = uvicorn.Server(config)
-        self._serving = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._serving.done():
-                self._serving.result()
-            await asyncio.sleep(0.005)
+        self._server = await LocalServer.start(app)
+        self.url = self._server.url
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None and self._serving is not None
-        self._server.should_exit = True
-        await self._serving
+        assert self._server is not None
+        await self._server.stop()
 
     def _authorised(self, request: Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {self.token}"

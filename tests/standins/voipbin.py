@@ -27,10 +27,9 @@ import contextlib
 import json
 import os
 import re
-import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -38,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
@@ -49,6 +47,7 @@ from starlette.routing import Route
 
 from dialer.base import NotificationSink, WebhookReceiver, WebhookRejected
 from dialer.voipbin.webhooks import sign
+from tests.standins.server import LocalServer, serve_locally
 
 SPEC_PATH = Path(
     os.environ.get(
@@ -320,7 +319,7 @@ class VoipbinStandin:
         self._engines: dict[str, _Engine] = {}
         self._outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._server: _Server | None = None
+        self._server: LocalServer | None = None
         self.app = Starlette(
             routes=[
                 Route(
@@ -339,7 +338,7 @@ class VoipbinStandin:
         return f"{self.base_url}{API_PREFIX}"
 
     async def __aenter__(self) -> VoipbinStandin:
-        self._server = await _Server.start(self.app)
+        self._server = await LocalServer.start(self.app)
         self._tasks.append(asyncio.create_task(self._deliver_webhooks()))
         return self
 
@@ -755,34 +754,6 @@ def _error(status: int, reason: str, message: str, retry_after: str | None = Non
 # -- serving ---------------------------------------------------------------------------------
 
 
-class _Server:
-    """uvicorn on 127.0.0.1 and a free port, inside the running event loop."""
-
-    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None], url: str) -> None:
-        self._server = server
-        self._task = task
-        self.url = url
-
-    @classmethod
-    async def start(cls, app: Starlette) -> _Server:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.005)
-        return cls(server, task, f"http://127.0.0.1:{port}")
-
-    async def stop(self) -> None:
-        self._server.should_exit = True
-        await self._task
-
-
 def webhook_receiver_app(receiver: WebhookReceiver, sink: NotificationSink) -> Starlette:
     """What the bot's ``POST /dialer/voipbin/events`` route does, for tests to point VoIPBIN at."""
 
@@ -798,11 +769,4 @@ def webhook_receiver_app(receiver: WebhookReceiver, sink: NotificationSink) -> S
     return Starlette(routes=[Route("/dialer/voipbin/events", events, methods=["POST"])])
 
 
-@contextlib.asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
-    """Serve ``app`` on a free loopback port for the duration of the block; yields its URL."""
-    server = await _Server.start(app)
-    try:
-        yield server.url
-    finally:
-        await server.stop()
+serving = serve_locally
