@@ -49,10 +49,11 @@ from dialer.base import NotificationSink, WebhookReceiver, WebhookRejected
 from dialer.voipbin.webhooks import sign
 from tests.standins.server import LocalServer, serve_locally
 
+# VoIPBIN's published OpenAPI spec, kept with the tests so they check against a fixed contract.
 SPEC_PATH = Path(
     os.environ.get(
         "VOIPBIN_OPENAPI_SPEC",
-        Path(__file__).resolve().parents[3] / "shared" / "reference" / "voipbin-openapi.json",
+        Path(__file__).resolve().parents[1] / "data" / "voipbin-openapi.json",
     )
 )
 SPEC_URI = "urn:voipbin:openapi"
