@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
@@ -70,7 +71,9 @@ def build_services(
         settings=settings,
         redis=redis,
         store=CampaignStore(redis, keys),
-        inbox=NotificationInbox(redis, keys),
+        inbox=NotificationInbox(
+            redis, keys, claim_idle=timedelta(seconds=settings.notification_claim_idle_seconds)
+        ),
         dialer=MeteredDialer(dialer, metrics),
         metrics=metrics,
     )

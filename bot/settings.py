@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     """How long ``GET /healthz`` reuses its last answer from the dialer."""
     shutdown_drain_seconds: float = Field(default=10.0, ge=0)
     """How long a stopping server keeps sending queued Slack alerts."""
+    notification_claim_idle_seconds: float = Field(default=30.0, gt=0)
+    """How long a notification stays with a consumer that took it and went silent (a crashed
+    replica) before another replica claims it."""
 
     @field_validator("log_level", mode="before")
     @classmethod

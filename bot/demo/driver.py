@@ -143,7 +143,9 @@ class SlackDriver:
     async def interact(self, payload: dict[str, Any]) -> SlackAnswer:
         return await self.post_signed(urllib.parse.urlencode({"payload": json.dumps(payload)}))
 
-    async def create_campaign(self, user: str, name: str, leads: bytes = LEADS_CSV) -> str:
+    async def create_campaign(
+        self, user: str, name: str, leads: bytes = LEADS_CSV, *, agents: str = "1001 1002"
+    ) -> str:
         """``/campaign new``, the modal submitted with ``leads``; the new campaign's ref once its
         leads are on the dialer."""
         opened_before = len(self.slack.calls("views.open"))
@@ -152,7 +154,7 @@ class SlackDriver:
         view = await self.opened_view(opened_before + 1)
         expect(view["private_metadata"] == self.channel, "the form knows its channel")
         file_id = self.slack.add_file(leads)
-        submitted = await self.submit(user, view, new_campaign_values(name, file_id))
+        submitted = await self.submit(user, view, new_campaign_values(name, file_id, agents=agents))
         expect(submitted.status == 200 and submitted.body == "", "the form closes when submitted")
         campaign = await self.campaign_where(lambda c: c.name == name)
         rows = leads.count(b"\n") - 1
