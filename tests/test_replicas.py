@@ -17,10 +17,17 @@ from dialer.models import CampaignStatus
 from state.keys import Keys
 from state.store import CampaignStore
 from tests.e2e.harness import ANA, BOB, CHANNEL, forget
-from tests.faults.processes import REAL_REDIS_URL, RoundRobin, ServeProcess, killing_on_exit
+from tests.faults.processes import (
+    BOT_TOKEN,
+    REAL_REDIS_URL,
+    SIGNING_SECRET,
+    RoundRobin,
+    ServeProcess,
+    killing_on_exit,
+    serve_environment,
+)
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.voipbin import VoipbinStandin
-from tests.test_serve import BOT_TOKEN, SIGNING_SECRET, serve_environment
 
 WEBHOOK_SECRET = "voipbin-webhook-secret-61d0"
 ACCESSKEY = "standin-accesskey"

@@ -24,31 +24,18 @@ from dialer.models import CampaignStatus, Contact
 from dialer.simulator import SimulatorDialer
 from state.keys import Keys
 from state.store import CampaignStore
-from tests.e2e.harness import ANA, BOB, CHANNEL, FAST, forget, running_bot
-from tests.faults.processes import REAL_REDIS_URL, bare_environment, free_port, serving
+from tests.e2e.harness import ANA, CHANNEL, FAST, forget, running_bot
+from tests.faults.processes import (
+    BOT_TOKEN,
+    REAL_REDIS_URL,
+    SIGNING_SECRET,
+    serve_environment,
+    serving,
+)
 from tests.standins.slack_api import SlackStandIn
 
-BOT_TOKEN = "xoxb-serve-3c1f9a77e0d24b6e"
-SIGNING_SECRET = "signing-secret-8d0e51c2b7a64f39"
 DIALER_KEY = "enigma-key-0a9b8c7d6e5f4a3b"
 SERVE = (sys.executable, "-m", "bot.cli", "serve")
-
-
-def serve_environment(slack_api_url: str, prefix: str, **extra: str) -> dict[str, str]:
-    return bare_environment(
-        PORT=str(free_port()),
-        HOST="127.0.0.1",
-        REDIS_URL=REAL_REDIS_URL,
-        REDIS_KEY_PREFIX=prefix,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack_api_url,
-        CAMPAIGN_LEADS=f"{ANA},{BOB}",
-        SIMULATOR_START_DELAY="0.1",
-        SIMULATOR_CALL_DURATION="0.3",
-        SIMULATOR_TICK="0.02",
-        **extra,
-    )
 
 
 def metric(text: str, name: str, **labels: str) -> float:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
 from bot.bootstrap import build_services
 from bot.demo.driver import SlackAnswer, SlackDriver, serving_on_loopback
+from bot.engine import SWEEP_INTERVAL
 from bot.server import BotServer
 from bot.settings import Settings
 from commands.leads.settings import LeadsSettings
@@ -45,6 +47,7 @@ async def running_bot(
     prefix: str | None = None,
     leads_settings: LeadsSettings | None = None,
     slack: SlackStandIn | None = None,
+    sweep_interval: timedelta = SWEEP_INTERVAL,
 ) -> AsyncIterator[Bot]:
     """A bot with its own Slack stand-in. Given a ``dialer``, a ``prefix`` or a ``slack``, the
     caller owns them (a second bot may go on with the same dialer, Redis data and Slack
@@ -67,6 +70,7 @@ async def running_bot(
         server = BotServer(
             services,
             alert_pace=0.0,
+            sweep_interval=sweep_interval,
             leads_settings=leads_settings or LeadsSettings(progress_interval_seconds=0.05),
         )
         try:

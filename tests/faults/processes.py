@@ -32,6 +32,32 @@ ROOT = Path(__file__).resolve().parents[2]
 REAL_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+BOT_TOKEN = "xoxb-serve-3c1f9a77e0d24b6e"
+SIGNING_SECRET = "signing-secret-8d0e51c2b7a64f39"
+LEADS = ("UANA", "UBOB")
+
+
+def serve_environment(slack_api_url: str, prefix: str, **settings: str) -> dict[str, str]:
+    """A replica's environment: its own free PORT, the shared Redis under ``prefix``, Slack at
+    ``slack_api_url``, the simulator with short delays; ``settings`` add to it or replace."""
+    return bare_environment(
+        **{
+            "PORT": str(free_port()),
+            "HOST": "127.0.0.1",
+            "REDIS_URL": REAL_REDIS_URL,
+            "REDIS_KEY_PREFIX": prefix,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack_api_url,
+            "CAMPAIGN_LEADS": ",".join(LEADS),
+            "SIMULATOR_START_DELAY": "0.1",
+            "SIMULATOR_CALL_DURATION": "0.3",
+            "SIMULATOR_TICK": "0.02",
+            **settings,
+        }
+    )
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
