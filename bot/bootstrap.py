@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.metered import MeteredDialer
 from bot.metrics import Metrics
@@ -50,9 +54,21 @@ class Services:
         await self.redis.aclose()
 
 
+def redis_client(url: str) -> Redis:
+    """A client that rides out a dropped connection (a Redis restart, a failover): the command in
+    hand is sent again on a fresh connection a few times before it fails. Every write the bot
+    repeats this way is idempotent (event ids, NX locks, WATCH/MULTI transactions)."""
+    return Redis.from_url(
+        url,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=5),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=15,
+    )
+
+
 def connect_redis(settings: Settings) -> Redis:
     if settings.redis_url:
-        return Redis.from_url(settings.redis_url)
+        return redis_client(settings.redis_url)
     import fakeredis
 
     log.warning(IN_MEMORY_WARNING)

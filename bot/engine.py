@@ -17,6 +17,8 @@ import socket
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
+from redis.exceptions import RedisError
+
 from bot.bootstrap import Services
 from dialer.errors import DialerError
 from dialer.models import DialerNotification
@@ -88,7 +90,7 @@ class Engine:
         """Pump notifications in, apply them, and sweep removals, until cancelled."""
         services = self.services
         tasks = [
-            asyncio.create_task(services.dialer.run_notifications(services.inbox.publish)),
+            asyncio.create_task(services.dialer.run_notifications(self.publish)),
             asyncio.create_task(services.inbox.run(self.consumer, self.handle)),
             asyncio.create_task(self._sweep_forever()),
         ]
@@ -99,6 +101,22 @@ class Engine:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def publish(self, notification: DialerNotification) -> None:
+        """Put a pushed notification into the stream, waiting for Redis as long as it takes.
+
+        The dialer told us once (Pub/Sub, a poll, the simulator): dropping it on a Redis blip
+        would lose it, and raising would end the adapter's notification loop.
+        """
+        backoff = 0.1
+        while True:
+            try:
+                await self.services.inbox.publish(notification)
+                return
+            except RedisError as exc:
+                log.warning("notification %s waits for Redis: %s", notification.event_id, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     async def _sweep_forever(self) -> None:
         while True:

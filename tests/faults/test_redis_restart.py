@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from redis.asyncio import Redis
 
+from bot.bootstrap import redis_client
 from bot.demo.driver import SlackDriver
 from commands.views import ids
 from dialer.models import CampaignStatus
+from dialer.simulator import SimulatorDialer
 from state.keys import Keys
 from state.store import CampaignStore
-from tests.e2e.harness import ANA, CHANNEL
+from tests.e2e.harness import ANA, CHANNEL, FAST, running_bot
 from tests.faults.processes import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -32,7 +33,7 @@ from tests.standins.slack_api import SlackStandIn
 
 async def test_a_redis_restart_loses_nothing_acknowledged_and_the_bot_recovers() -> None:
     with RedisServer(appendonly=True) as redis_server:
-        redis = Redis.from_url(redis_server.url)
+        redis = redis_client(redis_server.url)
         store = CampaignStore(redis, Keys("faults:"))
         try:
             async with SlackStandIn(token=BOT_TOKEN) as slack:
@@ -72,3 +73,25 @@ async def _healthy_again(http: httpx.AsyncClient, timeout: float = 15.0) -> None
     while (await http.get("/healthz")).status_code != 200:
         assert asyncio.get_running_loop().time() < deadline, "never healthy after the restart"
         await asyncio.sleep(0.1)
+
+
+async def test_a_notification_pushed_while_redis_is_away_is_applied_once_it_is_back() -> None:
+    dialer = SimulatorDialer(FAST)
+    with RedisServer(appendonly=True) as redis_server:
+        redis = redis_client(redis_server.url)
+        try:
+            async with running_bot(redis, dialer=dialer, prefix="faults:") as bot:
+                ref = await bot.create_campaign(ANA, "Stopped at the console")
+                await bot.click(ANA, ids.START, ref)
+                await bot.status_of(ref, CampaignStatus.RUNNING)
+
+                redis_server.stop()
+                await dialer.stop(ref)  # someone stops it on the dialer itself meanwhile
+                await asyncio.sleep(FAST.call_duration * 3)  # stopping, then stopped, pushed
+                redis_server.start()
+
+                await bot.status_of(ref, CampaignStatus.STOPPED, timeout=15)
+                await bot.channel_message("has *stopped*", timeout=10)
+        finally:
+            await dialer.aclose()
+            await redis.aclose()
