@@ -24,6 +24,7 @@ from dialer.errors import DialerError
 from dialer.models import DialerNotification
 from state.campaign import Campaign
 from state.effects import Effect, SendDelete, SendStop
+from state.inbox import cancellation_requested
 from state.removal import removal_follow_up
 from state.store import ApplyResult
 
@@ -123,5 +124,7 @@ class Engine:
             try:
                 await self.sweep_removals()
             except Exception:
+                if cancellation_requested():
+                    raise asyncio.CancelledError from None
                 log.exception("removal sweep failed; trying again next round")
             await asyncio.sleep(self.sweep_interval.total_seconds())

@@ -114,6 +114,9 @@ class NotificationInbox:
         await self.ensure_group()
         backoff = 0.1
         while True:
+            if cancellation_requested():
+                # A cancellation a client library swallowed mid-command still ends the loop.
+                raise asyncio.CancelledError
             try:
                 if not await self.process(consumer, handle, block_ms=block_ms):
                     # Idle. A real Redis already blocked for block_ms; an in-memory one
@@ -121,7 +124,7 @@ class NotificationInbox:
                     await asyncio.sleep(IDLE_PAUSE)
                 backoff = 0.1
             except RedisError as exc:
-                if _being_cancelled():
+                if cancellation_requested():
                     # redis-py can turn a cancellation that lands mid-command into a
                     # connection error; the cancellation must still end the loop.
                     raise asyncio.CancelledError from exc
@@ -136,7 +139,8 @@ def _campaign_key(notification: DialerNotification) -> str:
     return notification.campaign_ref or f"{notification.dialer}:{notification.dialer_campaign_id}"
 
 
-def _being_cancelled() -> bool:
+def cancellation_requested() -> bool:
+    """The running task was asked to stop, even if a library swallowed the CancelledError."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
 
