@@ -115,6 +115,8 @@ class Engine:
                 await self.services.inbox.publish(notification)
                 return
             except RedisError as exc:
+                if cancellation_requested():
+                    raise asyncio.CancelledError from exc
                 log.warning("notification %s waits for Redis: %s", notification.event_id, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
