@@ -97,7 +97,8 @@ def demo_settings(slack_api_url: str, signing_secret: str) -> Settings:
 def render_message(message: SlackMessage) -> str:
     at = datetime.fromtimestamp(float(message.ts), UTC).strftime("%H:%M:%S")
     text = MENTION.sub(lambda m: "@" + PEOPLE.get(m.group(1), m.group(1)), message.text)
-    edited = f"  (updated in place {message.edits} times)" if message.edits else ""
+    times = "once" if message.edits == 1 else f"{message.edits} times"
+    edited = f"  (updated in place {times})" if message.edits else ""
     lines = html.unescape(text).splitlines() or [""]
     body = "\n".join([lines[0], *(f"{'':17}{line}" for line in lines[1:])])
     return f"  {at}  campaign-bot: {body}{edited}"
