@@ -3,10 +3,13 @@ prints the channel as a person reads it."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from bot.demo.run import KNOBS, run_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,3 +35,10 @@ def test_the_demo_plays_a_campaigns_life_with_nothing_configured() -> None:
     assert "uploaded: 4 contacts" in channel
     assert "approved" in channel
     assert "Traceback" not in done.stderr
+
+
+async def test_the_demo_fails_when_a_step_does_not_reach_its_state() -> None:
+    out = io.StringIO()
+    refusing = KNOBS.model_copy(update={"failure_rate": 1.0})  # every dialer request fails
+    assert await run_demo(out, refusing) == 1
+    assert "Demo FAILED" in out.getvalue()

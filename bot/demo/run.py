@@ -31,21 +31,24 @@ KNOBS = SimulatorKnobs(start_delay=0.4, call_duration=0.8, tick=0.05, notify_del
 MENTION = re.compile(r"<@([A-Z0-9]+)>")
 
 
-async def run_demo(out: TextIO = sys.stdout) -> int:
+async def run_demo(out: TextIO = sys.stdout, knobs: SimulatorKnobs = KNOBS) -> int:
     """Play the scripted session; 0 when every step reached its expected state, else 1."""
     began = time.monotonic()
 
     def narrate(line: str) -> None:
         print(f"  {time.monotonic() - began:5.1f}s  {line}", file=out, flush=True)
 
-    print("campaign-bot demo: the simulator dialer, an in-memory store, Slack stood in for locally")
+    print(
+        "campaign-bot demo: the simulator dialer, an in-memory store, Slack stood in for locally",
+        file=out,
+    )
     async with SlackStandIn() as slack:
         for user, name in PEOPLE.items():
             slack.add_user(user, name=name)
         signing_secret = secrets.token_hex(16)
         settings = demo_settings(slack.api_url, signing_secret)
         services = build_services(
-            settings, redis=fakeredis.FakeAsyncRedis(), dialer=SimulatorDialer(KNOBS)
+            settings, redis=fakeredis.FakeAsyncRedis(), dialer=SimulatorDialer(knobs)
         )
         server = BotServer(
             services,
