@@ -75,7 +75,11 @@ async def run_demo(out: TextIO = sys.stdout, knobs: SimulatorKnobs = KNOBS) -> i
             print(render_message(message), file=out)
     seconds = time.monotonic() - began
     if failure is not None:
-        print(f"\nDemo FAILED after {seconds:.1f}s: {failure}", file=out)
+        print("\nWhat the bot told people privately:\n", file=out)
+        for private in slack.ephemeral_messages():
+            who = PEOPLE.get(str(private["user"]), private["user"])
+            print(f"  (only @{who} sees) {private['text']}", file=out)
+        print(f"\nDemo FAILED after {seconds:.1f}s at step {failure}", file=out)
         return 1
     print(f"\nDemo finished in {seconds:.1f}s: every step reached its expected state.", file=out)
     return 0

@@ -42,7 +42,10 @@ class Session:
             self.request_removal,
             self.approve_removal,
         ):
-            await step()
+            try:
+                await step()
+            except (StepFailed, TimeoutError) as exc:
+                raise StepFailed(f"{step.__name__.replace('_', ' ')}: {exc}") from exc
 
     async def create(self) -> None:
         self.narrate("@ana: /campaign new — fills in the form and attaches a CSV of 4 leads")
