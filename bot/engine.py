@@ -20,11 +20,11 @@ from datetime import UTC, datetime, timedelta
 from redis.exceptions import RedisError
 
 from bot.bootstrap import Services
+from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
 from dialer.models import DialerNotification
 from state.campaign import Campaign
 from state.effects import Effect, SendDelete, SendStop
-from state.inbox import cancellation_requested
 from state.removal import removal_follow_up
 from state.store import ApplyResult
 

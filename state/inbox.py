@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from dialer.cancellation import cancellation_requested, raise_if_cancelled
 from dialer.models import DialerNotification
 from state.keys import NOTIFICATION_STREAM_MAXLEN, Keys
 
@@ -114,9 +115,7 @@ class NotificationInbox:
         await self.ensure_group()
         backoff = 0.1
         while True:
-            if cancellation_requested():
-                # A cancellation a client library swallowed mid-command still ends the loop.
-                raise asyncio.CancelledError
+            raise_if_cancelled()
             try:
                 if not await self.process(consumer, handle, block_ms=block_ms):
                     # Idle. A real Redis already blocked for block_ms; an in-memory one
@@ -137,12 +136,6 @@ class NotificationInbox:
 
 def _campaign_key(notification: DialerNotification) -> str:
     return notification.campaign_ref or f"{notification.dialer}:{notification.dialer_campaign_id}"
-
-
-def cancellation_requested() -> bool:
-    """The running task was asked to stop, even if a library swallowed the CancelledError."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 def _parse(entry_id: object, fields: dict[bytes | str, bytes | str]) -> DialerNotification | None:

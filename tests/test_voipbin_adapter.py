@@ -177,6 +177,29 @@ async def test_contacts_of_a_failed_upload_can_be_sent_again(
     await dialer.aclose()
 
 
+async def test_an_upload_cancelled_mid_batch_can_send_the_contacts_it_did_not_reach(
+    standin: VoipbinStandin, redis: fakeredis.FakeAsyncRedis
+) -> None:
+    dialer = adapter(standin, redis, requests_per_second=20)  # slow enough to cut mid-batch
+    spec = new_campaign()
+    created = await dialer.create_campaign(spec)
+    outdial = standin.campaign(created.dialer_id)["outdial_id"]
+    batch = contacts_for(spec.ref, 10)
+    upload = asyncio.create_task(dialer.add_contacts(spec.ref, batch))
+    while len(standin.targets_of(outdial)) < 3:
+        await asyncio.sleep(0.005)
+    upload.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await upload
+    uploaded = {t["name"] for t in standin.targets_of(outdial)}
+    rest = [c for c in batch if c.ref not in uploaded]
+    assert rest, "the cancellation came too late to test anything"
+    await dialer.add_contacts(spec.ref, rest)
+    names = sorted(t["name"] for t in standin.targets_of(outdial))
+    assert names == sorted(c.ref for c in batch)
+    await dialer.aclose()
+
+
 # -- control -------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import httpx
 from redis.asyncio import Redis
 
 from dialer.base import NotificationSink, WebhookRejected
+from dialer.cancellation import raise_if_cancelled
 from dialer.errors import (
     CampaignConflict,
     CampaignNotFound,
@@ -198,35 +199,43 @@ class VoipbinDialer:
 
     async def add_contacts(self, ref: str, contacts: Sequence[Contact]) -> None:
         campaign = await self._resolve(ref)
-        refs = [contact.ref for contact in contacts]
-        await self._claim_contacts(ref, refs)
-        for index, contact in enumerate(contacts):
+        key = self._keys.contacts(ref)
+        await self._refuse_repeats(ref, [contact.ref for contact in contacts])
+        for contact in contacts:
+            raise_if_cancelled()
+            # Each ref is recorded just before its own request, so an upload cut short (error,
+            # cancellation, crash) leaves at most the one contact in flight recorded as sent.
+            if not await self._redis.sadd(key, contact.ref):
+                raise DuplicateContact(
+                    f"Contact {contact.ref} of campaign {ref} was uploaded meanwhile by another "
+                    "upload; this one stopped there.",
+                    dialer=NAME,
+                )
             try:
                 await self._api.request(
                     "POST", f"/outdials/{campaign.outdial_id}/targets", json=target_body(contact)
                 )
-            except DialerError:
-                await self._redis.srem(self._keys.contacts(ref), *refs[index:])
+            except BaseException:
+                # Whether VoIPBIN got it is unknown: a retry that repeats it beats a lost lead.
+                await self._redis.srem(key, contact.ref)
                 raise
 
-    async def _claim_contacts(self, ref: str, refs: list[str]) -> None:
-        """Record the refs before uploading, atomically, so a ref is never sent twice."""
+    async def _refuse_repeats(self, ref: str, refs: list[str]) -> None:
+        """Refuse the whole batch, before sending anything, if it repeats a ref."""
         repeated = sorted({r for r in refs if refs.count(r) > 1})
-        if not repeated:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for contact_ref in refs:
-                    pipe.sadd(self._keys.contacts(ref), contact_ref)
-                added = await pipe.execute()
-            repeated = [r for r, new in zip(refs, added, strict=True) if not new]
-            claimed = [r for r, new in zip(refs, added, strict=True) if new]
-            if repeated and claimed:
-                await self._redis.srem(self._keys.contacts(ref), *claimed)
+        if not repeated and refs:
+            known = await self._redis.smismember(self._keys.contacts(ref), refs)
+            repeated = [r for r, seen in zip(refs, known, strict=True) if seen]
         if repeated:
-            shown = ", ".join(repeated[:5]) + ("…" if len(repeated) > 5 else "")
-            raise DuplicateContact(
-                f"Campaign {ref} already has contacts {shown}; nothing from this batch was sent.",
-                dialer=NAME,
-            )
+            raise self._repeated(ref, repeated)
+
+    @staticmethod
+    def _repeated(ref: str, repeated: list[str]) -> DuplicateContact:
+        shown = ", ".join(repeated[:5]) + ("…" if len(repeated) > 5 else "")
+        return DuplicateContact(
+            f"Campaign {ref} already has contacts {shown}; nothing from this batch was sent.",
+            dialer=NAME,
+        )
 
     async def update_settings(self, ref: str, settings: CampaignSettings) -> None:
         campaign = await self._resolve(ref)
