@@ -208,8 +208,10 @@ async def run(size: Size = FULL, *, profile_size: Size | None = PROFILED) -> Fig
         await ingest(profile_size, profile)
     return missed(
         result,
-        "the engine's consumer applies one notification at a time: per event a WATCH, EXISTS, "
-        "GET, MULTI/EXEC and XACK round trip, in the same event loop that serves the webhooks "
+        "CPU-bound in one Python process sharing 2 cores with the senders: per event an HTTP "
+        "request, an XADD, and an apply of three round trips (WATCH, MGET, MULTI/EXEC), each "
+        "paying redis-py's per-command cost; campaigns are applied side by side and XACKs "
+        "batched, so more replicas (consumers in the group) is how it scales "
         "(profile: the bot process during a 2,000-event run)",
         profile,
     )
