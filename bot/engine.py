@@ -22,9 +22,10 @@ from redis.exceptions import RedisError
 from bot.bootstrap import Services
 from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
-from dialer.models import DialerNotification
+from dialer.models import CampaignStatus, DialerNotification
 from state.campaign import Campaign
 from state.effects import Effect, SendDelete, SendStop
+from state.machine import Outcome
 from state.removal import removal_follow_up
 from state.store import ApplyResult
 
@@ -32,6 +33,14 @@ log = logging.getLogger(__name__)
 
 AlertHandler = Callable[[Effect, Campaign | None], Awaitable[None]]
 SWEEP_INTERVAL = timedelta(seconds=30)
+
+
+def _deleted_by(result: ApplyResult) -> str | None:
+    """The ref of the campaign this notification deleted, if it did."""
+    campaign = result.campaign
+    if result.outcome is Outcome.APPLIED and campaign and campaign.status is CampaignStatus.DELETED:
+        return campaign.ref
+    return None
 
 
 async def ignore_alerts(effect: Effect, campaign: Campaign | None) -> None:
@@ -46,16 +55,20 @@ class Engine:
         *,
         consumer: str | None = None,
         sweep_interval: timedelta = SWEEP_INTERVAL,
+        on_deleted: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.services = services
         self.alerts = alerts
         self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"
         self.sweep_interval = sweep_interval
+        self.on_deleted = on_deleted
 
     async def handle(self, notification: DialerNotification) -> ApplyResult:
         result = await self.services.store.apply_notification(notification)
         self.services.metrics.notifications.inc(outcome=result.outcome.value)
         await self.dispatch(result.effects, result.campaign)
+        if self.on_deleted and (ref := _deleted_by(result)):
+            await self.on_deleted(ref)  # drop what other parts keep per campaign
         return result
 
     async def dispatch(self, effects: Iterable[Effect], campaign: Campaign | None) -> None:

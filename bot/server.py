@@ -25,7 +25,9 @@ from bot.bootstrap import Services
 from bot.engine import SWEEP_INTERVAL, AlertHandler, Engine, ignore_alerts
 from bot.http import create_http_app
 from bot.slack.app import SlackApp, build_slack_app, slack_configured, web_client
+from commands.leads.keys import UploadKeys
 from commands.leads.settings import LeadsSettings
+from commands.leads.store import UploadStore
 from commands.views.alerts import render_alert
 from commands.views.campaign import render_card
 
@@ -65,7 +67,10 @@ class BotServer:
                 pace=alert_pace,
             )
             alerts = self.alerts
-        self.engine = Engine(services, alerts, sweep_interval=sweep_interval)
+        uploads = UploadStore(services.redis, UploadKeys(settings.redis_key_prefix))
+        self.engine = Engine(
+            services, alerts, sweep_interval=sweep_interval, on_deleted=uploads.forget
+        )
         if self.alerts is not None:
             self.slack = build_slack_app(
                 services, self.alerts.client, self.engine.dispatch, leads_settings=leads_settings

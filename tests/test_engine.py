@@ -108,7 +108,12 @@ async def test_a_started_campaign_becomes_running_only_through_its_notification(
 
 async def test_an_approved_removal_stops_waits_for_stopped_then_deletes(services: Services) -> None:
     alerts = AlertLog()
-    engine = Engine(services, alerts)
+    forgotten: list[str] = []
+
+    async def forget(ref: str) -> None:
+        forgotten.append(ref)
+
+    engine = Engine(services, alerts, on_deleted=forget)
     store = services.store
     campaign = await create(services)
     async with running(engine):
@@ -134,6 +139,7 @@ async def test_an_approved_removal_stops_waits_for_stopped_then_deletes(services
         CampaignStatus.DELETED,
     ]
     assert await services.dialer.list_campaigns() == []
+    assert forgotten == [campaign.ref]
 
 
 async def test_a_removal_interrupted_before_its_stop_was_sent_is_resumed_by_the_sweeper(
