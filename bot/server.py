@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 SLACK_NOT_CONFIGURED = (
     "SLACK IS NOT CONFIGURED: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or "
     "SLACK_APP_TOKEN (Socket Mode). POST /slack/events answers 503 and nothing is posted to "
-    "Slack; dialer webhooks and the engine still run."
+    "Slack; dialer webhooks and the engine still run. To see a campaign's whole life without a "
+    "Slack workspace, run `campaign-bot demo`."
 )
 
 
