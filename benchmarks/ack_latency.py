@@ -12,10 +12,11 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from benchmarks.common import Figure, figure, missed, percentile, redis_space, serving
+from benchmarks.common import Figure, figure, missed, percentile, redis_space
 from benchmarks.load import run_load
 from benchmarks.slack_requests import LEAD, SIGNING_SECRET, slash_command, store_campaign
 from bot.bootstrap import build_services
+from bot.demo.driver import serving_on_loopback
 from bot.server import BotServer
 from bot.settings import Settings
 from dialer.models import NewCampaign
@@ -81,7 +82,7 @@ async def bursts(size: Size, dialer_seconds: float) -> list[Burst]:
         # Cards are redrawn after each reply; the ack is over by then, so no pacing is needed.
         server = BotServer(services, alert_pace=0.0)
         try:
-            async with serving(server) as url:
+            async with serving_on_loopback(server) as url:
                 done = []
                 for start in range(0, len(refs), size.requests):
                     burst_refs = refs[start : start + size.requests]

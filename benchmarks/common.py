@@ -3,20 +3,16 @@ profile excerpt."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import cProfile
 import os
 import pstats
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
-
-from bot.server import BotServer
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -110,26 +106,3 @@ def profiling(into: list[str]) -> Iterator[None]:
     finally:
         profile.disable()
         into.extend(top_functions(profile))
-
-
-@contextlib.asynccontextmanager
-async def serving(server: BotServer) -> AsyncIterator[str]:
-    """Run ``server`` (HTTP server and engine) on a free loopback port; yields its base URL.
-
-    The socket names its protocol (IPPROTO_TCP) because asyncio only sets TCP_NODELAY on sockets
-    that do; without it every two-write HTTP answer waits ~40 ms on Nagle and delayed ACKs,
-    which a server bound by uvicorn itself never does.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    running = asyncio.create_task(server.serve(sock))
-    while not server.started:
-        if running.done():
-            running.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.shutdown()
-        await running

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from benchmarks.common import Figure, figure, missed, profiling, rate, redis_space, serving
+from benchmarks.common import Figure, figure, missed, profiling, rate, redis_space
 from benchmarks.load import Answer, run_load
 from benchmarks.slack_requests import store_campaign
 from benchmarks.voipbin_events import WEBHOOK_SECRET, Plan, plan, webhook
 from bot.bootstrap import build_services
+from bot.demo.driver import serving_on_loopback
 from bot.server import BotServer
 from bot.settings import Settings
 from dialer.voipbin import VoipbinDialer, VoipbinSettings
@@ -94,7 +95,7 @@ async def ingest(size: Size, profile: list[str] | None = None) -> Run:
         before = await redis.xlen(store.keys.audit)
         requests = [webhook(event) for event in events.deliveries]
         server = BotServer(services)
-        async with serving(server) as url:
+        async with serving_on_loopback(server) as url:
             sending = asyncio.create_task(run_load(url, requests, senders=size.senders))
             with profiling(profile) if profile is not None else contextlib.nullcontext():
                 await _until_audited(redis, store, before + len(requests), size.timeout_s)

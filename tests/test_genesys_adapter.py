@@ -21,9 +21,8 @@ from tests.standins.genesys import (
     OcsStandin,
     group_settings,
     standard_groups,
-    webhook_receiver,
 )
-from tests.standins.server import serve_locally
+from tests.standins.server import serve_locally, webhook_receiver_app
 
 
 @dataclass
@@ -47,7 +46,9 @@ async def rig(knobs: GenesysKnobs) -> AsyncIterator[Rig]:
     async with ocs.running() as ocs_url:
         settings = GenesysSettings(ocs_url=ocs_url, campaign_groups=group_settings(groups))
         dialer = GenesysDialer(settings, AdapterContext(redis=redis, key_prefix="t:"))
-        async with serve_locally(webhook_receiver(dialer, collector.sink)) as bot_url:
+        async with serve_locally(
+            webhook_receiver_app("genesys", dialer, collector.sink)
+        ) as bot_url:
             ocs.notify_url = f"{bot_url}/dialer/genesys/events"
             try:
                 yield Rig(ocs, dialer, collector)

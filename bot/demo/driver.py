@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import socket
 import time
 import urllib.parse
 import uuid
@@ -19,6 +18,7 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from bot.demo.forms import LEADS_CSV, new_campaign_values
+from bot.demo.loopback import loopback_socket
 from bot.demo.slack_api import TEAM_ID, SlackMessage, SlackStandIn
 from bot.server import BotServer
 from dialer.models import CampaignStatus
@@ -222,9 +222,7 @@ class SlackDriver:
 @contextlib.asynccontextmanager
 async def serving_on_loopback(server: BotServer) -> AsyncIterator[str]:
     """Run ``server`` (HTTP server and engine) on a free loopback port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     serving = asyncio.create_task(server.serve(sock))
     while not server.started:
         if serving.done():

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -32,6 +31,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from bot.demo.loopback import loopback_socket
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -156,9 +157,7 @@ class SlackStandIn:
         return f"{self.url}/api/"
 
     async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock = loopback_socket()
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         config = uvicorn.Config(
             self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=1

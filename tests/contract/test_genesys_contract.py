@@ -14,8 +14,8 @@ from fakeredis import FakeAsyncRedis
 from dialer.genesys import GenesysDialer, GenesysSettings
 from dialer.registry import AdapterContext
 from tests.contract.dialer_contract import Capabilities, ContractHarness, DialerContract
-from tests.standins.genesys import OcsStandin, group_settings, standard_groups, webhook_receiver
-from tests.standins.server import serve_locally
+from tests.standins.genesys import OcsStandin, group_settings, standard_groups
+from tests.standins.server import serve_locally, webhook_receiver_app
 
 # StopDialing takes a group straight from Running to InActive; OCS knows nothing of contact refs;
 # agents come from the group's configured agent group.
@@ -38,7 +38,7 @@ class TestGenesysContract(DialerContract):
             settings = GenesysSettings(ocs_url=ocs_url, campaign_groups=group_settings(groups))
             dialer = GenesysDialer(settings, AdapterContext(redis=redis, key_prefix="test:"))
             harness = ContractHarness(dialer=dialer, capabilities=GENESYS_CAPABILITIES)
-            receiver = webhook_receiver(dialer, harness.notifications.sink)
+            receiver = webhook_receiver_app("genesys", dialer, harness.notifications.sink)
             async with serve_locally(receiver) as bot_url:
                 ocs.notify_url = f"{bot_url}/dialer/genesys/events"
                 try:

@@ -13,7 +13,8 @@ import pytest
 
 from dialer.voipbin import VoipbinDialer, VoipbinSettings
 from tests.contract.dialer_contract import Capabilities, ContractHarness, DialerContract
-from tests.standins.voipbin import VoipbinStandin, serving, webhook_receiver_app
+from tests.standins.server import webhook_receiver_app
+from tests.standins.voipbin import VoipbinStandin, serving
 
 SECRET = "contract-webhook-secret"
 
@@ -34,7 +35,7 @@ class TestVoipbinContract(DialerContract):
             dialer = VoipbinDialer(settings, redis, key_prefix="contract:")
             # VoIPBIN has no "completed": an exhausted campaign reports stop, i.e. stopped.
             harness = ContractHarness(dialer=dialer, capabilities=Capabilities())
-            receiver = webhook_receiver_app(dialer, harness.notifications.sink)
+            receiver = webhook_receiver_app("voipbin", dialer, harness.notifications.sink)
             async with serving(receiver) as receiver_url:
                 standin.webhook_url = f"{receiver_url}/dialer/voipbin/events"
                 yield harness

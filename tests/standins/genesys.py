@@ -3,8 +3,9 @@
 Control requests (``POST /campaigngroups/<DBID>?req=...``) change a campaign group's state a
 moment later and POST the ``GSW_*`` state message to ``notify_url``, once, in order, without
 retries (as OCS does). Running groups also send periodic activity messages with statistics.
-``webhook_receiver`` is the other end for tests: it hands each delivery to an adapter's
-``receive_webhook`` and the notifications to a sink, as the bot's HTTP edge will.
+The other end, for tests, is ``tests.standins.server.webhook_receiver_app``: it hands each
+delivery to an adapter's ``receive_webhook`` and the notifications to a sink, as the bot's HTTP
+edge does.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dialer.base import NotificationSink, WebhookReceiver, WebhookRejected
 from tests.standins.server import serve_locally
 
 NOT_LOADED, WAITING_UNLOAD, UNLOAD_IN_PROGRESS, INACTIVE, ACTIVE, RUNNING = 0, 1, 2, 3, 4, 5
@@ -224,21 +224,6 @@ class OcsStandin:
                 with contextlib.suppress(httpx.HTTPError):  # OCS never retries
                     await http.post(self.notify_url, json=message)
                     self.delivered.append(message)
-
-
-def webhook_receiver(receiver: WebhookReceiver, sink: NotificationSink) -> Starlette:
-    """The bot's side of the webhook, for tests: ``POST /dialer/genesys/events``."""
-
-    async def events(request: Request) -> Response:
-        try:
-            notifications = await receiver.receive_webhook(request.headers, await request.body())
-        except WebhookRejected as exc:
-            return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
-        for notification in notifications:
-            await sink(notification)
-        return Response(status_code=200)
-
-    return Starlette(routes=[Route("/dialer/genesys/events", events, methods=["POST"])])
 
 
 def standard_groups(count: int = 3) -> dict[int, StandinGroup]:

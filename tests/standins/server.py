@@ -1,8 +1,7 @@
 """Serving a stand-in's ASGI app on 127.0.0.1 at a free port, inside the test's event loop.
 
-One way for every stand-in: the socket is made with the TCP protocol named, so asyncio turns
-Nagle's algorithm off on each connection (otherwise every answer can wait ~40 ms for an ACK), and
-the server looks for its stop flag every 5 ms instead of uvicorn's 100 ms, because tests start and
+One way for every stand-in: the socket comes from ``loopback_socket`` (Nagle off), and the
+server looks for its stop flag every 5 ms instead of uvicorn's 100 ms, because tests start and
 stop servers all the time.
 """
 
@@ -14,7 +13,14 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp
+
+from bot.demo.loopback import loopback_socket
+from dialer.base import NotificationSink, WebhookReceiver, WebhookRejected
 
 
 class _QuickServer(uvicorn.Server):
@@ -40,9 +46,7 @@ class LocalServer:
 
     @classmethod
     async def start(cls, app: ASGIApp) -> LocalServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock = loopback_socket()
         config = uvicorn.Config(
             app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1
         )
@@ -70,3 +74,20 @@ async def serve_locally(app: ASGIApp) -> AsyncIterator[str]:
         yield server.url
     finally:
         await server.stop()
+
+
+def webhook_receiver_app(
+    dialer_name: str, receiver: WebhookReceiver, sink: NotificationSink
+) -> Starlette:
+    """What the bot's ``POST /dialer/<name>/events`` route does, for a stand-in to post to."""
+
+    async def events(request: Request) -> Response:
+        try:
+            notifications = await receiver.receive_webhook(request.headers, await request.body())
+        except WebhookRejected as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
+        for notification in notifications:
+            await sink(notification)
+        return Response(status_code=200)
+
+    return Starlette(routes=[Route(f"/dialer/{dialer_name}/events", events, methods=["POST"])])

@@ -45,7 +45,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dialer.base import NotificationSink, WebhookReceiver, WebhookRejected
 from dialer.voipbin.webhooks import sign
 from tests.standins.server import LocalServer, serve_locally
 
@@ -753,21 +752,6 @@ def _error(status: int, reason: str, message: str, retry_after: str | None = Non
 
 
 # -- serving ---------------------------------------------------------------------------------
-
-
-def webhook_receiver_app(receiver: WebhookReceiver, sink: NotificationSink) -> Starlette:
-    """What the bot's ``POST /dialer/voipbin/events`` route does, for tests to point VoIPBIN at."""
-
-    async def events(request: Request) -> Response:
-        try:
-            notifications = await receiver.receive_webhook(request.headers, await request.body())
-        except WebhookRejected as exc:
-            return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
-        for notification in notifications:
-            await sink(notification)
-        return Response(status_code=200)
-
-    return Starlette(routes=[Route("/dialer/voipbin/events", events, methods=["POST"])])
 
 
 serving = serve_locally
