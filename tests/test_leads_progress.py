@@ -14,6 +14,7 @@ from commands.leads.progress import (
 )
 from commands.leads.store import UploadState, bit_count, bit_is_set
 from dialer.errors import DialerRateLimited, DialerUnavailable
+from tests.fake_clock import FakeClock
 
 REF = "c-20261123-7kq2"
 
@@ -60,19 +61,6 @@ def test_failed_summary_says_what_is_there_why_and_what_next() -> None:
         "The dialer refused.",
         "Resume the upload once the cause is fixed, or start with the contacts sent.",
     ]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
 
 
 async def test_rate_limiter_spaces_calls_and_honours_a_pause() -> None:

@@ -24,6 +24,7 @@ from dialer.errors import (
 )
 from dialer.voipbin.client import NotFound, RateLimiter, VoipbinClient
 from dialer.voipbin.settings import VoipbinSettings
+from tests.fake_clock import FakeClock
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -234,19 +235,6 @@ async def test_4xx_is_not_retried() -> None:
 
 
 # -- pacing --------------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
 
 
 async def test_rate_limiter_spaces_requests_evenly() -> None:
