@@ -21,41 +21,57 @@ def fast(**overrides: float) -> SimulatorKnobs:
     return SimulatorKnobs.model_validate({**FAST, **overrides})
 
 
-@pytest.fixture
-async def running_simulator() -> AsyncIterator[tuple[SimulatorDialer, NotificationCollector]]:
-    dialer = SimulatorDialer(fast())
+@contextlib.asynccontextmanager
+async def delivering(
+    knobs: SimulatorKnobs,
+) -> AsyncIterator[tuple[SimulatorDialer, NotificationCollector]]:
+    """A simulator whose notifications reach a collector, for the duration of the block."""
+    dialer = SimulatorDialer(knobs)
     collector = NotificationCollector()
     delivery = asyncio.create_task(dialer.run_notifications(collector.sink))
-    yield dialer, collector
-    delivery.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await delivery
-    await dialer.aclose()
+    try:
+        yield dialer, collector
+    finally:
+        delivery.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivery
+        await dialer.aclose()
+
+
+@pytest.fixture
+async def running_simulator() -> AsyncIterator[tuple[SimulatorDialer, NotificationCollector]]:
+    async with delivering(fast()) as pair:
+        yield pair
+
+
+async def started(
+    dialer: SimulatorDialer, contacts: int, settings: CampaignSettings | None = None
+) -> str:
+    """A campaign with ``contacts`` leads, asked to start; returns its ref."""
+    spec = new_campaign(settings=settings or CampaignSettings())
+    await dialer.create_campaign(spec)
+    await dialer.add_contacts(spec.ref, contacts_for(spec.ref, contacts))
+    await dialer.start(spec.ref)
+    return spec.ref
 
 
 async def test_requests_return_before_the_status_changes(
     running_simulator: tuple[SimulatorDialer, NotificationCollector],
 ) -> None:
     dialer, collector = running_simulator
-    spec = new_campaign()
-    await dialer.create_campaign(spec)
-    await dialer.add_contacts(spec.ref, contacts_for(spec.ref, 5))
-    await dialer.start(spec.ref)
-    assert (await dialer.get_campaign(spec.ref)).status is CampaignStatus.STOPPED
-    assert collector.statuses_of(spec.ref) == []
-    await collector.wait_for_status(spec.ref, CampaignStatus.RUNNING)
+    ref = await started(dialer, contacts=5)
+    assert (await dialer.get_campaign(ref)).status is CampaignStatus.STOPPED
+    assert collector.statuses_of(ref) == []
+    await collector.wait_for_status(ref, CampaignStatus.RUNNING)
 
 
 async def test_campaign_completes_when_its_contacts_are_exhausted(
     running_simulator: tuple[SimulatorDialer, NotificationCollector],
 ) -> None:
     dialer, collector = running_simulator
-    spec = new_campaign()
-    await dialer.create_campaign(spec)
-    await dialer.add_contacts(spec.ref, contacts_for(spec.ref, 4))
-    await dialer.start(spec.ref)
-    await collector.wait_for_status(spec.ref, CampaignStatus.COMPLETED)
-    counters = (await dialer.get_campaign(spec.ref)).counters
+    ref = await started(dialer, contacts=4)
+    await collector.wait_for_status(ref, CampaignStatus.COMPLETED)
+    counters = (await dialer.get_campaign(ref)).counters
     assert counters["dialled"] == 4 and counters["completed"] == 4
 
 
@@ -63,32 +79,26 @@ async def test_end_handle_continue_keeps_an_exhausted_campaign_running(
     running_simulator: tuple[SimulatorDialer, NotificationCollector],
 ) -> None:
     dialer, collector = running_simulator
-    spec = new_campaign(settings=CampaignSettings(end_handle=EndHandle.CONTINUE))
-    await dialer.create_campaign(spec)
-    await dialer.add_contacts(spec.ref, contacts_for(spec.ref, 2))
-    await dialer.start(spec.ref)
-    await collector.wait_for_status(spec.ref, CampaignStatus.RUNNING)
+    ref = await started(dialer, 2, CampaignSettings(end_handle=EndHandle.CONTINUE))
+    await collector.wait_for_status(ref, CampaignStatus.RUNNING)
     await asyncio.sleep(0.4)
-    assert (await dialer.get_campaign(spec.ref)).status is CampaignStatus.RUNNING
-    assert CampaignStatus.COMPLETED not in collector.statuses_of(spec.ref)
+    assert (await dialer.get_campaign(ref)).status is CampaignStatus.RUNNING
+    assert CampaignStatus.COMPLETED not in collector.statuses_of(ref)
 
 
 async def test_stop_waits_for_active_calls_to_drain(
     running_simulator: tuple[SimulatorDialer, NotificationCollector],
 ) -> None:
     dialer, collector = running_simulator
-    spec = new_campaign()
-    await dialer.create_campaign(spec)
-    await dialer.add_contacts(spec.ref, contacts_for(spec.ref, 100))
-    await dialer.start(spec.ref)
-    await collector.wait_for_status(spec.ref, CampaignStatus.RUNNING)
+    ref = await started(dialer, contacts=100)
+    await collector.wait_for_status(ref, CampaignStatus.RUNNING)
     await asyncio.sleep(0.05)
-    assert (await dialer.get_campaign(spec.ref)).counters["active"] > 0
-    await dialer.stop(spec.ref)
-    assert (await dialer.get_campaign(spec.ref)).status is CampaignStatus.STOPPING
-    await collector.wait_for_status(spec.ref, CampaignStatus.STOPPED)
-    assert (await dialer.get_campaign(spec.ref)).counters["active"] == 0
-    assert collector.statuses_of(spec.ref) == [
+    assert (await dialer.get_campaign(ref)).counters["active"] > 0
+    await dialer.stop(ref)
+    assert (await dialer.get_campaign(ref)).status is CampaignStatus.STOPPING
+    await collector.wait_for_status(ref, CampaignStatus.STOPPED)
+    assert (await dialer.get_campaign(ref)).counters["active"] == 0
+    assert collector.statuses_of(ref) == [
         CampaignStatus.RUNNING,
         CampaignStatus.STOPPING,
         CampaignStatus.STOPPED,
@@ -126,31 +136,23 @@ async def test_a_batch_repeating_a_ref_is_refused_whole() -> None:
 
 
 async def test_duplicate_knob_delivers_notifications_twice() -> None:
-    dialer = SimulatorDialer(fast(duplicate_rate=1.0, seed=1))
-    collector = NotificationCollector()
-    delivery = asyncio.create_task(dialer.run_notifications(collector.sink))
-    spec = new_campaign()
-    await dialer.create_campaign(spec)
-    await dialer.update_settings(spec.ref, CampaignSettings(aggression=80))
-    await collector.wait_for(lambda n: n.kind is NotificationKind.SETTINGS)
-    await asyncio.sleep(0.05)
-    delivery.cancel()
-    await dialer.aclose()
+    async with delivering(fast(duplicate_rate=1.0, seed=1)) as (dialer, collector):
+        spec = new_campaign()
+        await dialer.create_campaign(spec)
+        await dialer.update_settings(spec.ref, CampaignSettings(aggression=80))
+        await collector.wait_for(lambda n: n.kind is NotificationKind.SETTINGS)
+        await asyncio.sleep(0.05)
     ids = [n.event_id for n in collector.received]
     assert len(ids) == 2 and ids[0] == ids[1]
 
 
 async def test_reorder_knob_delivers_an_older_notification_after_a_newer_one() -> None:
-    dialer = SimulatorDialer(fast(reorder_rate=0.5, seed=7))
-    collector = NotificationCollector()
-    delivery = asyncio.create_task(dialer.run_notifications(collector.sink))
-    spec = new_campaign()
-    await dialer.create_campaign(spec)
-    for aggression in range(10, 30):
-        await dialer.update_settings(spec.ref, CampaignSettings(aggression=aggression))
-    await asyncio.sleep(0.3)
-    delivery.cancel()
-    await dialer.aclose()
+    async with delivering(fast(reorder_rate=0.5, seed=7)) as (dialer, collector):
+        spec = new_campaign()
+        await dialer.create_campaign(spec)
+        for aggression in range(10, 30):
+            await dialer.update_settings(spec.ref, CampaignSettings(aggression=aggression))
+        await asyncio.sleep(0.3)
     sequences = [n.sequence for n in collector.received]
     assert len(sequences) == 20
     assert sequences != sorted(sequences)
