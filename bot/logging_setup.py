@@ -4,6 +4,10 @@ A secret is the value of any environment variable whose name says it holds one (
 ``*SECRET*``, ``*PASSWORD*``, ``*KEY*``…) and the password in any URL (``redis://:pw@host``).
 They are replaced in the finished line, tracebacks included, so no library's message, however it
 is built, can print one. ``Redactor.redact`` is also how start-up errors are printed.
+
+Lines can carry what an attacker sent (a library logging a refused request), so the redactor runs
+in linear time on any text (no pattern can backtrack), and a message is cut to a few thousand
+characters after redaction; ``slack_bolt``'s, which quote whole request bodies, to a few hundred.
 """
 
 from __future__ import annotations
@@ -15,10 +19,22 @@ import re
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 REDACTED = "[redacted]"
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|ACCESSKEY|API_KEY|PRIVATE|CREDENTIAL", re.I)
-URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@/\s]+)(?=@)")
+# Anchored on the literal "://" (found by a fast scan), a scheme character just before it, and
+# possessive runs: each character is looked at a bounded number of times, whatever the input.
+# Any scheme-like run before "://" counts, so "1x://u:pw@" is hidden too: redacting more is safe.
+URL_PASSWORD = re.compile(
+    r"://(?<=[a-z0-9+.-]://)(?P<user>[^:/@\s]*+):(?P<password>[^@/\s]++)(?=@)"
+)
+URL_PASSWORD_REPLACEMENT = r"://\g<user>:" + REDACTED
+MESSAGE_LIMIT = 4000
+TRACEBACK_LIMIT = 20000
+# Loggers that quote request bodies: they get a few hundred characters, enough to say what it was.
+TERSE_LOGGERS = ("slack_bolt", "slack_sdk")
+TERSE_LIMIT = 300
 SHORTEST_SECRET = 4  # shorter values ("1", "true") would redact ordinary words
 
 
@@ -42,7 +58,24 @@ class Redactor:
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        return URL_PASSWORD.sub(lambda m: m["head"] + REDACTED, text)
+        return URL_PASSWORD.sub(URL_PASSWORD_REPLACEMENT, text)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` if short enough, else its start and how much was left out (after redaction, so a
+    secret is never half shown)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters cut]"
+
+
+def message_limit(logger_name: str) -> int:
+    terse = any(logger_name.partition(".")[0] == name for name in TERSE_LOGGERS)
+    return TERSE_LIMIT if terse else MESSAGE_LIMIT
+
+
+def bounded_message(record: logging.LogRecord, redactor: Redactor) -> str:
+    return cut(redactor.redact(record.getMessage()), message_limit(record.name))
 
 
 class TextFormatter(logging.Formatter):
@@ -50,7 +83,16 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
         self.redactor = redactor
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = bounded_message(record, self.redactor)
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:
+        return cut(self.redactor.redact(super().formatException(ei)), TRACEBACK_LIMIT)
+
     def format(self, record: logging.LogRecord) -> str:
+        # The message and the traceback are bounded on their own; this catches the rest (the
+        # logger's name, a stack_info) in the finished line.
         return self.redactor.redact(super().format(record))
 
 
@@ -66,10 +108,12 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": bounded_message(record, self.redactor),
         }
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            entry["error"] = cut(
+                self.redactor.redact(self.formatException(record.exc_info)), TRACEBACK_LIMIT
+            )
         # Redacted before encoding: JSON escapes could hide a secret from a search afterwards.
         redacted = {key: self.redactor.redact(value) for key, value in entry.items()}
         return json.dumps(redacted, ensure_ascii=False)
