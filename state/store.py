@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from dialer.models import CampaignStatus, DialerNotification
+from dialer.models import CampaignStatus, DialerNotification, NotificationSource
 from state.campaign import Campaign, PendingOperation
 from state.effects import Effect
 from state.keys import AUDIT_MAXLEN, DELETED_CAMPAIGN_TTL, SEEN_EVENT_TTL, Keys
@@ -95,11 +95,23 @@ class CampaignStore:
         return [Campaign.model_validate_json(doc) for doc in docs if doc is not None]
 
     async def resolve_ref(self, event: DialerNotification) -> str | None:
-        if event.campaign_ref is not None:
+        """The campaign a notification is about: by the dialer's id first.
+
+        A ref (read from the dialer's campaign name, say) is trusted only when the event names
+        no dialer id or the stored campaign has none yet: a campaign the bot created but whose
+        id is not recorded is adopted, one that holds another id is never taken over.
+        """
+        if event.dialer_campaign_id is not None:
+            key = self.keys.dialer_id(event.dialer, event.dialer_campaign_id)
+            ref = await self.redis.get(key)
+            if ref is not None:
+                return _text(ref)
+        if event.campaign_ref is None or event.dialer_campaign_id is None:
             return event.campaign_ref
-        assert event.dialer_campaign_id is not None
-        ref = await self.redis.get(self.keys.dialer_id(event.dialer, event.dialer_campaign_id))
-        return None if ref is None else _text(ref)
+        stored = await self.get(event.campaign_ref)
+        if stored is not None and stored.dialer_id not in (None, event.dialer_campaign_id):
+            return None
+        return event.campaign_ref
 
     async def running_campaigns_of(self, agent_id: str) -> set[str]:
         return {_text(ref) for ref in await self.redis.smembers(self.keys.agent_running(agent_id))}
@@ -236,9 +248,11 @@ class CampaignStore:
     def _audit_event(
         self, pipe: Pipeline, ref: str, event: DialerNotification, outcome: Outcome
     ) -> None:
+        # A status read back from the dialer is audited as such, never as the dialer's word.
+        kind = "notification" if event.source is NotificationSource.DIALER else event.source.value
         self._audit(
             pipe,
-            f"notification:{outcome}",
+            f"{kind}:{outcome}",
             ref,
             event.dialer,
             {"event": event.model_dump(mode="json")},

@@ -90,7 +90,7 @@ async def test_create_makes_outdial_outplan_and_queue_then_the_campaign(
     assert outplan["source"] == {"type": "tel", "target": "+14155550100"}
     campaign = standin.campaign(created.dialer_id)
     assert campaign["name"] == f"[{spec.ref}] {spec.name}"
-    assert campaign["service_level"] == 26
+    assert campaign["service_level"] == 249  # aggression 75
     assert standin.store["outdials"][campaign["outdial_id"]]["campaign_id"] == created.dialer_id
 
 
@@ -243,7 +243,7 @@ async def test_aggression_alone_goes_through_the_service_level_call(
     created = await dialer.create_campaign(spec)
     await dialer.update_settings(spec.ref, spec.settings.model_copy(update={"aggression": 90}))
     assert sent(standin, "PUT", f"/campaigns/{created.dialer_id}/service_level") == [
-        {"service_level": 11}
+        {"service_level": 280}
     ]
     assert not sent(standin, "PUT", "/outplans")
 

@@ -16,6 +16,8 @@ from dialer.models import (
 )
 from dialer.voipbin.mapping import (
     NIL_ID,
+    SERVICE_LEVEL_GENTLEST,
+    SERVICE_LEVEL_MAX,
     CampaignMetadata,
     aggression_for,
     campaign_body,
@@ -23,6 +25,7 @@ from dialer.voipbin.mapping import (
     dial_info,
     dialer_campaign,
     is_deleted,
+    pace_note,
     parse_time,
     service_level_for,
     settings_from,
@@ -32,15 +35,27 @@ from dialer.voipbin.mapping import (
 from dialer.voipbin.settings import VoipbinSettings
 
 
-def test_more_aggression_means_a_lower_service_level_which_dials_more() -> None:
+def capacity(agents: int, service_level: int) -> int:
+    """VoIPBIN's ``agentCapacity := (len(agents) * serviceLevel) / 100.0`` (Go int arithmetic)."""
+    return agents * service_level // 100
+
+
+def test_more_aggression_means_a_higher_service_level_which_dials_more() -> None:
     levels = [service_level_for(a) for a in range(1, 101)]
-    assert all(later < earlier for earlier, later in itertools.pairwise(levels))
+    assert all(later > earlier for earlier, later in itertools.pairwise(levels))
+    assert capacity(10, service_level_for(85)) > capacity(10, service_level_for(20))
 
 
 def test_the_gentlest_aggression_keeps_one_call_per_available_agent() -> None:
-    assert service_level_for(1) == 100  # dials while agents > calls * 100 / 100
-    assert service_level_for(100) == 1
-    assert service_level_for(50) == 51
+    assert service_level_for(1) == SERVICE_LEVEL_GENTLEST == 100
+    assert capacity(1, service_level_for(1)) == 1
+    assert capacity(7, service_level_for(1)) == 7
+
+
+def test_the_most_aggression_is_three_calls_per_available_agent() -> None:
+    assert service_level_for(100) == SERVICE_LEVEL_MAX == 300
+    assert capacity(4, service_level_for(100)) == 12
+    assert service_level_for(50) == 199
 
 
 @pytest.mark.parametrize("aggression", range(1, 101))
@@ -48,9 +63,14 @@ def test_service_level_reads_back_as_the_same_aggression(aggression: int) -> Non
     assert aggression_for(service_level_for(aggression)) == aggression
 
 
-@pytest.mark.parametrize(("level", "aggression"), [(0, 100), (150, 1), (-5, 100)])
+@pytest.mark.parametrize(("level", "aggression"), [(0, 1), (50, 1), (1000, 100), (-5, 1)])
 def test_service_levels_set_outside_the_bot_are_clamped(level: int, aggression: int) -> None:
     assert aggression_for(level) == aggression
+
+
+def test_the_card_says_what_the_aggression_means_in_calls_per_agent() -> None:
+    assert pace_note(1) == "VoIPBIN service level 100: about 1 calls dialling per available agent"
+    assert "about 2.7 calls dialling per available agent" in pace_note(85)
 
 
 def test_the_bots_ref_leads_the_campaign_name_and_is_read_back() -> None:
@@ -125,7 +145,7 @@ def test_campaign_body_carries_pacing_end_handle_type_and_actions() -> None:
     )
     assert body["name"] == "[c-9] Renewals"
     assert body["detail"] == "Q4"
-    assert body["service_level"] == 21
+    assert body["service_level"] == 260
     assert body["end_handle"] == "continue"
     assert body["type"] == "call"
     assert body["actions"] == [
@@ -150,15 +170,46 @@ def test_metadata_round_trips_through_the_outdial_data_field() -> None:
     assert CampaignMetadata.decode('{"ref": "x"}') is None
 
 
-@pytest.mark.parametrize("stamp", ["2022-04-30 17:53:51.685259", "2022-04-30T17:53:51.685259Z"])
-def test_both_voipbin_timestamp_forms_are_utc(stamp: str) -> None:
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2022-04-30 17:53:51.685259",
+        "2022-04-30T17:53:51.685259Z",
+        "2022-04-30T17:53:51.685259123Z",  # Go's RFC 3339 with nanoseconds
+        "2022-04-30T19:53:51.685259+02:00",
+    ],
+)
+def test_voipbin_timestamp_forms_are_utc(stamp: str) -> None:
     assert parse_time(stamp) == datetime(2022, 4, 30, 17, 53, 51, 685259, tzinfo=UTC)
 
 
-def test_the_year_9999_means_not_deleted() -> None:
-    assert not is_deleted({"tm_delete": "9999-01-01 00:00:00.000000"})
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        None,
+        "",
+        "0001-01-01T00:00:00Z",
+        "0001-01-01 00:00:00",
+        "0000-00-00 00:00:00",
+        "9999-01-01 00:00:00.000000",
+    ],
+)
+def test_null_go_zero_and_the_year_9999_mean_not_set(stamp: str | None) -> None:
+    assert parse_time(stamp) is None
+
+
+@pytest.mark.parametrize("stamp", ["yesterday", "2026-13-45 99:00:00", 1700000000, ["x"]])
+def test_an_unreadable_timestamp_is_a_value_error(stamp: object) -> None:
+    with pytest.raises(ValueError):
+        parse_time(stamp)
+
+
+def test_a_live_resource_has_a_null_or_unset_tm_delete() -> None:
+    assert not is_deleted({"tm_delete": None})  # VoIPBIN's models: *time.Time, null while live
+    assert not is_deleted({"tm_delete": "9999-01-01 00:00:00.000000"})  # older answers
+    assert not is_deleted({"tm_delete": "0001-01-01T00:00:00Z"})
     assert not is_deleted({})
-    assert is_deleted({"tm_delete": "2026-11-23 10:00:00.000000"})
+    assert is_deleted({"tm_delete": "2026-11-23T10:00:00.000000Z"})
 
 
 @pytest.mark.parametrize(

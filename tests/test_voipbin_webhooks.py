@@ -15,6 +15,9 @@ from dialer.base import WebhookReceiver, WebhookRejected
 from dialer.models import CampaignStatus, EndHandle, NotificationKind
 from dialer.voipbin import VoipbinDialer, VoipbinSettings
 from dialer.voipbin.webhooks import sign
+from state.campaign import Campaign
+from state.machine import Outcome
+from state.store import CampaignStore
 
 SECRET = "whsec-test"
 OUTPLAN = {
@@ -237,7 +240,7 @@ async def test_a_campaign_not_made_by_the_bot_is_named_by_its_voipbin_id(
 async def test_campaign_updated_becomes_settings_from_campaign_and_outplan(
     dialer: VoipbinDialer,
 ) -> None:
-    data = campaign(service_level=11, end_handle="continue")
+    data = campaign(service_level=280, end_handle="continue")
     [notification] = await receive(dialer, "campaign_updated", data)
     assert notification.kind is NotificationKind.SETTINGS
     assert notification.settings is not None
@@ -282,19 +285,104 @@ async def test_a_redelivered_call_event_is_counted_once(dialer: VoipbinDialer) -
     assert again.counters == {"failed": 1}
 
 
-async def test_targets_of_an_unknown_outdial_are_ignored(dialer: VoipbinDialer) -> None:
-    target = {
-        "id": "t-1",
-        "outdial_id": "od-unknown",
-        "status": "done",
-        "tm_update": "2026-11-23 10:00:00",
-    }
-    assert await receive(dialer, "outdialtarget_updated", target) == []
-
-
-@pytest.mark.parametrize("event_type", ["campaign_created", "call_hangup", "agent_updated"])
-async def test_other_events_give_no_notification(dialer: VoipbinDialer, event_type: str) -> None:
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "campaign_created",
+        "call_hangup",
+        "agent_updated",
+        "outplan_updated",
+        "outdialtarget_updated",  # defined by VoIPBIN, never published; ignored if it ever is
+    ],
+)
+async def test_other_events_give_no_notification_and_are_counted(
+    dialer: VoipbinDialer, event_type: str
+) -> None:
     assert await receive(dialer, event_type, campaign()) == []
+    assert await receive(dialer, event_type, {"id": "x"}) == []  # whatever their data holds
+    assert dialer.ignored_events[event_type] == 2
+
+
+# -- what VoIPBIN's own code sends ----------------------------------------------------------
+
+
+def created_call() -> dict[str, Any]:
+    """A campaigncall_created as VoIPBIN publishes it: ``dbhandler.CampaigncallCreate`` sets
+    ``tm_update`` and ``tm_delete`` to nil, marshalled as ``null``; times in RFC 3339."""
+    return {
+        "id": "cc-9",
+        "customer_id": "cust-1",
+        "campaign_id": "vb-1",
+        "outplan_id": "plan-1",
+        "outdial_id": "od-1",
+        "outdial_target_id": "t-1",
+        "queue_id": "q-1",
+        "activeflow_id": "af-1",
+        "flow_id": "f-1",
+        "reference_type": "call",
+        "reference_id": "call-1",
+        "status": "dialing",
+        "result": "",
+        "source": {"type": "tel", "target": "+14155550100"},
+        "destination": {"type": "tel", "target": "+14155550101"},
+        "destination_index": 0,
+        "try_count": 1,
+        "tm_create": "2026-11-23T10:00:00.000001Z",
+        "tm_update": None,
+        "tm_delete": None,
+    }
+
+
+async def test_a_campaigncall_created_with_null_tm_update_is_ordered_by_its_creation(
+    dialer: VoipbinDialer,
+) -> None:
+    [notification] = await receive(dialer, "campaigncall_created", created_call())
+    assert notification.counters == {"calls": 1}
+    assert notification.occurred_at == datetime(2026, 11, 23, 10, 0, 0, 1, tzinfo=UTC)
+
+
+async def test_a_live_campaign_with_null_tm_delete_is_not_taken_as_deleted(
+    dialer: VoipbinDialer,
+) -> None:
+    data = campaign(tm_update="2026-11-23T10:00:00.000001Z", tm_delete=None)
+    [notification] = await receive(dialer, "campaign_status_run", data)
+    assert notification.status is CampaignStatus.RUNNING
+    assert notification.occurred_at == datetime(2026, 11, 23, 10, 0, 0, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("zero", ["0001-01-01T00:00:00Z", "0001-01-01 00:00:00", None])
+async def test_a_go_zero_tm_update_means_not_set(dialer: VoipbinDialer, zero: str | None) -> None:
+    data = campaign(tm_create="2026-11-23T09:00:00Z", tm_update=zero)
+    [notification] = await receive(dialer, "campaign_status_run", data)
+    assert notification.occurred_at == datetime(2026, 11, 23, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"tm_update": "last tuesday"},
+        {"tm_update": 1700000000},
+        {"tm_update": "2026-02-30T10:00:00Z"},
+        {"tm_update": "1960-01-01T00:00:00Z"},  # before 1970: no usable sequence
+        {"tm_update": None, "tm_create": None},
+        {"tm_update": "0001-01-01T00:00:00Z", "tm_create": "0001-01-01T00:00:00Z"},
+    ],
+)
+async def test_a_garbage_timestamp_is_refused_with_400_not_an_error(
+    dialer: VoipbinDialer, changes: dict[str, Any]
+) -> None:
+    for event_type in ("campaign_status_run", "campaign_deleted", "campaigncall_created"):
+        with pytest.raises(WebhookRejected) as refused:
+            await receive(dialer, event_type, campaign(campaign_id="vb-1", **changes))
+        assert refused.value.status_code == 400
+
+
+async def test_campaign_updated_of_a_campaign_without_outplan_is_ignored(
+    dialer: VoipbinDialer,
+) -> None:
+    data = campaign(outplan_id="00000000-0000-0000-0000-000000000000")
+    assert await receive(dialer, "campaign_updated", data) == []
+    assert await receive(dialer, "campaign_updated", campaign(outplan_id="gone")) == []
 
 
 async def test_run_notifications_returns_at_once(dialer: VoipbinDialer) -> None:
@@ -302,3 +390,50 @@ async def test_run_notifications_returns_at_once(dialer: VoipbinDialer) -> None:
         raise AssertionError("nothing is pushed outside webhooks")
 
     await dialer.run_notifications(sink)
+
+
+# -- matching by VoIPBIN's id ---------------------------------------------------------------
+
+
+async def stored_campaign(store: CampaignStore, dialer_id: str | None) -> str:
+    ref = await store.issue_ref()
+    record = Campaign(
+        ref=ref,
+        name="Spring promo",
+        dialer="voipbin",
+        dialer_id=dialer_id,
+        created_by="U0ANA",
+        created_at=datetime(2026, 11, 23, 9, tzinfo=UTC),
+        status=CampaignStatus.RUNNING,
+    )
+    await store.create(record)
+    return ref
+
+
+async def test_a_foreign_campaign_named_with_our_ref_never_touches_ours(
+    dialer: VoipbinDialer,
+) -> None:
+    store = CampaignStore(fakeredis.FakeAsyncRedis())
+    ref = await stored_campaign(store, "vb-ours")
+    foreign = campaign(id="vb-foreign", name=f"[{ref}] Copy", status="stop")
+    foreign["tm_delete"] = "2026-11-23T10:05:00Z"
+    [deleted] = await receive(dialer, "campaign_deleted", foreign)
+    assert (await store.apply_notification(deleted)).outcome is Outcome.IGNORED
+    assert (await store.require(ref)).status is CampaignStatus.RUNNING
+
+    ours = campaign(id="vb-ours", name="renamed in VoIPBIN", status="stop")
+    [stopped] = await receive(dialer, "campaign_status_stop", ours)
+    assert (await store.apply_notification(stopped)).outcome is Outcome.APPLIED
+    assert (await store.require(ref)).status is CampaignStatus.STOPPED
+
+
+async def test_the_ref_adopts_only_a_campaign_whose_id_is_not_recorded_yet(
+    dialer: VoipbinDialer,
+) -> None:
+    store = CampaignStore(fakeredis.FakeAsyncRedis())
+    ref = await stored_campaign(store, None)
+    [stopped] = await receive(
+        dialer, "campaign_status_stop", campaign(id="vb-new", name=f"[{ref}] x")
+    )
+    assert (await store.apply_notification(stopped)).outcome is Outcome.APPLIED
+    assert (await store.require(ref)).status is CampaignStatus.STOPPED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,7 @@ from dialer.voipbin.mapping import (
 )
 from dialer.voipbin.settings import VoipbinSettings
 from dialer.voipbin.webhooks import (
-    PROGRESS_PREFIXES,
+    PROGRESS_EVENTS,
     SETTINGS_EVENT,
     STATUS_EVENTS,
     Envelope,
@@ -125,6 +126,9 @@ class VoipbinDialer:
         self._keys = RedisKeys(key_prefix)
         self._api = VoipbinClient(settings, transport=transport, sleep=sleep)
         self._campaigns: dict[str, _Campaign] = {}
+        self.ignored_events: Counter[str] = Counter()
+        """Deliveries answered 2xx but not used, by event type (the bot has no metrics hook
+        for adapters yet; this is where a future one reads them)."""
 
     # -- campaigns ---------------------------------------------------------------------------
 
@@ -329,17 +333,51 @@ class VoipbinDialer:
                 log.warning("could not delete VoIPBIN %s: %s", path, exc)
 
     async def list_campaigns(self) -> list[DialerCampaign]:
-        listed: list[DialerCampaign] = []
+        """Every live VoIPBIN campaign; those whose name carries a ref the bot knows get it.
+
+        Ids beat names: a ref already held (from ``create_campaign``, or an earlier listing) stays
+        with that VoIPBIN id as long as VoIPBIN lists it, so a campaign made outside the bot whose
+        name copies one of our refs never takes it over. A ref not held yet goes to the only
+        campaign claiming it, or, when several do, to the one whose outdial carries the bot's
+        metadata with that ref; the other claimants are listed without a ref.
+        """
+        live = [c async for c in self._api.paginate("/campaigns") if not is_deleted(c)]
+        claims: dict[str, list[dict[str, Any]]] = {}
+        for campaign in live:
+            ref = dialer_campaign(campaign).ref
+            if ref is not None:
+                claims.setdefault(ref, []).append(campaign)
+        owners: dict[str, str] = {}  # ref -> VoIPBIN campaign id
         known: dict[str, _Campaign] = {}
-        async for campaign in self._api.paginate("/campaigns"):
-            if is_deleted(campaign):
-                continue
-            found = dialer_campaign(campaign)
-            listed.append(found)
-            if found.ref is not None:
-                known[found.ref] = self._remembered(found.ref, campaign)
+        for ref, claimants in claims.items():
+            owner = await self._owner(ref, claimants)
+            if owner is not None:
+                owners[ref] = str(owner["id"])
+                known[ref] = self._remembered(ref, owner)
         self._campaigns = known
+        listed = []
+        for campaign in live:
+            found = dialer_campaign(campaign)
+            if found.ref is not None and owners.get(found.ref) != found.dialer_id:
+                found = found.model_copy(update={"ref": None})
+            listed.append(found)
         return listed
+
+    async def _owner(self, ref: str, claimants: list[dict[str, Any]]) -> dict[str, Any] | None:
+        cached = self._campaigns.get(ref)
+        for campaign in claimants:
+            if cached is not None and str(campaign["id"]) == cached.campaign_id:
+                return campaign
+        if len(claimants) == 1:
+            return claimants[0]
+        for campaign in claimants:
+            try:
+                metadata = await self._metadata(_Campaign.of(campaign))
+            except NotFound:
+                continue  # no outdial, so not one the bot made
+            if metadata.ref == ref:
+                return campaign
+        return None
 
     async def get_campaign(self, ref: str) -> DialerCampaign:
         campaign = await self._resolve(ref)
@@ -480,34 +518,48 @@ class VoipbinDialer:
         if envelope.type in STATUS_EVENTS:
             return [status_notification(envelope)]
         if envelope.type == SETTINGS_EVENT:
-            return [await self._settings_notification(envelope)]
-        if envelope.type.startswith(PROGRESS_PREFIXES):
+            return await self._settings_notification(envelope)
+        if envelope.type in PROGRESS_EVENTS:
             return await self._progress_notifications(envelope)
+        return self._ignored(envelope.type)
+
+    def _ignored(self, event_type: str) -> list[DialerNotification]:
+        """A delivery the bot has no use for (the customer webhook carries every VoIPBIN event:
+        calls, queues, agents…): answered 2xx, counted by type in ``ignored_events``."""
+        self.ignored_events[event_type] += 1
+        log.debug("ignored VoIPBIN event %s", event_type)
         return []
 
-    async def _settings_notification(self, envelope: Envelope) -> DialerNotification:
+    async def _settings_notification(self, envelope: Envelope) -> list[DialerNotification]:
         ref, campaign_id = campaign_identity(envelope.data)
         outplan_id = envelope.data.get("outplan_id")
         if not isinstance(outplan_id, str) or not outplan_id:
             raise WebhookRejected("the updated campaign names no outplan", status_code=400)
+        if outplan_id == NIL_ID:
+            return self._ignored(f"{envelope.type} (no outplan)")
         # The campaign carries pacing and end handle; the tries live on its outplan.
-        outplan = await self._api.request("GET", f"/outplans/{outplan_id}")
+        try:
+            outplan = await self._api.request("GET", f"/outplans/{outplan_id}")
+        except NotFound:
+            return self._ignored(f"{envelope.type} (outplan gone)")
         try:
             settings = settings_from(envelope.data, outplan)
         except (KeyError, ValueError, TypeError) as exc:
             raise WebhookRejected("the updated campaign is unreadable", status_code=400) from exc
-        return notification(
-            envelope,
-            NotificationKind.SETTINGS,
-            campaign_ref=ref,
-            campaign_id=campaign_id,
-            settings=settings,
-        )
+        return [
+            notification(
+                envelope,
+                NotificationKind.SETTINGS,
+                campaign_ref=ref,
+                campaign_id=campaign_id,
+                settings=settings,
+            )
+        ]
 
     async def _progress_notifications(self, envelope: Envelope) -> list[DialerNotification]:
-        campaign_id = self._campaign_of_progress(envelope.data)
-        if campaign_id is None:
-            return []
+        campaign_id = envelope.data.get("campaign_id")
+        if not isinstance(campaign_id, str) or not campaign_id or campaign_id == NIL_ID:
+            return self._ignored(f"{envelope.type} (no campaign)")
         counters = await self._count(campaign_id, envelope)
         return [
             notification(
@@ -518,16 +570,6 @@ class VoipbinDialer:
                 counters=counters,
             )
         ]
-
-    def _campaign_of_progress(self, data: dict[str, Any]) -> str | None:
-        campaign_id = data.get("campaign_id")
-        if isinstance(campaign_id, str) and campaign_id and campaign_id != NIL_ID:
-            return campaign_id
-        outdial_id = data.get("outdial_id")  # outdial targets name only their outdial
-        for campaign in self._campaigns.values():
-            if campaign.outdial_id == outdial_id:
-                return campaign.campaign_id
-        return None
 
     def _ref_of(self, campaign_id: str) -> str | None:
         for ref, campaign in self._campaigns.items():

@@ -35,21 +35,44 @@ STATUS_FROM_VOIPBIN = {
 _NAME_WITH_REF = re.compile(r"^\[(?P<ref>[A-Za-z0-9.\-_~:]+)\] (?P<name>.*)$", re.DOTALL)
 
 
-def service_level_for(aggression: int) -> int:
-    """Aggression 1..100 onto service level 100..1.
+SERVICE_LEVEL_GENTLEST = 100
+"""One call dialling per available agent: VoIPBIN's capacity is ``agents * service_level / 100``."""
+SERVICE_LEVEL_MAX = 300
+"""Three calls dialling per available agent; VoIPBIN accepts any integer, this cap is the bot's."""
 
-    VoIPBIN dials while ``available agents > dialing calls * service_level / 100``, so it keeps
-    about ``100 / service_level`` calls per available agent: 100 is one call per agent (the
-    gentlest pace), 50 two, 20 five, 1 a hundred. The mapping is a bijection so a service level
-    read back from VoIPBIN gives exactly the aggression that was set.
+
+def service_level_for(aggression: int) -> int:
+    """Aggression 1..100 onto service level 100..300, evenly.
+
+    VoIPBIN's dialler (``campaignhandler/execute.go``, ``isDialable``) places another call while
+    ``available agents * service_level / 100`` (integer division) exceeds the campaign's calls
+    still dialling, so a *higher* service level dials more: 100 keeps one call dialling per
+    available agent (the gentlest pace), 300 three. The step (about 2) is over 1, so a service
+    level read back from VoIPBIN gives exactly the aggression that was set.
     """
-    return AGGRESSION_MAX + AGGRESSION_MIN - aggression
+    span = SERVICE_LEVEL_MAX - SERVICE_LEVEL_GENTLEST
+    steps = AGGRESSION_MAX - AGGRESSION_MIN
+    return SERVICE_LEVEL_GENTLEST + round((aggression - AGGRESSION_MIN) * span / steps)
 
 
 def aggression_for(service_level: int) -> int:
     """The inverse of ``service_level_for``, clamped for levels set outside the bot."""
-    aggression = AGGRESSION_MAX + AGGRESSION_MIN - service_level
+    span = SERVICE_LEVEL_MAX - SERVICE_LEVEL_GENTLEST
+    steps = AGGRESSION_MAX - AGGRESSION_MIN
+    aggression = AGGRESSION_MIN + round((service_level - SERVICE_LEVEL_GENTLEST) * steps / span)
     return max(AGGRESSION_MIN, min(AGGRESSION_MAX, aggression))
+
+
+def calls_per_agent(service_level: int) -> float:
+    """How many calls VoIPBIN keeps dialling per available agent at ``service_level``."""
+    return service_level / 100
+
+
+def pace_note(aggression: int) -> str:
+    """What an aggression means in VoIPBIN, for the campaign's card."""
+    level = service_level_for(aggression)
+    per_agent = f"{calls_per_agent(level):g}"
+    return f"VoIPBIN service level {level}: about {per_agent} calls dialling per available agent"
 
 
 def campaign_name(ref: str, name: str) -> str:
@@ -172,15 +195,38 @@ class CampaignMetadata:
 
 
 def is_deleted(resource: dict[str, Any]) -> bool:
-    """VoIPBIN marks live resources with a ``tm_delete`` in the year 9999."""
-    stamp = resource.get("tm_delete")
-    return bool(stamp) and not str(stamp).startswith("9999")
+    """Deleted once ``tm_delete`` holds a real moment.
+
+    VoIPBIN's models write ``tm_delete`` as a nullable time (``null`` while the resource lives);
+    older answers wrote the year 9999 instead, and Go's zero time also means "not set".
+    """
+    try:
+        return parse_time(resource.get("tm_delete")) is not None
+    except ValueError:
+        return False  # unreadable: not taken as proof of deletion
 
 
-def parse_time(stamp: str) -> datetime:
-    """VoIPBIN writes ``2022-04-30 17:53:51.685259`` (UTC) or ISO 8601 with ``Z``."""
-    parsed = datetime.fromisoformat(stamp)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+GO_ZERO_YEAR = 1
+NOT_DELETED_YEAR = 9999
+MYSQL_ZERO_TIME = "0000-00-00 00:00:00"
+
+
+def parse_time(stamp: object) -> datetime | None:
+    """A VoIPBIN timestamp as an aware UTC datetime, or None when it is not set.
+
+    VoIPBIN's Go models marshal ``*time.Time`` as RFC 3339 (``2026-01-15T09:30:00.000000Z``) or
+    ``null``; older answers used ``2022-04-30 17:53:51.685259`` (UTC). ``null``, ``""``, Go's zero
+    time (year 1), MySQL's zero date and the year 9999 mean "not set"; anything else unreadable
+    raises ValueError.
+    """
+    if stamp is None or stamp == "" or stamp == MYSQL_ZERO_TIME:
+        return None
+    if not isinstance(stamp, str):
+        raise ValueError(f"a timestamp must be a string, not {type(stamp).__name__}")
+    parsed = datetime.fromisoformat(stamp.strip())
+    if parsed.year in (GO_ZERO_YEAR, NOT_DELETED_YEAR):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def microseconds(moment: datetime) -> int:

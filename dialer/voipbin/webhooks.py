@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from dialer.base import WebhookRejected
 from dialer.models import CampaignStatus, DialerNotification, NotificationKind
 from dialer.voipbin.mapping import (
-    is_deleted,
     microseconds,
     parse_time,
     split_campaign_name,
@@ -23,6 +24,8 @@ NAME = "voipbin"
 SIGNATURE_HEADER = "x-voipbin-signature"
 SIGNATURE_PREFIX = "sha256="
 
+# Campaign events VoIPBIN publishes (bin-campaign-manager/models/campaign/event.go): the status
+# ones from pkg/campaignhandler/status_run.go and status_stop.go, the deletion from campaign.go.
 STATUS_EVENTS = {
     "campaign_status_run": CampaignStatus.RUNNING,
     "campaign_status_stopping": CampaignStatus.STOPPING,
@@ -30,7 +33,10 @@ STATUS_EVENTS = {
     "campaign_deleted": CampaignStatus.DELETED,
 }
 SETTINGS_EVENT = "campaign_updated"
-PROGRESS_PREFIXES = ("campaigncall_", "outdialtarget_")
+# bin-campaign-manager/models/campaigncall/event.go, published by pkg/campaigncallhandler.
+PROGRESS_EVENTS = frozenset(
+    {"campaigncall_created", "campaigncall_updated", "campaigncall_deleted"}
+)
 
 
 @dataclass(frozen=True)
@@ -68,16 +74,23 @@ def parse_envelope(body: bytes) -> Envelope:
 
 
 def event_time(data: dict[str, Any]) -> int:
-    """Microseconds of the resource's last change: ``tm_update``, or ``tm_delete`` once deleted."""
-    stamps = [data.get("tm_update")]
-    if is_deleted(data):
-        stamps.append(data.get("tm_delete"))
+    """Microseconds of the resource's last change, to order a campaign's events.
+
+    The latest of ``tm_create``, ``tm_update`` and (once deleted) ``tm_delete``: VoIPBIN creates
+    resources with ``tm_update`` null (``dbhandler.CampaigncallCreate``, ``CampaignCreate``), so
+    a new resource is ordered by its creation. Null, Go's zero time and the year 9999 mean "not
+    set"; a timestamp that is not one is refused with 400 (VoIPBIN does not redeliver a 4xx).
+    """
     try:
-        moments = [parse_time(str(stamp)) for stamp in stamps if stamp]
+        moments = [
+            moment
+            for key in ("tm_create", "tm_update", "tm_delete")
+            if (moment := parse_time(data.get(key))) is not None
+        ]
     except ValueError as exc:
         raise WebhookRejected("unreadable timestamp in the event", status_code=400) from exc
     if not moments:
-        raise WebhookRejected("the event carries no tm_update", status_code=400)
+        raise WebhookRejected("the event carries no tm_create or tm_update", status_code=400)
     return microseconds(max(moments))
 
 
@@ -103,17 +116,20 @@ def notification(
     **fields: Any,
 ) -> DialerNotification:
     sequence = event_time(envelope.data)
-    return DialerNotification(
-        event_id=event_id(envelope, sequence),
-        dialer=NAME,
-        kind=kind,
-        campaign_ref=campaign_ref,
-        dialer_campaign_id=campaign_id,
-        sequence=sequence,
-        occurred_at=datetime.fromtimestamp(sequence / 1_000_000, UTC),
-        raw=envelope.raw,
-        **fields,
-    )
+    try:
+        return DialerNotification(
+            event_id=event_id(envelope, sequence),
+            dialer=NAME,
+            kind=kind,
+            campaign_ref=campaign_ref,
+            dialer_campaign_id=campaign_id,
+            sequence=sequence,
+            occurred_at=datetime.fromtimestamp(sequence / 1_000_000, UTC),
+            raw=envelope.raw,
+            **fields,
+        )
+    except (ValidationError, ValueError, OverflowError) as exc:
+        raise WebhookRejected(f"unusable {envelope.type} event", status_code=400) from exc
 
 
 def status_notification(envelope: Envelope) -> DialerNotification:
@@ -128,14 +144,18 @@ def status_notification(envelope: Envelope) -> DialerNotification:
 
 
 def progress_counter(envelope: Envelope) -> str | None:
-    """Which counter an event advances: calls placed, answered, succeeded, failed; leads done."""
+    """Which counter an event advances: calls placed, answered, succeeded, failed.
+
+    A campaigncall goes ``dialing`` -> ``progressing`` (answered) -> ``done`` with ``result``
+    ``success`` or ``fail`` (bin-campaign-manager/models/campaigncall/campaigncall.go).
+    """
     status = envelope.data.get("status")
     if envelope.type == "campaigncall_created":
         return "calls"
-    if envelope.type.startswith("campaigncall_") and status == "progressing":
+    if envelope.type != "campaigncall_updated":
+        return None
+    if status == "progressing":
         return "answered"
-    if envelope.type.startswith("campaigncall_") and status == "done":
+    if status == "done":
         return "failed" if envelope.data.get("result") == "fail" else "succeeded"
-    if envelope.type.startswith("outdialtarget_") and status == "done":
-        return "leads_done"
     return None
