@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from benchmarks.common import Figure, figure, missed, percentile, redis_space
 from benchmarks.load import run_load
-from benchmarks.slack_requests import LEAD, SIGNING_SECRET, slash_command, store_campaign
+from benchmarks.slack_requests import CHANNEL, LEAD, SIGNING_SECRET, slash_command, store_campaign
 from bot.bootstrap import build_services
 from bot.demo.driver import serving_on_loopback
 from bot.server import BotServer
@@ -59,7 +59,7 @@ class Burst:
 
 async def bursts(size: Size, dialer_seconds: float) -> list[Burst]:
     """``size.bursts`` bursts, each starting ``size.requests`` fresh campaigns at once."""
-    async with redis_space("ack") as (redis, prefix), SlackStandIn() as slack:
+    async with redis_space("ack") as (redis, prefix), SlackStandIn(member_of={CHANNEL}) as slack:
         settings = Settings(
             slack_bot_token="xoxb-bench",
             slack_signing_secret=SIGNING_SECRET,

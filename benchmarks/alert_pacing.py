@@ -93,7 +93,7 @@ async def _post_card(alerts: ChannelAlerts, store: CampaignStore, campaign: Camp
 
 
 async def run(size: Size = FULL, on_injected: Callable[[], None] = lambda: None) -> Figure:
-    async with redis_space("alerts") as (redis, prefix), SlackStandIn() as slack:
+    async with redis_space("alerts") as (redis, prefix), SlackStandIn(member_of={CHANNEL}) as slack:
         settings = Settings(
             slack_bot_token="xoxb-bench",
             slack_signing_secret=SIGNING_SECRET,

@@ -81,7 +81,8 @@ async def harness(redis: Redis, keys: Keys) -> AsyncIterator[Harness]:
     store = CampaignStore(redis, keys)
     dialer = SimulatorDialer()
     services = Services(Settings(), redis, store, NotificationInbox(redis, keys), dialer)
-    async with SlackStandIn() as slack:
+    channels = {CHANNEL, DEFAULT_CHANNEL, "C0OTHER", "C0ONE", "C0TWO"}
+    async with SlackStandIn(member_of=channels) as slack:
         alerts = ChannelAlerts(
             slack.client(),
             store,

@@ -39,7 +39,7 @@ async def test_two_replicas_share_the_work_and_survive_one_being_killed() -> Non
     store = CampaignStore(redis, Keys(prefix))
     try:
         async with (
-            SlackStandIn(token=BOT_TOKEN) as slack,
+            SlackStandIn(token=BOT_TOKEN, member_of={CHANNEL}) as slack,
             VoipbinStandin(accesskey=ACCESSKEY, webhook_secret=WEBHOOK_SECRET) as voipbin,
         ):
             replica = {

@@ -50,7 +50,7 @@ async def test_serve_answers_slack_counts_what_it_does_and_stops_gracefully_on_s
     redis = Redis.from_url(REAL_REDIS_URL)
     env_extra = {"LOG_JSON": "true", "LOG_LEVEL": "DEBUG", "ENIGMA_API_KEY": DIALER_KEY}
     try:
-        async with SlackStandIn(token=BOT_TOKEN) as slack:
+        async with SlackStandIn(token=BOT_TOKEN, member_of={CHANNEL}) as slack:
             env = serve_environment(slack.api_url, prefix, **env_extra)
             async with serving(env) as bot:
                 store = CampaignStore(redis, Keys(prefix))
@@ -141,7 +141,7 @@ async def test_an_upload_cut_short_by_a_shutdown_resumes_at_the_next_start_sendi
     rows = "".join(f"Lead {n},+1415555{n:04d}\n" for n in range(1, 31))
     leads = f"name,phone\n{rows}".encode()
     one_at_a_time = LeadsSettings(upload_concurrency=1, progress_interval_seconds=0.05)
-    slack = SlackStandIn()
+    slack = SlackStandIn(member_of={CHANNEL})
     await slack.start()
     try:
         async with running_bot(

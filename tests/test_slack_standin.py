@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.standins.slack_api import BOT_USER_ID, SlackStandIn
+from tests.fake_clock import FakeClock
+from tests.standins.slack_api import (
+    BOT_USER_ID,
+    RESPONSE_URL_SECONDS,
+    RESPONSE_URL_USES,
+    SlackStandIn,
+)
 
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as standin:
+    async with SlackStandIn(member_of={"C1"}) as standin:
         yield standin
+
+
+async def error_of(call: Awaitable[object]) -> str:
+    with pytest.raises(SlackApiError) as raised:
+        await call
+    return str(raised.value.response["error"])
 
 
 async def test_posted_message_appears_in_channel_with_increasing_ts(slack: SlackStandIn) -> None:
@@ -226,3 +238,182 @@ async def test_stopped_stand_in_refuses_connections() -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ClientConnectionError):
             await session.post(f"{url}/api/auth.test")
+
+
+# -- channel membership ------------------------------------------------------------------------
+
+
+async def test_the_bot_posts_only_where_it_is_a_member() -> None:
+    async with SlackStandIn(member_of={"CIN", "GPRIVATE"}) as slack:
+        slack.add_channel("COUT", member=False)
+        slack.add_channel("GHIDDEN", member=False)
+        client = slack.client()
+        await client.chat_postMessage(channel="CIN", text="in")
+        await client.chat_postMessage(channel="GPRIVATE", text="in")
+        await client.chat_postMessage(channel="U123", text="a direct message")
+
+        assert await error_of(client.chat_postMessage(channel="COUT", text="x")) == "not_in_channel"
+        assert await error_of(client.chat_postMessage(channel="CNONE", text="x")) == (
+            "channel_not_found"
+        )
+        # Slack does not reveal a private channel the bot is not in.
+        assert await error_of(client.chat_postMessage(channel="GHIDDEN", text="x")) == (
+            "channel_not_found"
+        )
+        assert slack.messages_in("COUT") == []
+        assert [c.error for c in slack.calls("chat.postMessage")] == [
+            None, None, None, "not_in_channel", "channel_not_found", "channel_not_found"
+        ]  # fmt: skip
+
+
+async def test_ephemeral_update_and_file_share_need_membership_too() -> None:
+    async with SlackStandIn(member_of={"CIN"}) as slack:
+        slack.add_channel("COUT", member=False)
+        client = slack.client()
+        posted = await client.chat_postMessage(channel="CIN", text="card")
+        slack.set_member("CIN", False)
+
+        assert await error_of(client.chat_postEphemeral(channel="COUT", user="U1", text="x")) == (
+            "not_in_channel"
+        )
+        assert await error_of(client.chat_update(channel="CIN", ts=posted["ts"], text="y")) == (
+            "not_in_channel"
+        )
+        assert (
+            await error_of(
+                client.files_upload_v2(channel="COUT", content=b"a,b\n", filename="x.csv")
+            )
+            == "not_in_channel"
+        )
+        assert slack.ephemeral_messages() == []
+
+
+async def test_chat_write_public_posts_in_public_channels_without_joining() -> None:
+    async with SlackStandIn(scopes={"chat:write", "chat:write.public"}) as slack:
+        slack.add_channel("COUT", member=False)
+        slack.add_channel("GHIDDEN", member=False)
+        client = slack.client()
+        await client.chat_postMessage(channel="COUT", text="public")
+        assert await error_of(client.chat_postMessage(channel="GHIDDEN", text="x")) == (
+            "channel_not_found"
+        )
+        assert [m.text for m in slack.messages_in("COUT")] == ["public"]
+
+
+async def test_conversations_info_reports_membership_and_kind() -> None:
+    async with SlackStandIn(member_of={"CIN", "GPRIVATE", "DIM"}) as slack:
+        slack.add_channel("COUT", member=False, name="campaigns")
+        slack.add_channel("GHIDDEN", member=False)
+        client = slack.client()
+
+        out = (await client.conversations_info(channel="COUT"))["channel"]
+        assert out["name"] == "campaigns"
+        assert (out["is_member"], out["is_channel"], out["is_private"]) == (False, True, False)
+        private = (await client.conversations_info(channel="GPRIVATE"))["channel"]
+        assert (private["is_member"], private["is_private"], private["is_group"]) == (
+            True, True, True
+        )  # fmt: skip
+        im = (await client.conversations_info(channel="DIM"))["channel"]
+        assert im["is_im"] and not im["is_channel"]
+        for hidden in ("GHIDDEN", "CNONE"):
+            assert await error_of(client.conversations_info(channel=hidden)) == (
+                "channel_not_found"
+            )
+
+
+async def test_conversations_join_makes_the_bot_a_member_of_a_public_channel() -> None:
+    async with SlackStandIn() as slack:
+        slack.add_channel("COUT", member=False)
+        slack.add_channel("GHIDDEN", member=False)
+        slack.add_channel("COLD", member=False, archived=True)
+        client = slack.client()
+
+        joined = await client.conversations_join(channel="COUT")
+        assert joined["channel"]["is_member"] and slack.is_member("COUT")
+        again = await client.conversations_join(channel="COUT")
+        assert again["warning"] == "already_in_channel"
+        await client.chat_postMessage(channel="COUT", text="now in")
+        assert await error_of(client.conversations_join(channel="GHIDDEN")) == "channel_not_found"
+        assert await error_of(client.conversations_join(channel="COLD")) == "is_archived"
+        assert await error_of(client.chat_postMessage(channel="COLD", text="x")) == "is_archived"
+
+
+async def test_joining_needs_the_channels_join_scope() -> None:
+    async with SlackStandIn(scopes={"chat:write"}) as slack:
+        slack.add_channel("COUT", member=False)
+        assert await error_of(slack.client().conversations_join(channel="COUT")) == (
+            "missing_scope"
+        )
+
+
+# -- rate limits -------------------------------------------------------------------------------
+
+
+async def test_a_rate_limit_can_hold_one_channel_only(slack: SlackStandIn) -> None:
+    slack.add_channel("C2")
+    client = slack.client()
+    slack.rate_limit("chat.postMessage", retry_after=3, times=None, channel="C1")
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel="C1", text="held")
+    assert raised.value.response.status_code == 429
+    assert raised.value.response.headers["Retry-After"] == "3"
+    await client.chat_postMessage(channel="C2", text="other channel")
+    slack.clear_rate_limit("chat.postMessage", channel="C1")
+    await client.chat_postMessage(channel="C1", text="through")
+    assert [m.text for m in slack.messages_in("C1")] == ["through"]
+
+
+async def test_a_throttle_allows_so_many_calls_per_window_and_says_how_long_to_wait() -> None:
+    clock = FakeClock()
+    async with SlackStandIn(member_of={"C1", "C2"}, clock=clock) as slack:
+        client = slack.client()
+        slack.throttle("chat.postMessage", calls=1, per_seconds=1.0, per_channel=True)
+        await client.chat_postMessage(channel="C1", text="one")
+        await client.chat_postMessage(channel="C2", text="other channel")
+        clock.now += 0.25
+        with pytest.raises(SlackApiError) as raised:
+            await client.chat_postMessage(channel="C1", text="too soon")
+        assert raised.value.response.status_code == 429
+        assert raised.value.response.headers["Retry-After"] == "1"
+        clock.now += 0.75
+        await client.chat_postMessage(channel="C1", text="two")
+
+        slack.throttle("conversations.info", calls=2, per_seconds=60)
+        await client.conversations_info(channel="C1")
+        await client.conversations_info(channel="C2")
+        clock.now += 20
+        with pytest.raises(SlackApiError) as raised:
+            await client.conversations_info(channel="C1")
+        assert raised.value.response.headers["Retry-After"] == "40"
+        slack.throttle("conversations.info", calls=0, per_seconds=60)
+        await client.conversations_info(channel="C1")
+        assert [m.text for m in slack.messages_in("C1")] == ["one", "two"]
+
+
+# -- response_url ------------------------------------------------------------------------------
+
+
+async def test_a_response_url_takes_five_posts() -> None:
+    async with SlackStandIn() as slack:
+        url = slack.response_url()
+        webhook = AsyncWebhookClient(url)
+        for n in range(RESPONSE_URL_USES):
+            assert (await webhook.send(text=f"reply {n}")).status_code == 200
+        refused = await webhook.send(text="one too many")
+        assert (refused.status_code, refused.body) == (404, "expired_url")
+        assert len(slack.responses(url)) == RESPONSE_URL_USES
+        assert slack.calls("response_url")[-1].status == 404
+
+
+async def test_a_response_url_expires_after_thirty_minutes() -> None:
+    clock = FakeClock()
+    async with SlackStandIn(clock=clock) as slack:
+        url = slack.response_url()
+        clock.now += RESPONSE_URL_SECONDS
+        assert (await AsyncWebhookClient(url).send(text="just in time")).status_code == 200
+        clock.now += 0.001
+        late = await AsyncWebhookClient(url).send(text="too late")
+        assert (late.status_code, late.body) == (404, "expired_url")
+        never_handed_out = await AsyncWebhookClient(f"{slack.url}/response/RNONE").send(text="x")
+        assert never_handed_out.status_code == 404
+        assert [p.body["text"] for p in slack.responses()] == ["just in time"]

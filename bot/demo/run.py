@@ -42,7 +42,7 @@ async def run_demo(out: TextIO = sys.stdout, knobs: SimulatorKnobs = KNOBS) -> i
         "campaign-bot demo: the simulator dialer, an in-memory store, Slack stood in for locally",
         file=out,
     )
-    async with SlackStandIn() as slack:
+    async with SlackStandIn(member_of={CHANNEL}) as slack:
         for user, name in PEOPLE.items():
             slack.add_user(user, name=name)
         signing_secret = secrets.token_hex(16)

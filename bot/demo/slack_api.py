@@ -1,8 +1,30 @@
 """A local stand-in for the Slack Web API: a real HTTP server that answers like Slack.
 
+Channels, rate limits and response URLs, at a glance::
+
+    SlackStandIn(member_of={"C1"})           # the bot is in C1 (G… private, D… IM); else unknown
+    slack.add_channel("C2", member=False)    # known public channel the bot is not in
+    slack.add_channel("G3", member=False)    # private: answers channel_not_found to the bot
+    slack.add_channel("C4", kind="public", name="ops", archived=True)
+    slack.set_member("C2", True) / slack.is_member("C2")
+    #  chat.postMessage / chat.update / chat.postEphemeral / files.completeUploadExternal:
+    #  unknown id or private-not-member -> channel_not_found; public-not-member -> not_in_channel
+    #  (chat.postMessage passes with scope chat:write.public); archived -> is_archived;
+    #  U…/W… ids are the app's DM with that user and always accepted.
+    #  conversations.info -> channel{is_member,is_channel,is_group,is_im,is_mpim,is_private,...}
+    #  conversations.join (scope channels:join) makes the bot a member of a public channel.
+    SlackStandIn(scopes={...})               # default DEFAULT_SCOPES (no chat:write.public)
+    slack.rate_limit("chat.postMessage", retry_after=3, times=None, channel="C1")  # 429s
+    slack.clear_rate_limit("chat.postMessage", channel="C1")
+    slack.throttle("chat.postMessage", calls=1, per_seconds=1.0, per_channel=True)  # 429 +
+    #  Retry-After (ceil seconds until the window has room); calls=0 removes it
+    SlackStandIn(clock=fake_clock)           # drives throttles and response_url expiry
+    url = slack.response_url()               # 5 posts within 30 min (RESPONSE_URL_USES,
+    #  RESPONSE_URL_SECONDS), then HTTP 404 text/plain "expired_url"; never-issued keys too
+
 Point ``AsyncWebClient(token=..., base_url=standin.api_url)`` (or ``SLACK_API_URL``) at it::
 
-    async with SlackStandIn() as slack:
+    async with SlackStandIn(member_of={"C1"}) as slack:
         client = slack.client()
         await client.chat_postMessage(channel="C1", text="hi")
         assert [m.text for m in slack.messages_in("C1")] == ["hi"]
@@ -11,7 +33,8 @@ It records every call (``calls``), keeps each channel as a person would read it 
 posts, with ``chat.update`` applied in place), serves files registered with ``add_file``, answers
 ``usergroups.users.list`` / ``users.info`` from registered groups and users, hands out
 ``response_url``s and records what is posted to them, and has knobs for the unhappy paths:
-``rate_limit`` (429 with ``Retry-After``), ``fail`` (``ok: false`` with an error) and ``latency``.
+``rate_limit`` and ``throttle`` (429 with ``Retry-After``), ``fail`` (``ok: false`` with an
+error) and ``latency``.
 """
 
 from __future__ import annotations
@@ -19,17 +42,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.demo.loopback import loopback_socket
@@ -42,6 +67,29 @@ BOT_ID = "BSTANDIN"
 TEAM_ID = "TSTANDIN"
 # Slack sends these arguments as JSON-encoded strings inside form or query parameters.
 JSON_ENCODED_ARGS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
+# What a response_url allows: "up to 5 times within 30 minutes" (Handling user interaction in
+# your Slack apps, https://api.slack.com/interactivity/handling).
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+# The bot token's scopes unless a test says otherwise: the manifest's, plus what reading a
+# channel (conversations.info) and joining a public one (conversations.join) need. Without
+# ``chat:write.public`` the bot posts only where it is a member, as the manifest has it.
+DEFAULT_SCOPES = frozenset(
+    {
+        "commands",
+        "chat:write",
+        "files:read",
+        "files:write",
+        "usergroups:read",
+        "users:read",
+        "channels:read",
+        "groups:read",
+        "im:read",
+        "mpim:read",
+        "channels:join",
+    }
+)
+ChannelKind = Literal["public", "private", "im", "mpim"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +133,42 @@ class _RateLimit:
 
 
 @dataclass
+class _Throttle:
+    calls: int
+    per_seconds: float
+    per_channel: bool
+    accepted: dict[str | None, deque[float]] = field(default_factory=dict)
+
+
+@dataclass
+class _Channel:
+    id: str
+    kind: ChannelKind
+    member: bool
+    name: str
+    archived: bool = False
+
+    def json(self) -> Json:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": self.kind == "public",
+            "is_group": self.kind == "private",
+            "is_im": self.kind == "im",
+            "is_mpim": self.kind == "mpim",
+            "is_private": self.kind != "public",
+            "is_archived": self.archived,
+            "is_member": self.member,
+        }
+
+
+@dataclass
+class _ResponseUrl:
+    minted: float
+    uses: int = 0
+
+
+@dataclass
 class _Failure:
     error: str
     remaining: int
@@ -105,19 +189,36 @@ Handler = Callable[[Json], Json]
 
 
 class SlackError(Exception):
-    """An ``ok: false`` answer with this error code (HTTP 200 unless Slack itself failed)."""
+    """An ``ok: false`` answer with this error code (HTTP 200 unless Slack itself failed);
+    ``messages`` go into ``response_metadata.messages`` as Slack explains refused blocks."""
 
-    def __init__(self, error: str, status: int = 200) -> None:
+    def __init__(self, error: str, status: int = 200, messages: list[str] | None = None) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
+        self.messages = messages or []
 
 
 class SlackStandIn:
-    def __init__(self, *, token: str | None = None) -> None:
-        """``token``: the only bot token accepted; ``None`` accepts any non-empty token."""
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        member_of: Iterable[str] = (),
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``token``: the only bot token accepted; ``None`` accepts any non-empty token.
+        ``member_of``: channels the bot is in (kind from the id: ``G…`` private, ``D…`` IM,
+        otherwise public); every other channel is unknown until ``add_channel``. ``clock``
+        drives ``response_url`` expiry and ``throttle`` windows."""
         self.token = token
+        self.scopes = frozenset(scopes)
+        self.clock = clock
         self.url = ""
+        self._conversations: dict[str, _Channel] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._throttles: dict[str, _Throttle] = {}
         self._calls: list[SlackCall] = []
         self._channels: dict[str, list[SlackMessage]] = {}
         self._ephemeral: list[Json] = []
@@ -127,7 +228,7 @@ class SlackStandIn:
         self._usergroups: dict[str, list[str]] = {}
         self._users: dict[str, Json] = {}
         self._responses: list[ResponsePost] = []
-        self._rate_limits: dict[str, _RateLimit] = {}
+        self._rate_limits: dict[tuple[str, str | None], _RateLimit] = {}
         self._failures: dict[str, _Failure] = {}
         self._latency: dict[str, float] = {}
         self._ids = itertools.count(1)
@@ -142,12 +243,17 @@ class SlackStandIn:
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
+            "views.push": self._views_push,
             "files.info": self._files_info,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "usergroups.users.list": self._usergroups_users_list,
             "users.info": self._users_info,
+            "conversations.info": self._conversations_info,
+            "conversations.join": self._conversations_join,
         }
+        for channel_id in member_of:
+            self.add_channel(channel_id)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -189,12 +295,59 @@ class SlackStandIn:
 
     # -- knobs -------------------------------------------------------------------------------
 
-    def rate_limit(self, method: str, *, retry_after: int = 1, times: int | None = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with 429 (``None``: until cleared)."""
-        self._rate_limits[method] = _RateLimit(retry_after, times)
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        member: bool = True,
+        kind: ChannelKind | None = None,
+        name: str = "",
+        archived: bool = False,
+    ) -> None:
+        """Declare a conversation: public (``C…``), private (``G…``) or an IM (``D…``) unless
+        ``kind`` says; ``member``: whether the bot is in it. Declaring it again replaces it."""
+        if kind is None:
+            kind = (
+                "private" if channel_id[:1] == "G" else "im" if channel_id[:1] == "D" else "public"
+            )
+        self._conversations[channel_id] = _Channel(
+            channel_id, kind, member, name or channel_id.lower(), archived
+        )
 
-    def clear_rate_limit(self, method: str) -> None:
-        self._rate_limits.pop(method, None)
+    def set_member(self, channel_id: str, member: bool) -> None:
+        """The bot is invited to (``True``) or removed from (``False``) a declared channel."""
+        self._conversations[channel_id].member = member
+
+    def is_member(self, channel_id: str) -> bool:
+        found = self._conversations.get(channel_id)
+        return found is not None and found.member
+
+    def rate_limit(
+        self,
+        method: str,
+        *,
+        retry_after: int = 1,
+        times: int | None = 1,
+        channel: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with 429 (``None``: until cleared);
+        with ``channel``, only calls for that channel (those limits are looked at first)."""
+        self._rate_limits[(method, channel)] = _RateLimit(retry_after, times)
+
+    def clear_rate_limit(self, method: str, *, channel: str | None = None) -> None:
+        self._rate_limits.pop((method, channel), None)
+
+    def throttle(
+        self, method: str, *, calls: int, per_seconds: float, per_channel: bool = False
+    ) -> None:
+        """Accept at most ``calls`` calls of ``method`` in any ``per_seconds`` window of the
+        stand-in's clock (for each channel apart with ``per_channel``), as Slack's tiers and
+        its one message per second per channel do; the rest get 429 with ``Retry-After``
+        (whole seconds until the window has room). ``calls=0`` removes the throttle."""
+        if calls <= 0:
+            self._throttles.pop(method, None)
+        else:
+            self._throttles[method] = _Throttle(calls, per_seconds, per_channel)
 
     def fail(
         self, method: str, error: str = "internal_error", *, times: int = 1, status: int = 200
@@ -235,8 +388,13 @@ class SlackStandIn:
         }
 
     def response_url(self, key: str | None = None) -> str:
-        """A ``response_url`` pointing here; what is posted to it shows up in ``responses``."""
-        return f"{self.url}/response/{key or f'R{next(self._ids):08d}'}"
+        """A ``response_url`` pointing here; what is posted to it shows up in ``responses``.
+        Like Slack's, it takes ``RESPONSE_URL_USES`` posts within ``RESPONSE_URL_SECONDS`` of
+        being handed out (by ``clock``); after that, and for a URL never handed out, a post is
+        answered 404 ``expired_url``."""
+        key = key or f"R{next(self._ids):08d}"
+        self._response_urls.setdefault(key, _ResponseUrl(self.clock()))
+        return f"{self.url}/response/{key}"
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -296,13 +454,11 @@ class SlackStandIn:
     def _answer(
         self, method: str, args: Json, auth: str | None
     ) -> tuple[int, Json, dict[str, str]]:
-        limit = self._rate_limits.get(method)
-        if limit is not None:
-            if limit.remaining is not None:
-                limit.remaining -= 1
-                if limit.remaining <= 0:
-                    del self._rate_limits[method]
-            headers = {"Retry-After": str(limit.retry_after)}
+        channel = args.get("channel") or args.get("channel_id")
+        channel = channel if isinstance(channel, str) else None
+        retry_after = self._rate_limited(method, channel)
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
             return 429, {"ok": False, "error": "ratelimited"}, headers
         try:
             self._check_auth(auth)
@@ -312,7 +468,32 @@ class SlackStandIn:
                 raise SlackError("unknown_method")
             return 200, {"ok": True, **handler(args)}, {}
         except SlackError as exc:
-            return exc.status, {"ok": False, "error": exc.error}, {}
+            body: Json = {"ok": False, "error": exc.error}
+            if exc.messages:
+                body["response_metadata"] = {"messages": exc.messages}
+            return exc.status, body, {}
+
+    def _rate_limited(self, method: str, channel: str | None) -> int | None:
+        """Seconds to wait if this call is refused with 429, else None (and the call counts)."""
+        for key in ((method, channel), (method, None)) if channel else ((method, None),):
+            limit = self._rate_limits.get(key)
+            if limit is not None:
+                if limit.remaining is not None:
+                    limit.remaining -= 1
+                    if limit.remaining <= 0:
+                        del self._rate_limits[key]
+                return limit.retry_after
+        throttle = self._throttles.get(method)
+        if throttle is None:
+            return None
+        now = self.clock()
+        window = throttle.accepted.setdefault(channel if throttle.per_channel else None, deque())
+        while window and window[0] <= now - throttle.per_seconds:
+            window.popleft()
+        if len(window) >= throttle.calls:
+            return max(1, math.ceil(window[0] + throttle.per_seconds - now))
+        window.append(now)
+        return None
 
     def _check_auth(self, auth: str | None) -> None:
         token = (auth or "").removeprefix("Bearer ").strip()
@@ -362,9 +543,28 @@ class SlackStandIn:
     async def _response(self, request: Request) -> Response:
         key = request.path_params["key"]
         body = json.loads(await request.body() or b"{}")
-        self._responses.append(ResponsePost(key, body, time.monotonic()))
-        self._record(SlackCall("response_url", body, None, time.monotonic()))
-        return Response("ok", media_type="text/plain")
+        arrived = time.monotonic()
+        status, answer = self._response_answer(key, body)
+        self._record(
+            SlackCall(
+                "response_url", body, None, arrived, status, None if status == 200 else answer
+            )
+        )
+        if status == 200:
+            self._responses.append(ResponsePost(key, body, arrived))
+        return PlainTextResponse(answer, status_code=status)
+
+    def _response_answer(self, key: str, body: Json) -> tuple[int, str]:
+        """Slack answers a response_url post in plain text, like an incoming webhook."""
+        url = self._response_urls.get(key)
+        if (
+            url is None
+            or url.uses >= RESPONSE_URL_USES
+            or self.clock() - url.minted > RESPONSE_URL_SECONDS
+        ):
+            return 404, "expired_url"
+        url.uses += 1
+        return 200, "ok"
 
     # -- methods -----------------------------------------------------------------------------
 
@@ -383,8 +583,28 @@ class SlackStandIn:
             "bot_id": BOT_ID,
         }
 
+    def _postable(self, channel: str, *, method: str) -> None:
+        """Raise what Slack answers when the bot may not post in ``channel``.
+
+        Unknown ids and private conversations the bot is not in are ``channel_not_found``
+        (Slack does not reveal them); a public channel the bot is not in is
+        ``not_in_channel`` (``chat.postMessage`` goes through with ``chat:write.public``);
+        user ids (``U…``/``W…``) are the app's direct message with that user."""
+        if channel[:1] in ("U", "W"):
+            return
+        found = self._conversations.get(channel)
+        if found is None or (found.kind != "public" and not found.member):
+            raise SlackError("channel_not_found")
+        if found.archived:
+            raise SlackError("is_archived")
+        if not found.member:
+            if method == "chat.postMessage" and "chat:write.public" in self.scopes:
+                return
+            raise SlackError("not_in_channel")
+
     def _chat_post_message(self, args: Json) -> Json:
         channel = _required(args, "channel")
+        self._postable(channel, method="chat.postMessage")
         if "text" not in args and "blocks" not in args and "attachments" not in args:
             raise SlackError("no_text")
         message = SlackMessage(
@@ -400,6 +620,7 @@ class SlackStandIn:
     def _chat_update(self, args: Json) -> Json:
         channel = _required(args, "channel")
         ts = _required(args, "ts")
+        self._postable(channel, method="chat.update")
         messages = self._channels.get(channel, [])
         for index, old in enumerate(messages):
             if old.ts == ts:
@@ -423,6 +644,7 @@ class SlackStandIn:
     def _chat_post_ephemeral(self, args: Json) -> Json:
         channel = _required(args, "channel")
         user = _required(args, "user")
+        self._postable(channel, method="chat.postEphemeral")
         ts = self._next_ts()
         self._ephemeral.append(
             {"channel": channel, "user": user, "ts": ts, "text": args.get("text", ""),
@@ -448,6 +670,10 @@ class SlackStandIn:
         if view_id not in self._views:
             raise SlackError("not_found")
         return {"view": self._store_view(str(view_id), _required(args, "view"))}
+
+    def _views_push(self, args: Json) -> Json:
+        _required(args, "trigger_id")
+        return {"view": self._store_view(f"V{next(self._ids):08d}", _required(args, "view"))}
 
     def _views_publish(self, args: Json) -> Json:
         user_id = _required(args, "user_id")
@@ -493,6 +719,7 @@ class SlackStandIn:
             stored.title = entry.get("title") or stored.title
             channel = args.get("channel_id")
             if channel:
+                self._postable(channel, method="files.completeUploadExternal")
                 stored.channels.append(channel)
             completed.append(self._file_json(stored))
         return {"files": completed}
@@ -508,6 +735,29 @@ class SlackStandIn:
         if user is None:
             raise SlackError("user_not_found")
         return {"user": user}
+
+    def _conversations_info(self, args: Json) -> Json:
+        found = self._conversations.get(_required(args, "channel"))
+        if found is None or (found.kind != "public" and not found.member):
+            raise SlackError("channel_not_found")
+        return {"channel": found.json()}
+
+    def _conversations_join(self, args: Json) -> Json:
+        if "channels:join" not in self.scopes:
+            raise SlackError("missing_scope")
+        found = self._conversations.get(_required(args, "channel"))
+        if found is None or (found.kind != "public" and not found.member):
+            raise SlackError("channel_not_found")
+        if found.kind != "public":
+            raise SlackError("method_not_supported_for_channel_type")
+        if found.archived:
+            raise SlackError("is_archived")
+        answer: Json = {"channel": {**found.json(), "is_member": True}}
+        if found.member:
+            answer["warning"] = "already_in_channel"
+            answer["response_metadata"] = {"warnings": ["already_in_channel"]}
+        found.member = True
+        return answer
 
 
 def _required(args: Json, name: str) -> Any:

@@ -56,7 +56,7 @@ async def running_bot(
     prefix = prefix or f"test:{uuid.uuid4().hex[:10]}:"
     async with contextlib.AsyncExitStack() as stack:
         if slack is None:
-            slack = await stack.enter_async_context(SlackStandIn())
+            slack = await stack.enter_async_context(SlackStandIn(member_of={CHANNEL}))
         settings = Settings(
             slack_bot_token="xoxb-e2e",
             slack_signing_secret=SIGNING_SECRET,

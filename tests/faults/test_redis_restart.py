@@ -36,7 +36,7 @@ async def test_a_redis_restart_loses_nothing_acknowledged_and_the_bot_recovers()
         redis = redis_client(redis_server.url)
         store = CampaignStore(redis, Keys("faults:"))
         try:
-            async with SlackStandIn(token=BOT_TOKEN) as slack:
+            async with SlackStandIn(token=BOT_TOKEN, member_of={CHANNEL}) as slack:
                 env = serve_environment(slack.api_url, "faults:", REDIS_URL=redis_server.url)
                 async with serving(env) as bot:
                     driver = SlackDriver(

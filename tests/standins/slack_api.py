@@ -3,6 +3,9 @@
 from bot.demo.slack_api import (
     BOT_ID,
     BOT_USER_ID,
+    DEFAULT_SCOPES,
+    RESPONSE_URL_SECONDS,
+    RESPONSE_URL_USES,
     TEAM_ID,
     ResponsePost,
     SlackCall,
@@ -14,6 +17,9 @@ from bot.demo.slack_api import (
 __all__ = [
     "BOT_ID",
     "BOT_USER_ID",
+    "DEFAULT_SCOPES",
+    "RESPONSE_URL_SECONDS",
+    "RESPONSE_URL_USES",
     "TEAM_ID",
     "ResponsePost",
     "SlackCall",
