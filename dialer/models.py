@@ -109,6 +109,13 @@ class NotificationKind(StrEnum):
     PROGRESS = "progress"  # counters only (calls made, leads left); never changes status
 
 
+class NotificationSource(StrEnum):
+    """Who says so: the dialer itself, or the bot reading the dialer's status after an outage."""
+
+    DIALER = "dialer"  # pushed or polled: a webhook, Pub/Sub, a poll, the simulator
+    RECONCILIATION = "reconciliation"  # read back by the bot; never advances a removal
+
+
 class DialerNotification(Value):
     """A dialer notification turned into the bot's terms.
 
@@ -130,6 +137,7 @@ class DialerNotification(Value):
     counters: dict[str, int] = Field(default_factory=dict)
     actor: str | None = None  # who or what caused it, when the dialer says ("its schedule")
     raw: dict[str, Any] = Field(default_factory=dict)
+    source: NotificationSource = NotificationSource.DIALER
 
     @field_validator("occurred_at")
     @classmethod

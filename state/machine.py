@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from dialer.models import CampaignStatus, DialerNotification, NotificationKind
+from dialer.models import CampaignStatus, DialerNotification, NotificationKind, NotificationSource
 from state.campaign import (
     FULFILLED_BY,
     Campaign,
@@ -83,6 +83,8 @@ def apply_notification(campaign: Campaign, event: DialerNotification) -> Transit
 def _apply_status(campaign: Campaign, event: DialerNotification) -> Transition:
     new_status = event.status
     assert new_status is not None  # guaranteed by DialerNotification's validator
+    if event.source is NotificationSource.RECONCILIATION:
+        return _reconcile_status(campaign, event, new_status)
     if event.sequence < campaign.status_sequence:
         return Transition(campaign, Outcome.STALE)
     if event.sequence == campaign.status_sequence and new_status is campaign.status:
@@ -106,6 +108,36 @@ def _apply_status(campaign: Campaign, event: DialerNotification) -> Transition:
         }
     )
     return Transition(updated, Outcome.APPLIED, effects)
+
+
+def _reconcile_status(
+    campaign: Campaign, event: DialerNotification, status: CampaignStatus
+) -> Transition:
+    """A status the bot read from the dialer after missing its notifications (Redis was away).
+
+    It corrects the status shown, and closes a pending request it fulfils, but it is not a
+    notification: the removal stays where it is (a delete follows only a stop the bot sent and a
+    ``stopped`` the dialer reported), and the status sequence stays too, so the dialer's own next
+    notification applies whatever its time. Its ``sequence`` is the one the reconciler saw: a
+    notification applied in between makes it stale. Deletion is never taken from a read.
+    """
+    if event.sequence < campaign.status_sequence or status is campaign.status:
+        return Transition(campaign, Outcome.STALE)
+    if status is CampaignStatus.DELETED:
+        return Transition(campaign, Outcome.IGNORED)
+    pending = campaign.pending
+    if pending is not None and status in FULFILLED_BY.get(pending.kind, frozenset()):
+        pending = None
+    updated = campaign.model_copy(
+        update={
+            "status": status,
+            "status_changed_at": event.occurred_at,
+            "status_actor": event.actor,
+            "pending": pending,
+        }
+    )
+    alert = StatusAlert(campaign.ref, campaign.status, status, event.actor)
+    return Transition(updated, Outcome.APPLIED, (alert,))
 
 
 def _advance_removal(
