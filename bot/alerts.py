@@ -11,9 +11,11 @@ one Slack call per ``pace`` seconds (Slack: about one message per second per cha
 Queued work coalesces: all card redraws of one campaign that wait in the queue become one, drawn
 from the campaign as stored when it is sent, so the card always ends on the true state; status
 alerts of one campaign that wait in the queue become one message with a line per transition.
-A 429 makes every worker wait ``Retry-After`` before calling that method again, then the same call
-is retried. A passing failure (Slack 5xx, network, Redis connection) is retried ``MAX_ATTEMPTS``
-times; anything else (``channel_not_found``, a renderer bug) is logged and the worker goes on.
+The Web API client retries a call Slack answered with 429 (after ``Retry-After``), 5xx or a dropped
+connection (``bot.slack.client``); a 429 also makes the other channels' workers wait out its
+``Retry-After`` before calling that method. A job that still fails for a passing reason (network,
+Redis connection) is tried again, ``MAX_ATTEMPTS`` times in all; anything else
+(``channel_not_found``, a renderer bug) is logged and the worker goes on.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import AlertMetrics
+from bot.slack.client import on_rate_limit, rate_limits_of
 from state.campaign import Campaign
 from state.effects import Effect, RefreshCard, RemovalRejected, RemovalRequested, StatusAlert
 from state.store import CampaignStore
@@ -45,9 +48,9 @@ AlertRenderer = Callable[[StatusAlert, Campaign | None], str]
 SLACK_PACE = 1.0
 """Seconds between two Slack calls for one channel."""
 DRAIN_DEADLINE = 10.0
-DEFAULT_RETRY_AFTER = 1.0  # if a 429 comes without a usable Retry-After
 MAX_ATTEMPTS = 3
-"""Tries of one job when Slack, the network or Redis fails for a passing reason (not 429)."""
+"""Tries of one job when the network or Redis fails for a passing reason (after the client's own
+retries)."""
 BOT_ACTOR = "campaign-bot"
 
 
@@ -146,7 +149,7 @@ class ChannelAlerts:
         self._queues: dict[str, _ChannelQueue] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._lookups: set[asyncio.Task[None]] = set()
-        self._method_blocked_until: dict[str, float] = {}
+        self._rate_limits = rate_limits_of(client)
         self._closing = False
 
     # -- the notification path: queue and return ---------------------------------------------
@@ -272,25 +275,23 @@ class ChannelAlerts:
 
         await self.store.update(ref, change, actor=BOT_ACTOR, action="card_posted")
 
-    # -- one Slack call, paced, retried on 429 -----------------------------------------------
+    # -- one Slack call, paced; the client waits out 429s --------------------------------------
 
     async def _call(self, queue: _ChannelQueue, method: str, **args: Any) -> Any:
-        while True:
-            await _sleep_until(max(queue.next_call_at, self._method_blocked_until.get(method, 0.0)))
-            self.metrics.slack_calls += 1
-            try:
-                return await self.client.api_call(method, json=args)
-            except SlackApiError as exc:
-                if exc.response.status_code != 429:
-                    raise
-                self.metrics.rate_limited += 1
-                delay = _retry_after(exc)
-                log.warning("Slack rate-limited %s; retrying in %.1f s", method, delay)
-                # Slack counts most limits per method and workspace: every channel holds off.
-                self._method_blocked_until[method] = time.monotonic() + delay
-            finally:
-                # Counted from the answer, so Slack never sees two calls closer than the pace.
-                queue.next_call_at = time.monotonic() + self.pace
+        # Slack counts most limits per method and workspace: every channel holds off after a 429.
+        await _sleep_until(max(queue.next_call_at, self._rate_limits.free_at(method)))
+        self.metrics.slack_calls += 1
+        try:
+            with on_rate_limit(self._rate_limited):
+                if method == "chat.update":
+                    return await self.client.chat_update(**args)
+                return await self.client.chat_postMessage(**args)
+        finally:
+            # Counted from the answer, so Slack never sees two calls closer than the pace.
+            queue.next_call_at = time.monotonic() + self.pace
+
+    def _rate_limited(self, method: str, retry_after: float) -> None:
+        self.metrics.rate_limited += 1
 
     # -- shutdown ----------------------------------------------------------------------------
 
@@ -318,16 +319,10 @@ class ChannelAlerts:
 
 
 def _is_transient(exc: Exception) -> bool:
+    """Worth trying the job again. Slack's answers (429, 5xx) were retried by the client."""
     if isinstance(exc, SlackApiError):
-        return int(exc.response.status_code) >= 500
+        return False
     return isinstance(exc, aiohttp.ClientError | TimeoutError | OSError | RedisConnectionError)
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    try:
-        return max(float(exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER)), 0.0)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
 
 
 async def _sleep_until(moment: float) -> None:

@@ -89,7 +89,8 @@ class MeteredDialer:
 
 
 class MeteredWebClient(AsyncWebClient):
-    """Counts every Web API call by method and result; 429s as ``ratelimited``."""
+    """Counts every Web API call by method and result. 429s are counted as ``ratelimited`` by
+    the retry handler that meets them (``bot.slack.client.RateLimitRetry``), retried or not."""
 
     def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -119,8 +120,8 @@ class MeteredWebClient(AsyncWebClient):
                 auth=auth,
             )
         except SlackApiError as exc:
-            limited = int(exc.response.status_code) == 429
-            self._count(api_method, "ratelimited" if limited else "error")
+            if int(exc.response.status_code) != 429:
+                self._count(api_method, "error")
             raise
         except Exception:
             self._count(api_method, "unreachable")

@@ -1,11 +1,12 @@
 """``/campaign`` text -> a typed command, or ``CommandError`` naming the problem and the form.
 
-list                                     ListCampaigns
+list [all]                               ListCampaigns
 new                                      OpenNewCampaign
 show|start|stop|remove <ref>             ShowCampaign, StartCampaign, StopCampaign, RemoveCampaign
 set <ref> aggression=<n> [key=value…]    ChangeSettings
 agents <ref> add|remove <agent…>         AddAgents, RemoveAgents
 agents <ref> default offline|available   SetAgentDefault
+remove <ref> cancel                      CancelRemoval
 (empty) | help                           ShowHelp
 """
 
@@ -15,6 +16,7 @@ import re
 
 from commands.requests import (
     AddAgents,
+    CancelRemoval,
     ChangeSettings,
     Command,
     ListCampaigns,
@@ -33,7 +35,7 @@ from dialer.models import AgentDefaultState
 from state.refs import looks_like_ref
 
 USAGE: dict[str, str] = {
-    "list": "/campaign list",
+    "list": "/campaign list [all]",
     "new": "/campaign new",
     "show": "/campaign show <ref>",
     "start": "/campaign start <ref> [partial]",
@@ -42,7 +44,7 @@ USAGE: dict[str, str] = {
     "[dial_timeout_seconds=<5-120>] [max_attempts=<1-10>] [retry_interval_minutes=<1-10080>]",
     "agents": "/campaign agents <ref> add|remove <agent…>  or  "
     "/campaign agents <ref> default offline|available",
-    "remove": "/campaign remove <ref>",
+    "remove": "/campaign remove <ref> [cancel]",
     "help": "/campaign help",
 }
 
@@ -68,10 +70,14 @@ def parse_command(text: str) -> Command:
     if verb not in USAGE:
         raise CommandError(f"{code(words[0])} is not a `/campaign` subcommand.", USAGE["help"])
     usage = USAGE[verb]
-    if verb in {"list", "new"}:
+    if verb == "list":
+        if [word.lower() for word in args] in ([], ["all"]):
+            return ListCampaigns(every_channel=bool(args))
+        raise CommandError("`list` takes nothing after it, or `all`.", usage)
+    if verb == "new":
         if args:
-            raise CommandError(f"`{verb}` takes nothing after it.", usage)
-        return ListCampaigns() if verb == "list" else OpenNewCampaign()
+            raise CommandError("`new` takes nothing after it.", usage)
+        return OpenNewCampaign()
     if not args:
         raise CommandError(f"`{verb}` needs a campaign reference.", usage)
     ref, rest = _ref(args[0], usage), args[1:]
@@ -81,6 +87,8 @@ def parse_command(text: str) -> Command:
         return _agents(ref, rest, usage)
     if verb == "start" and [word.lower() for word in rest] == ["partial"]:
         return StartCampaign(ref=ref, partial=True)
+    if verb == "remove" and [word.lower() for word in rest] == ["cancel"]:
+        return CancelRemoval(ref=ref)
     if rest:
         raise CommandError(f"`{verb}` takes only the campaign reference.", usage)
     simple: dict[str, type[ShowCampaign | StartCampaign | StopCampaign | RemoveCampaign]] = {

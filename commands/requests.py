@@ -27,6 +27,8 @@ class ShowHelp(Command):
 class ListCampaigns(Command):
     changes_campaigns: ClassVar[bool] = False
     page: int = 0
+    every_channel: bool = False
+    """``list all``: every channel's campaigns (leads only); otherwise the current channel's."""
 
 
 class OpenNewCampaign(Command):
@@ -77,3 +79,8 @@ class ApproveRemoval(CampaignCommand):
 
 class RejectRemoval(CampaignCommand):
     pass
+
+
+class CancelRemoval(CampaignCommand):
+    """``remove <ref> cancel``: the requester withdraws a removal waiting for approval (any other
+    lead rejects it)."""

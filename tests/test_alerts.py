@@ -15,6 +15,7 @@ from bot.alerts import ChannelAlerts
 from bot.bootstrap import Services
 from bot.engine import Engine
 from bot.settings import Settings
+from bot.slack.client import with_retries
 from dialer.models import CampaignStatus
 from dialer.simulator import SimulatorDialer
 from state.campaign import Campaign
@@ -84,7 +85,7 @@ async def harness(redis: Redis, keys: Keys) -> AsyncIterator[Harness]:
     channels = {CHANNEL, DEFAULT_CHANNEL, "C0OTHER", "C0ONE", "C0TWO"}
     async with SlackStandIn(member_of=channels) as slack:
         alerts = ChannelAlerts(
-            slack.client(),
+            with_retries(slack.client()),
             store,
             DEFAULT_CHANNEL,
             render_card=render_card,

@@ -23,6 +23,7 @@ from commands.leads.validation import ValidationRules
 from commands.requests import (
     AddAgents,
     ApproveRemoval,
+    CancelRemoval,
     ChangeSettings,
     ListCampaigns,
     RejectRemoval,
@@ -113,8 +114,12 @@ async def test_someone_not_a_lead_changes_nothing(deps: Deps) -> None:
     await asyncio.sleep(0.15)
     assert (await deps.dialer.get_campaign(ref)).status is CampaignStatus.STOPPED
     assert (await deps.store.require(ref)).pending is None
-    looked = await handle(ShowCampaign(ref=ref), deps, Requester(EVE))
+    looked = await handle(ShowCampaign(ref=ref), deps, Requester(EVE, "C1"))
     assert looked.modal is not None
+    elsewhere = await handle(ShowCampaign(ref=ref), deps, Requester(EVE, "C2"))
+    assert elsewhere.modal is None and "belongs to another channel, <#C1>" in (elsewhere.text or "")
+    lead_elsewhere = await handle(ShowCampaign(ref=ref), deps, Requester(ANA, "C2"))
+    assert lead_elsewhere.modal is not None
 
 
 async def test_settings_change_sends_the_merged_settings_and_says_what_changed(deps: Deps) -> None:
@@ -184,9 +189,36 @@ async def test_a_rejected_removal_frees_the_campaign(deps: Deps) -> None:
 async def test_overview_lists_both_sides_and_pending_requests(deps: Deps) -> None:
     ref = await new_campaign(deps)
     await handle(StartCampaign(ref=ref), deps, Requester(ANA))
-    reply = await handle(ListCampaigns(), deps, Requester(EVE))
+    reply = await handle(ListCampaigns(), deps, Requester(EVE, "C1"))
     assert reply.text == "Campaigns: 1"
     assert "start requested by <@UANA> 0 s ago" in str(reply.blocks)
+
+
+async def test_list_shows_this_channels_campaigns_and_list_all_every_one_to_leads(
+    deps: Deps,
+) -> None:
+    here = await new_campaign(deps)
+    elsewhere = await handle(ListCampaigns(), deps, Requester(EVE, "C2"))
+    assert elsewhere.text == "Campaigns: 0" and here not in str(elsewhere.blocks)
+    everything = await handle(ListCampaigns(every_channel=True), deps, Requester(ANA, "C2"))
+    assert everything.text == "Campaigns: 1" and here in str(everything.blocks)
+    assert "in every channel" in str(everything.blocks)
+    refused = await handle(ListCampaigns(every_channel=True), deps, Requester(EVE, "C1"))
+    assert refused.blocks == [] and "only campaign leads" in (refused.text or "")
+
+
+async def test_the_requester_cancels_a_removal_and_any_lead_may_reject_one(deps: Deps) -> None:
+    ref = await new_campaign(deps)
+    await handle(RemoveCampaign(ref=ref), deps, Requester(ANA, "C1"))
+    cancelled = await handle(CancelRemoval(ref=ref), deps, Requester(ANA, "C1"))
+    assert "Removal request cancelled" in (cancelled.text or "")
+    assert (await deps.store.require(ref)).removal is None
+    await handle(RemoveCampaign(ref=ref), deps, Requester(ANA, "C1"))
+    rejected = await handle(CancelRemoval(ref=ref), deps, Requester(BOB, "C1"))
+    assert "Rejected" in (rejected.text or "")
+    assert (await deps.store.require(ref)).removal is None
+    nothing = await handle(CancelRemoval(ref=ref), deps, Requester(ANA, "C1"))
+    assert "no removal" in (nothing.text or "")
 
 
 def test_correlation_matches_by_ref_or_dialer_id_and_keeps_strangers() -> None:

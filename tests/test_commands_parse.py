@@ -8,6 +8,7 @@ import pytest
 from commands.parse import USAGE, CommandError, parse_agent_ids, parse_command
 from commands.requests import (
     AddAgents,
+    CancelRemoval,
     ChangeSettings,
     Command,
     ListCampaigns,
@@ -31,12 +32,15 @@ GOOD: list[tuple[str, Command]] = [
     ("HELP me", ShowHelp()),
     ("list", ListCampaigns()),
     ("List", ListCampaigns()),
+    ("list all", ListCampaigns(every_channel=True)),
+    ("list ALL", ListCampaigns(every_channel=True)),
     ("new", OpenNewCampaign()),
     (f"show {REF}", ShowCampaign(ref=REF)),
     (f"start {REF}", StartCampaign(ref=REF)),
     (f"start {REF} partial", StartCampaign(ref=REF, partial=True)),
     (f"  stop   {REF} ", StopCampaign(ref=REF)),
     (f"remove {REF}", RemoveCampaign(ref=REF)),
+    (f"remove {REF} cancel", CancelRemoval(ref=REF)),
     (f"set {REF} aggression=60", ChangeSettings(ref=REF, changes={"aggression": 60})),
     (
         f"set {REF} aggression=1 end_handle=continue max_attempts=10",

@@ -147,7 +147,8 @@ def test_new_campaign_modal_explains_the_default_states_and_takes_a_csv() -> Non
     assert [o["value"] for o in states] == ["offline", "available"]
     assert all("description" in o for o in states)
     assert by_id[ids.LEADS]["element"]["type"] == "file_input"
-    assert by_id[ids.LEADS]["element"]["filetypes"] == ["csv"]
+    assert by_id[ids.LEADS]["element"]["filetypes"] == ["csv", "tsv", "txt"]
+    assert "Create campaign from this file" in by_id[ids.LEADS]["hint"]["text"]
     assert set(by_id) >= {ids.NAME, ids.DETAIL, ids.AGGRESSION, ids.END_HANDLE, ids.AGENTS}
 
 

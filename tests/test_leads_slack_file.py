@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.leads.errors import FileTooLarge, SlackFileError
 from commands.leads.scan import validate_leads
@@ -33,7 +34,8 @@ async def slack() -> AsyncIterator[SlackFilesStandIn]:
 def files_for(
     slack: SlackFilesStandIn, http: httpx.AsyncClient, max_bytes: int = 10**6
 ) -> SlackFiles:
-    return SlackFiles(http, slack.token, max_bytes=max_bytes, api_url=slack.api_url)
+    web = AsyncWebClient(token=slack.token, base_url=f"{slack.api_url}/")
+    return SlackFiles(web, http, max_bytes=max_bytes)
 
 
 async def test_a_csv_shared_in_slack_is_downloaded_with_the_bot_token(
@@ -41,7 +43,7 @@ async def test_a_csv_shared_in_slack_is_downloaded_with_the_bot_token(
 ) -> None:
     async with SlackStandIn() as standin:
         file_id = standin.add_file(CSV)
-        files = SlackFiles(http, "xoxb-standin", max_bytes=10**6, api_url=standin.api_url)
+        files = SlackFiles(standin.client(), http, max_bytes=10**6)
         report = await validate_leads(files.source(file_id), SETTINGS)
         downloads = standin.calls("download")
     assert (report.accepted, report.source_id) == (2, file_id)

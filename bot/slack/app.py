@@ -11,6 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import Services
 from bot.metered import MeteredWebClient
+from bot.slack.channels import ChannelAccess
+from bot.slack.client import with_retries
 from bot.slack.delivery import Delivery, Dispatch
 from bot.slack.edge import SlackEdge
 from bot.slack.leads import LeadsIntake
@@ -39,12 +41,14 @@ def slack_configured(services: Services) -> bool:
 
 
 def web_client(services: Services) -> AsyncWebClient:
+    """The one Web API client: counted, and retried on 429, 5xx and dropped connections."""
     token = services.settings.slack_bot_token
-    return MeteredWebClient(
+    client = MeteredWebClient(
         services.metrics,
         token=token.get_secret_value() if token else None,
         base_url=services.settings.slack_api_url,
     )
+    return with_retries(client, services.metrics)
 
 
 def group_members(client: AsyncWebClient) -> GroupMembers:
@@ -87,12 +91,7 @@ def build_slack_app(
     deps = Deps(store=services.store, dialer=services.dialer, authz=authz)
     leads_settings = leads_settings or LeadsSettings()
     http = httpx.AsyncClient(timeout=30.0)
-    files = SlackFiles(
-        http,
-        settings.slack_bot_token.get_secret_value(),
-        max_bytes=leads_settings.max_file_bytes,
-        api_url=settings.slack_api_url,
-    )
+    files = SlackFiles(client, http, max_bytes=leads_settings.max_file_bytes)
     uploads = LeadUploads(
         services.redis,
         services.dialer,
@@ -105,6 +104,7 @@ def build_slack_app(
         delivery=Delivery(client, deps, dispatch),
         once=Once(services.redis, settings.redis_key_prefix),
         leads=LeadsIntake(client, files, uploads, leads_settings),
+        channels=ChannelAccess(client),
         default_channel=settings.slack_alert_channel,
     )
     secret = settings.slack_signing_secret

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.delivery import SLACK_FAILURES
 from commands.leads.errors import LeadsFileError
 from commands.leads.progress import (
     UploadProgress,
@@ -67,11 +67,11 @@ class ChannelProgress:
             body["blocks"] = blocks
         try:
             if self.ts is None:
-                answer = await self.client.api_call("chat.postMessage", json=body)
+                answer = await self.client.chat_postMessage(**body)
                 self.ts = str(answer["ts"])
             else:
-                await self.client.api_call("chat.update", json={**body, "ts": self.ts})
-        except SlackApiError as exc:
+                await self.client.chat_update(ts=self.ts, **body)
+        except SLACK_FAILURES as exc:
             log.warning("upload progress of %s not shown: %s", self.ref, exc)
 
 
@@ -129,9 +129,10 @@ class LeadsIntake:
             checked.discard()
         if report.needs_confirmation:
             text, blocks = confirmation_message(ref, report)
-            await self.client.api_call(
-                "chat.postMessage", json={"channel": channel, "text": text, "blocks": blocks}
-            )
+            try:
+                await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            except SLACK_FAILURES as exc:
+                log.error("the question about the leads of %s was not posted: %s", ref, exc)
             return
         self.upload_in_background(ref, report, channel)
 
@@ -147,7 +148,7 @@ class LeadsIntake:
                 initial_comment=f"The {checked.report.rejected_total:,} rows of the leads file for "
                 f"{code(ref)} that cannot be dialled, each with its line and reason.",
             )
-        except SlackApiError as exc:
+        except SLACK_FAILURES as exc:
             log.warning("rejected rows of %s not shared: %s", ref, exc)
 
     async def answer(self, ref: str, file_id: str, channel: str, *, upload: bool) -> str:

@@ -191,10 +191,17 @@ async def running_elsewhere(deps: Deps, ref: str, agent_ids: Iterable[str]) -> d
     return found
 
 
-async def show_campaign(deps: Deps, ref: str) -> Reply:
+async def show_campaign(deps: Deps, ref: str, who: Requester, *, lead: bool) -> Reply:
+    """A campaign of another channel is shown to leads only (they run every channel's)."""
     campaign = await find_campaign(deps, ref, "show")
     if isinstance(campaign, Reply):
         return campaign
+    home = campaign.channel_id
+    if not lead and home is not None and home != who.channel_id:
+        return say(
+            f"{code(campaign.ref)} belongs to another channel, <#{home}>: look at it there. "
+            "Only campaign leads see other channels' campaigns."
+        )
     conflicts = await running_elsewhere(deps, ref, (a.agent_id for a in campaign.agents))
     return Reply(modal=campaign_modal(campaign, conflicts, deps.clock()), campaign=campaign)
 

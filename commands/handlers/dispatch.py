@@ -14,12 +14,13 @@ from commands.handlers.control import (
     start_or_stop,
 )
 from commands.handlers.create import open_new_campaign
-from commands.handlers.overview import list_campaigns
+from commands.handlers.overview import ONLY_LEADS_SEE_ALL, list_campaigns
 from commands.handlers.removal import ask_to_remove, decide_removal
 from commands.replies import Reply, say
 from commands.requests import (
     AddAgents,
     ApproveRemoval,
+    CancelRemoval,
     ChangeSettings,
     Command,
     ListCampaigns,
@@ -44,12 +45,16 @@ async def handle(command: Command, deps: Deps, who: Requester) -> Reply:
         case ShowHelp():
             text, blocks = help_blocks()
             return Reply(text=text, blocks=blocks)
-        case ListCampaigns(page=page):
-            return await list_campaigns(deps, page)
+        case ListCampaigns(page=page, every_channel=every_channel):
+            if every_channel and not await deps.authz.may_change(who.user_id):
+                return say(ONLY_LEADS_SEE_ALL)
+            channel = None if every_channel else who.channel_id
+            return await list_campaigns(deps, page, channel=channel, every_channel=every_channel)
         case OpenNewCampaign():
             return open_new_campaign(who.channel_id)
         case ShowCampaign(ref=ref):
-            return await show_campaign(deps, ref)
+            lead = await deps.authz.may_change(who.user_id)
+            return await show_campaign(deps, ref, who, lead=lead)
         case StartCampaign() | StopCampaign():
             return await start_or_stop(deps, who, command)
         case ChangeSettings():
@@ -60,7 +65,7 @@ async def handle(command: Command, deps: Deps, who: Requester) -> Reply:
             return await ask_to_remove(deps, who, ref)
         case ApproveRemoval(ref=ref):
             return await decide_removal(deps, who, ref, approve=True)
-        case RejectRemoval(ref=ref):
+        case RejectRemoval(ref=ref) | CancelRemoval(ref=ref):
             return await decide_removal(deps, who, ref, approve=False)
     raise TypeError(f"no handler for {type(command).__name__}")
 

@@ -1,4 +1,8 @@
-"""``list``: the campaigns on the dialer, correlated with what the bot stores."""
+"""``list``: the campaigns on the dialer, correlated with what the bot stores.
+
+``/campaign list`` shows the campaigns of the channel it is typed in; ``/campaign list all`` shows
+every channel's, and the dialer's campaigns the bot did not create, to campaign leads only.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +34,31 @@ def correlate(stored: list[Campaign], on_dialer: list[DialerCampaign]) -> list[O
     return rows
 
 
-async def list_campaigns(deps: Deps, page: int, *, replace: bool = False) -> Reply:
+ONLY_LEADS_SEE_ALL = (
+    ":no_entry: `/campaign list all` shows every channel's campaigns, and only campaign leads "
+    "may see them. `/campaign list` shows the campaigns of the channel you are in."
+)
+
+
+async def list_campaigns(
+    deps: Deps,
+    page: int,
+    *,
+    channel: str | None = None,
+    every_channel: bool = False,
+    replace: bool = False,
+) -> Reply:
+    """``every_channel``: all campaigns (the caller checked that a lead asks); otherwise only
+    those of ``channel``."""
     stored = await deps.store.list_live()
+    if not every_channel:
+        stored = [c for c in stored if channel is not None and c.channel_id == channel]
     error: str | None = None
     try:
         on_dialer = await deps.dialer.list_campaigns()
         rows = correlate(stored, on_dialer)
+        if not every_channel:
+            rows = [row for row in rows if row.stored is not None]
     except DialerError as exc:
         error = str(exc)
         rows = [OverviewRow(c, None) for c in stored]
@@ -48,6 +71,7 @@ async def list_campaigns(deps: Deps, page: int, *, replace: bool = False) -> Rep
         total=len(rows),
         dialer_name=deps.dialer.name,
         dialer_error=error,
+        every_channel=every_channel,
     )
     text, blocks = overview_blocks(view, deps.clock())
     return Reply(text=text, blocks=blocks, replace_original=replace)

@@ -1,4 +1,5 @@
-"""Fetch a leads file from Slack: ``files.info``, then ``url_private_download`` with the bot token.
+"""Fetch a leads file from Slack: ``files.info`` (through the bot's Web API client, so 429s and 5xx
+are retried like every other call), then ``url_private_download`` with the bot token.
 
 The download is streamed and counted, so a file never sits in memory whole and an oversized one
 is cut off as soon as it passes the limit. A bot token without the ``files:read`` scope makes
@@ -14,12 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.leads.errors import FileTooLarge, SlackFileError
 from commands.leads.reader import too_large_message
 
-SLACK_API_URL = "https://slack.com/api"
+SLACK_API_URL = "https://slack.com/api/"
 CHUNK_BYTES = 64 * 1024
 _TEXT_TYPES = frozenset({"csv", "tsv", "text"})
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -47,19 +51,14 @@ class SlackFileInfo:
 
 
 class SlackFiles:
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        token: str,
-        *,
-        max_bytes: int,
-        api_url: str = SLACK_API_URL,
-    ) -> None:
-        self._client = client
-        self._token = token
+    def __init__(self, web: AsyncWebClient, http: httpx.AsyncClient, *, max_bytes: int) -> None:
+        """``web``: the bot's Web API client (its token downloads the file); ``http`` streams
+        the download."""
+        self._web = web
+        self._client = http
+        self._token = web.token or ""
         self._max_bytes = max_bytes
-        self._api_url = api_url.rstrip("/")
-        self._api_host = urlsplit(self._api_url).hostname or ""
+        self._api_host = urlsplit(web.base_url or SLACK_API_URL).hostname or ""
 
     def source(self, file_id: str) -> SlackFileSource:
         """A ``LeadSource``; pass ``files.source`` to ``LeadUploads`` as its ``SourceOpener``."""
@@ -103,18 +102,15 @@ class SlackFiles:
 
     async def _call(self, method: str, params: dict[str, str]) -> dict[str, Any]:
         try:
-            response = await self._client.get(
-                f"{self._api_url}/{method}",
-                params=params,
-                headers={"Authorization": f"Bearer {self._token}"},
-            )
-            body: dict[str, Any] = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            answer = await self._web.files_info(file=params["file"])
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+            raise SlackFileError(
+                _API_ERRORS.get(error, f"Slack's {method} said: {error}.")
+            ) from exc
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             raise SlackFileError(f"Slack's {method} did not answer properly ({exc}).") from exc
-        if not body.get("ok"):
-            error = str(body.get("error") or f"HTTP {response.status_code}")
-            raise SlackFileError(_API_ERRORS.get(error, f"Slack's {method} said: {error}."))
-        return body
+        return dict(answer.data) if isinstance(answer.data, dict) else {}
 
     def _trusted(self, url: str) -> str:
         """The bot token, for Slack's own hosts (or the configured API host) only."""

@@ -28,6 +28,10 @@ def approval_request(campaign: Campaign, requested_by: str) -> tuple[str, list[B
             f"{title_line(campaign)}  {status_text(campaign.status)}\n"
             "Another campaign lead has to approve; the requester cannot."
         ),
+        context(
+            f"Any lead may reject it; the requester may cancel it with *Reject* or "
+            f"`/campaign remove {ref} cancel`."
+        ),
         context(HOW_IT_GOES),
         actions(
             button("Approve", ids.APPROVE, ref, style="danger", confirm=approve_confirm),
@@ -48,6 +52,10 @@ def approval_decided(
         )
         follow = HOW_IT_GOES
         text = f"Removal of {campaign.ref} approved"
+    elif decided_by == requested_by:
+        outcome = f":x: *Removal cancelled* by {user(decided_by)}\n{title_line(campaign)}"
+        follow = "The campaign stays; its buttons work again."
+        text = f"Removal of {campaign.ref} cancelled"
     else:
         outcome = (
             f":x: *Removal rejected* by {user(decided_by)} "

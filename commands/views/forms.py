@@ -48,7 +48,9 @@ class CampaignEditForm:
     default_state: AgentDefaultState | None
 
 
-def read_new_campaign(values: StateValues) -> NewCampaignForm:
+def read_new_campaign(values: StateValues, *, file_id: str | None = None) -> NewCampaignForm:
+    """``file_id``: the leads file chosen before the form opened (the message shortcut); the
+    form then has no file field."""
     errors: dict[str, str] = {}
     name = (_text(values, ids.NAME) or "").strip()
     if not name:
@@ -61,7 +63,7 @@ def read_new_campaign(values: StateValues) -> NewCampaignForm:
     changes = _settings(values, errors)
     agent_ids = _agents(values, errors)
     state = _default_state(values) or AgentDefaultState.OFFLINE
-    files = _files(values, ids.LEADS)
+    files = [{"id": file_id}] if file_id else _files(values, ids.LEADS)
     if not files:
         errors[ids.LEADS] = "Attach the leads as a CSV file."
     elif len(files) > 1:

@@ -11,9 +11,11 @@ NEW = "campaign_new"
 # Buttons on the approval message; ``value`` is the campaign ref.
 APPROVE = "removal_approve"
 REJECT = "removal_reject"
-# Overview paging; ``value`` is the page number to show.
+# Overview paging; ``value`` is the page number to show, after ``EVERY_CHANNEL_PAGE`` for the
+# overview of every channel (``list all``).
 PAGE_PREVIOUS = "overview_page_previous"
 PAGE_NEXT = "overview_page_next"
+EVERY_CHANNEL_PAGE = "all:"
 # Inside the campaign modal: remove one agent; ``value`` is the agent id.
 REMOVE_AGENT = "agent_remove"
 

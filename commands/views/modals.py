@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from commands.settings_input import bounds
-from commands.text import code
+from commands.text import code, escape
 from commands.views import ids
 from commands.views.blocks import (
     Block,
@@ -43,9 +43,35 @@ DEFAULT_STATE_LABEL: dict[AgentDefaultState, str] = {
 }
 
 
-def new_campaign_modal(channel_id: str | None) -> Block:
-    """``channel_id``: where the command was typed; the campaign's alerts go there."""
+LEADS_FILE_TYPES = ["csv", "tsv", "txt"]
+BIG_FILES = (
+    "Slack takes files up to 10 MB here. For a bigger one, post it in the channel, then choose "
+    '"Create campaign from this file" in the message\'s ⋯ menu.'
+)
+
+
+def new_campaign_modal(channel_id: str | None, leads_file: tuple[str, str] | None = None) -> Block:
+    """``channel_id``: where the command was typed; the campaign's alerts go there.
+
+    ``leads_file``: (file id, name) of a file chosen from a message (the message shortcut); the
+    form then shows its name instead of a file field, and keeps its id in ``private_metadata``
+    after the channel (``"<channel> <file id>"``).
+    """
     defaults = CampaignSettings()
+    leads: Block
+    if leads_file is None:
+        leads = input_block(
+            ids.LEADS,
+            "Leads (CSV)",
+            {"type": "file_input", "filetypes": LEADS_FILE_TYPES, "max_files": 1},
+            hint="One row per contact with a phone column. Every row is checked; rows that "
+            f"cannot be used are reported with their reason. {BIG_FILES}",
+        )
+    else:
+        leads = section(
+            f"*Leads:* {escape(leads_file[1])} (from the message). Every row is checked; rows "
+            "that cannot be used are reported with their reason."
+        )
     blocks = [
         input_block(
             ids.NAME,
@@ -68,13 +94,7 @@ def new_campaign_modal(channel_id: str | None) -> Block:
             hint="Dialer agent ids, separated by spaces or commas.",
         ),
         _default_state_input(AgentDefaultState.OFFLINE),
-        input_block(
-            ids.LEADS,
-            "Leads (CSV)",
-            {"type": "file_input", "filetypes": ["csv"], "max_files": 1},
-            hint="One row per contact with a phone column. Every row is checked; rows that "
-            "cannot be used are reported with their reason.",
-        ),
+        leads,
         context(LEADS_ARE_FIXED),
     ]
     return modal(
@@ -83,7 +103,9 @@ def new_campaign_modal(channel_id: str | None) -> Block:
         blocks,
         submit="Create",
         close="Cancel",
-        private_metadata=channel_id or "",
+        private_metadata=" ".join(
+            part for part in (channel_id, leads_file[0] if leads_file else None) if part
+        ),
     )
 
 

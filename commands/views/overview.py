@@ -32,11 +32,16 @@ class OverviewPage:
     total: int
     dialer_name: str
     dialer_error: str | None = None  # the dialer could not be asked; rows are the bot's only
+    every_channel: bool = False  # ``list all``; otherwise the campaigns of one channel
 
 
 def overview_blocks(view: OverviewPage, now: datetime) -> tuple[str, list[Block]]:
     blocks: list[Block] = [header("Campaigns")]
-    summary = f"{view.total} campaign{'s' if view.total != 1 else ''} on {escape(view.dialer_name)}"
+    where = "in every channel" if view.every_channel else "in this channel"
+    summary = (
+        f"{view.total} campaign{'s' if view.total != 1 else ''} {where} "
+        f"on {escape(view.dialer_name)}"
+    )
     if view.pages > 1:
         summary += f" · page {view.page + 1} of {view.pages}"
     if view.dialer_error is not None:
@@ -47,6 +52,8 @@ def overview_blocks(view: OverviewPage, now: datetime) -> tuple[str, list[Block]
     blocks.append(context(summary))
     if not view.rows:
         blocks.append(section("No campaigns yet. *New campaign* creates one."))
+    if not view.every_channel:
+        blocks.append(context("Campaign leads see every channel's with `/campaign list all`."))
     checked = view.dialer_error is None
     for row in view.rows:
         blocks.extend(_row_blocks(row, now, checked=checked))
@@ -84,8 +91,9 @@ def _row_blocks(row: OverviewRow, now: datetime, *, checked: bool) -> list[Block
 
 def _footer(view: OverviewPage) -> Block:
     elements = [button("New campaign", ids.NEW, "new", style="primary")]
+    scope = ids.EVERY_CHANNEL_PAGE if view.every_channel else ""
     if view.page > 0:
-        elements.append(button("Previous page", ids.PAGE_PREVIOUS, str(view.page - 1)))
+        elements.append(button("Previous page", ids.PAGE_PREVIOUS, f"{scope}{view.page - 1}"))
     if view.page + 1 < view.pages:
-        elements.append(button("Next page", ids.PAGE_NEXT, str(view.page + 1)))
+        elements.append(button("Next page", ids.PAGE_NEXT, f"{scope}{view.page + 1}"))
     return actions(*elements, block_id="overview_footer")

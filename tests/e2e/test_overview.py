@@ -1,4 +1,5 @@
-"""``/campaign list`` against what the dialer really has: correlation and paging."""
+"""``/campaign list`` against what the dialer really has: correlation and paging; ``list`` shows
+the channel's campaigns, ``list all`` every channel's to leads."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from state.campaign import Campaign
 from tests.e2e.harness import ANA, EVE, Bot, running_bot
 
 
-async def campaign_without_leads(bot: Bot, name: str) -> str:
+async def campaign_without_leads(bot: Bot, name: str, channel: str = "CCAMPAIGNS") -> str:
     store, dialer = bot.store, bot.server.services.dialer
     ref = await store.issue_ref()
     created = await dialer.create_campaign(NewCampaign(ref=ref, name=name))
@@ -23,7 +24,7 @@ async def campaign_without_leads(bot: Bot, name: str) -> str:
         name=name,
         dialer=dialer.name,
         dialer_id=created.dialer_id,
-        channel_id="CCAMPAIGNS",
+        channel_id=channel,
         created_by=ANA,
         created_at=datetime.now(UTC),
     )
@@ -39,10 +40,40 @@ async def test_overview_flags_what_only_one_side_knows(fake_redis: Redis) -> Non
         await dialer.delete(gone)
         await dialer.create_campaign(NewCampaign(ref="c-20260101-made", name="Made elsewhere"))
         _, url = await bot.command(EVE, "list")
-        assert await bot.reply_to(url) == "Campaigns: 3"
+        assert await bot.reply_to(url) == "Campaigns: 2"
         shown = json.dumps(bot.slack.responses(url)[-1].body["blocks"])
         assert "the dialer no longer has this campaign" in shown
-        assert "Made elsewhere" in shown and "not created by this bot" in shown
+        assert "Made elsewhere" not in shown
+        _, url = await bot.command(ANA, "list all")  # "Gone" may have been deleted meanwhile
+        assert (await bot.reply_to(url)).startswith("Campaigns: ")
+        shown = json.dumps(bot.slack.responses(url)[-1].body["blocks"])
+        assert "Known" in shown and "Made elsewhere" in shown and "not created by this bot" in shown
+
+
+async def test_list_shows_the_channels_campaigns_and_list_all_every_channels_to_leads(
+    fake_redis: Redis,
+) -> None:
+    async with running_bot(fake_redis) as bot:
+        await campaign_without_leads(bot, "Ours")
+        theirs = await campaign_without_leads(bot, "Theirs", channel="COTHER")
+        _, url = await bot.command(EVE, "list")
+        assert await bot.reply_to(url) == "Campaigns: 1"
+        shown = json.dumps(bot.slack.responses(url)[-1].body["blocks"])
+        assert "Ours" in shown and "Theirs" not in shown and "in this channel" in shown
+
+        _, url = await bot.command(EVE, "list all")
+        assert "only campaign leads may see them" in await bot.reply_to(url)
+        _, url = await bot.command(EVE, f"show {theirs}")
+        assert "belongs to another channel, <#COTHER>" in await bot.reply_to(url)
+
+        _, url = await bot.command(ANA, "list all")
+        assert await bot.reply_to(url) == "Campaigns: 2"
+        shown = json.dumps(bot.slack.responses(url)[-1].body["blocks"])
+        assert "Ours" in shown and "Theirs" in shown and "in every channel" in shown
+        opened = len(bot.slack.calls("views.open"))
+        await bot.command(ANA, f"show {theirs}")
+        view = await bot.opened_view(opened + 1)
+        assert view["private_metadata"] == theirs
 
 
 async def test_overview_pages_when_one_message_cannot_hold_every_campaign(

@@ -147,8 +147,8 @@ async def test_the_requester_cannot_approve_but_may_withdraw(fake_redis: Redis) 
         _, url = await bot.command(BOB, f"start {ref}")
         assert "is being removed" in await bot.reply_to(url)
         _, url = await bot.click(ANA, ids.REJECT, ref)
-        assert "Rejected" in await bot.reply_to(url)
-        await bot.channel_message(f"Removal of {ref} rejected")
+        assert "Removal request cancelled" in await bot.reply_to(url)
+        await bot.channel_message(f"Removal of {ref} cancelled")
         assert (await bot.store.require(ref)).removal is None
         assert await bot.server.services.dialer.get_campaign(ref)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.edge import SlackEdge
-from bot.slack.listeners import actions, commands, submissions
+from bot.slack.listeners import actions, commands, shortcuts, submissions
 
 
 def register_listeners(app: AsyncApp, edge: SlackEdge) -> None:
     commands.register(app, edge)
     actions.register(app, edge)
     submissions.register(app, edge)
+    shortcuts.register(app, edge)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -13,11 +14,11 @@ from bot.slack.edge import SlackEdge
 from bot.slack.leads import RESUME_UPLOAD, SKIP_UPLOAD, UPLOAD_GOOD_ROWS
 from commands.authz import NOT_ALLOWED
 from commands.handlers.context import Requester
-from commands.handlers.dispatch import handle_in_campaign_view
-from commands.handlers.overview import list_campaigns
+from commands.handlers.dispatch import handle, handle_in_campaign_view
 from commands.requests import (
     ApproveRemoval,
     CampaignCommand,
+    ListCampaigns,
     OpenNewCampaign,
     RejectRemoval,
     RemoveAgents,
@@ -85,9 +86,13 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
     async def page(ack: AsyncAck, body: Body, respond: AsyncRespond) -> None:
         await ack()
         raw = str(action_of(body).get("value") or "0")
+        every_channel = raw.startswith(ids.EVERY_CHANNEL_PAGE)
+        raw = raw.removeprefix(ids.EVERY_CHANNEL_PAGE)
         number = int(raw) if raw.isdigit() else 0
-        reply = await list_campaigns(edge.deps, number, replace=True)
-        await edge.delivery.deliver(reply, where_of(body, respond))
+        where = where_of(body, respond)
+        command = ListCampaigns(page=number, every_channel=every_channel)
+        reply = await handle(command, edge.deps, Requester(where.user_id, where.channel_id))
+        await edge.delivery.deliver(replace(reply, replace_original=True), where)
 
     async def remove_agent(ack: AsyncAck, body: Body) -> None:
         """The Remove button next to an agent, inside the campaign modal."""

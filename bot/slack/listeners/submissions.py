@@ -37,14 +37,16 @@ NO_CHANNEL = (
 def register(app: AsyncApp, edge: SlackEdge) -> None:
     async def new_campaign_submitted(ack: AsyncAck, body: Body) -> None:
         view = body["view"]
+        # "<channel>" from /campaign new, "<channel> <file id>" from the message shortcut.
+        channel_id, _, file_id = str(view.get("private_metadata") or "").partition(" ")
         try:
-            form = read_new_campaign(view["state"]["values"])
+            form = read_new_campaign(view["state"]["values"], file_id=file_id or None)
         except FormErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
         await ack()
         user_id = str(body["user"]["id"])
-        channel = str(view.get("private_metadata") or "") or edge.default_channel
+        channel = channel_id or edge.default_channel
         where = Where(user_id, channel)
         if not await edge.once.first_time("view", str(view["id"])):
             return  # a second submission of the same modal (retry or double click)
@@ -53,6 +55,10 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
             return
         if channel is None:
             await edge.delivery.tell(where, NO_CHANNEL)
+            return
+        # Asked again: the bot may have been removed from the channel while the form was open.
+        if (problem := await edge.channels.problem(channel)) is not None:
+            await edge.delivery.tell(Where(user_id), problem)  # a direct message: not the channel
             return
         assert form.leads_file_id is not None  # the form requires it
         try:
