@@ -10,7 +10,6 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.metered import MeteredDialer
 from bot.metrics import Metrics
@@ -54,21 +53,36 @@ class Services:
         await self.redis.aclose()
 
 
-def redis_client(url: str) -> Redis:
+def redis_client(url: str, *, connect_timeout: float = 2.0, socket_timeout: float = 3.0) -> Redis:
     """A client that rides out a dropped connection (a Redis restart, a failover): the command in
     hand is sent again on a fresh connection a few times before it fails. Every write the bot
-    repeats this way is idempotent (event ids, NX locks, WATCH/MULTI transactions)."""
+    repeats this way is idempotent (event ids, NX locks, WATCH/MULTI transactions).
+
+    A Redis that does not answer (paused, or cut off without a reset) fails the command after
+    ``socket_timeout`` and is not retried: a request waiting on it must fail fast, not hang for
+    several timeouts in a row. ``socket_timeout`` must outlast the inbox's blocking reads.
+    """
     return Redis.from_url(
         url,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=5),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry=Retry(
+            ExponentialBackoff(cap=1.0, base=0.05),
+            retries=5,
+            supported_errors=(RedisConnectionError,),
+        ),
+        retry_on_error=[RedisConnectionError],
+        socket_connect_timeout=connect_timeout,
+        socket_timeout=socket_timeout,
         health_check_interval=15,
     )
 
 
 def connect_redis(settings: Settings) -> Redis:
     if settings.redis_url:
-        return redis_client(settings.redis_url)
+        return redis_client(
+            settings.redis_url,
+            connect_timeout=settings.redis_connect_timeout_seconds,
+            socket_timeout=settings.redis_socket_timeout_seconds,
+        )
     import fakeredis
 
     log.warning(IN_MEMORY_WARNING)

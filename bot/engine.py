@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from redis.exceptions import RedisError
 
 from bot.bootstrap import Services
+from bot.reconcile import Reconciler
+from bot.webhook_buffer import NotificationBuffer
 from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
 from dialer.models import CampaignStatus, DialerNotification
@@ -56,8 +58,13 @@ class Engine:
         consumer: str | None = None,
         sweep_interval: timedelta = SWEEP_INTERVAL,
         on_deleted: Callable[[str], Awaitable[None]] | None = None,
+        buffer: NotificationBuffer | None = None,
     ) -> None:
         self.services = services
+        self.buffer = buffer or NotificationBuffer(
+            services.inbox, services.metrics, capacity=services.settings.webhook_buffer_max
+        )
+        self.reconciler = Reconciler(services, self.buffer)
         self.alerts = alerts
         self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"
         self.sweep_interval = sweep_interval
@@ -101,12 +108,18 @@ class Engine:
         return sent
 
     async def run(self) -> None:
-        """Pump notifications in, apply them, and sweep removals, until cancelled."""
+        """Pump notifications in, apply them, and sweep removals, until cancelled; after a Redis
+        outage, flush what webhooks left in memory and reconcile statuses with the dialer."""
         services = self.services
+        recovered = self.reconciler.redis_returned
         tasks = [
             asyncio.create_task(services.dialer.run_notifications(self.publish)),
-            asyncio.create_task(services.inbox.run(self.consumer, self.handle)),
+            asyncio.create_task(
+                services.inbox.run(self.consumer, self.handle, on_recovered=recovered)
+            ),
             asyncio.create_task(self._sweep_forever()),
+            asyncio.create_task(self.buffer.run()),
+            asyncio.create_task(self.reconciler.run()),
         ]
         try:
             await asyncio.gather(*tasks)

@@ -6,8 +6,14 @@
                                 the dialer does not), 503 when Redis does not
     GET  /metrics               Prometheus text (``bot.metrics``)
 
-A webhook is verified and parsed by its adapter, each notification goes into the durable inbox,
-and only then is it answered 200; the engine applies it from there.
+A webhook is verified and parsed by its adapter, each notification goes into the durable inbox
+(or, while Redis is away, into the bounded in-memory ``NotificationBuffer``), and only then is it
+answered 200; the engine applies it from there.
+
+Nothing a client sends is trusted with time or memory: bodies are read up to a per-route size
+within a deadline (413, 408), Slack requests are checked before Bolt sees them
+(``bot.slack_request_check``), and every malformed request is a 4xx with one log line. Anything
+that needs Redis waits for it a bounded time: ``/healthz`` answers 503 within 2 s.
 """
 
 from __future__ import annotations
@@ -25,55 +31,113 @@ from starlette.routing import Route
 
 from bot.bootstrap import Services
 from bot.metrics import AlertMetrics, render_metrics
+from bot.request_body import BodyRefused, ClientGone, read_body
 from bot.slack.app import SlackApp
+from bot.slack_request_check import check_slack_request, with_body
+from bot.webhook_buffer import NotificationBuffer
 from dialer.base import Dialer, WebhookRejected
 
 log = logging.getLogger(__name__)
 
+HEALTHZ_REDIS_DEADLINE = 1.5
+HEALTHZ_DIALER_DEADLINE = 1.5
+
+
+def refused(route: str, exc: BodyRefused) -> Response:
+    log.warning("%s refused with %d: %s", route, exc.status, exc.reason)
+    return exc.response()
+
+
+def client_gone(route: str) -> Response:
+    log.info("%s: the client went away before its body was in", route)
+    return PlainTextResponse("incomplete request", status_code=400)
+
 
 def create_http_app(
-    services: Services, slack: SlackApp | None, alerts: AlertMetrics | None = None
+    services: Services,
+    slack: SlackApp | None,
+    alerts: AlertMetrics | None = None,
+    buffer: NotificationBuffer | None = None,
 ) -> Starlette:
-    signed = services.settings.slack_signing_secret is not None
+    settings = services.settings
+    secret = settings.slack_signing_secret
     # Without a signing secret (Socket Mode only) nothing could tell Slack from a forger.
-    slack_handler = AsyncSlackRequestHandler(slack.app) if slack is not None and signed else None
+    slack_handler = (
+        AsyncSlackRequestHandler(slack.app) if slack is not None and secret is not None else None
+    )
+    buffer = buffer or NotificationBuffer(
+        services.inbox, services.metrics, capacity=settings.webhook_buffer_max
+    )
 
     async def slack_events(request: Request) -> Response:
-        if slack_handler is None:
+        if slack_handler is None or secret is None:
             why = (
                 "Slack requests come over Socket Mode; set SLACK_SIGNING_SECRET to take them here"
                 if slack is not None
                 else "Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)"
             )
             return PlainTextResponse(why, status_code=503)
-        return await slack_handler.handle(request)
+        route = "POST /slack/events"
+        try:
+            body = await read_body(
+                request,
+                max_bytes=settings.slack_max_body_bytes,
+                deadline=settings.http_body_timeout_seconds,
+            )
+            check_slack_request(request.headers, body, secret.get_secret_value())
+        except BodyRefused as exc:
+            return refused(route, exc)
+        except ClientGone:
+            return client_gone(route)
+        return await slack_handler.handle(with_body(request, body))
 
     probe = DialerProbe(
-        services.unmetered_dialer, ttl=services.settings.healthz_dialer_cache_seconds
+        services.unmetered_dialer,
+        ttl=settings.healthz_dialer_cache_seconds,
+        timeout=HEALTHZ_DIALER_DEADLINE,
     )
 
     async def dialer_events(request: Request) -> Response:
         receiver = services.webhooks
         if request.path_params["name"] != services.dialer.name or receiver is None:
             return PlainTextResponse("no such dialer webhook", status_code=404)
-        body = await request.body()
+        route = f"POST /dialer/{services.dialer.name}/events"
+        try:
+            body = await read_body(
+                request,
+                max_bytes=settings.webhook_max_body_bytes,
+                deadline=settings.http_body_timeout_seconds,
+            )
+        except BodyRefused as exc:
+            services.metrics.notifications.inc(outcome="rejected")
+            return refused(route, exc)
+        except ClientGone:
+            return client_gone(route)
         try:
             notifications = await receiver.receive_webhook(request.headers, body)
         except WebhookRejected as exc:
             log.warning("%s webhook rejected: %s", services.dialer.name, exc)
             services.metrics.notifications.inc(outcome="rejected")
             return PlainTextResponse(str(exc), status_code=exc.status_code)
-        for notification in notifications:
-            await services.inbox.publish(notification)
+        except ValueError as exc:  # unreadable in a way the adapter did not foresee
+            log.warning("%s webhook unreadable: %s", services.dialer.name, str(exc)[:200])
+            services.metrics.notifications.inc(outcome="rejected")
+            return PlainTextResponse("unreadable notification", status_code=400)
+        if not await buffer.accept(notifications):
+            return PlainTextResponse("cannot take notifications right now", status_code=503)
         return JSONResponse({"accepted": len(notifications)})
 
-    async def healthz(request: Request) -> Response:
-        redis_ok = True
+    async def redis_answers() -> bool:
         try:
-            await services.redis.ping()
-        except (RedisError, OSError):
-            redis_ok = False
-        dialer_ok = await probe.reachable()
+            async with asyncio.timeout(HEALTHZ_REDIS_DEADLINE):
+                await services.redis.ping()
+        except (RedisError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def healthz(request: Request) -> Response:
+        # Both asked at once, each with its own deadline: the answer comes within 2 s.
+        redis_ok, dialer_ok = await asyncio.gather(redis_answers(), probe.reachable())
         # A dialer that is down leaves the bot useful (it says so to each request), so only
         # Redis being down takes a replica out of the load balancer.
         status = "unhealthy" if not redis_ok else "ok" if dialer_ok else "degraded"
@@ -84,12 +148,13 @@ def create_http_app(
                 "dialer": services.dialer.name,
                 "dialer_reachable": dialer_ok,
                 "slack": slack is not None,
+                "buffered_notifications": len(buffer),
             },
             status_code=200 if redis_ok else 503,
         )
 
     async def metrics(request: Request) -> Response:
-        return PlainTextResponse(await render_metrics(services, alerts))
+        return PlainTextResponse(await render_metrics(services, alerts, len(buffer)))
 
     return Starlette(
         routes=[

@@ -10,16 +10,23 @@ read from Redis when scraped, so every replica shows the same campaigns and back
     dialer_calls_total{operation,outcome} ok, or the kind of DialerError (dialer_unavailable…)
     leads_uploaded_total                  contacts the dialer accepted
     alerts_*_total                        the channel alert worker (``AlertMetrics``)
-    campaigns{status}, removals_under_way, notification_stream_length: gauges
+    webhook_buffer_total{outcome}         webhook notifications kept while Redis was away:
+                                          buffered, flushed, refused
+    reconciled_total                      statuses corrected from the dialer after an outage
+    campaigns{status}, removals_under_way, notification_stream_length, webhook_buffer_length:
+                                          gauges
 
 Every name starts with ``campaign_bot_``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
+
+from redis.exceptions import RedisError
 
 from dialer.models import CampaignStatus
 
@@ -85,9 +92,30 @@ class Metrics:
     leads_uploaded: Counter = field(
         default_factory=lambda: Counter("leads_uploaded_total", "Contacts the dialer accepted.")
     )
+    webhook_buffer: Counter = field(
+        default_factory=lambda: Counter(
+            "webhook_buffer_total",
+            "Webhook notifications kept in memory while Redis was away: buffered, flushed to the "
+            "inbox, or refused (buffer full).",
+            ("outcome",),
+        )
+    )
+    reconciliations: Counter = field(
+        default_factory=lambda: Counter(
+            "reconciled_total",
+            "Campaign statuses corrected from the dialer's own list after a Redis outage.",
+        )
+    )
 
     def counters(self) -> tuple[Counter, ...]:
-        return (self.notifications, self.slack_calls, self.dialer_calls, self.leads_uploaded)
+        return (
+            self.notifications,
+            self.slack_calls,
+            self.dialer_calls,
+            self.leads_uploaded,
+            self.webhook_buffer,
+            self.reconciliations,
+        )
 
 
 @dataclass
@@ -103,18 +131,33 @@ class AlertMetrics:
     dropped: int = 0
 
 
-async def render_metrics(services: Services, alerts: AlertMetrics | None) -> str:
-    """The figures an operator watches, in Prometheus' text format."""
-    live = await services.store.list_live()
-    lines = ["# TYPE campaign_bot_campaigns gauge"]
-    for status in CampaignStatus:
-        count = sum(1 for c in live if c.status is status)
-        lines.append(f'campaign_bot_campaigns{{status="{status.value}"}} {count}')
-    lines.append("# TYPE campaign_bot_removals_under_way gauge")
-    lines.append(f"campaign_bot_removals_under_way {sum(1 for c in live if c.removal)}")
-    backlog = await services.redis.xlen(services.inbox.stream)
-    lines.append("# TYPE campaign_bot_notification_stream_length gauge")
-    lines.append(f"campaign_bot_notification_stream_length {backlog}")
+async def render_metrics(
+    services: Services,
+    alerts: AlertMetrics | None,
+    buffered: int = 0,
+    *,
+    redis_deadline: float = 1.5,
+) -> str:
+    """The figures an operator watches, in Prometheus' text format. The gauges read from Redis
+    are left out while it does not answer; the counters are always there."""
+    lines = []
+    try:
+        async with asyncio.timeout(redis_deadline):
+            live = await services.store.list_live()
+            backlog = await services.redis.xlen(services.inbox.stream)
+    except (RedisError, OSError, TimeoutError):
+        lines.append("# campaign gauges left out: Redis is not answering")
+    else:
+        lines.append("# TYPE campaign_bot_campaigns gauge")
+        for status in CampaignStatus:
+            count = sum(1 for c in live if c.status is status)
+            lines.append(f'campaign_bot_campaigns{{status="{status.value}"}} {count}')
+        lines.append("# TYPE campaign_bot_removals_under_way gauge")
+        lines.append(f"campaign_bot_removals_under_way {sum(1 for c in live if c.removal)}")
+        lines.append("# TYPE campaign_bot_notification_stream_length gauge")
+        lines.append(f"campaign_bot_notification_stream_length {backlog}")
+    lines.append("# TYPE campaign_bot_webhook_buffer_length gauge")
+    lines.append(f"campaign_bot_webhook_buffer_length {buffered}")
     for counter in services.metrics.counters():
         lines.extend(counter.lines())
     if alerts is not None:

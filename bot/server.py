@@ -22,6 +22,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.alerts import SLACK_PACE, ChannelAlerts
 from bot.bootstrap import Services
+from bot.connection_guard import ConnectionLimits, guarded_protocol
 from bot.engine import SWEEP_INTERVAL, AlertHandler, Engine, ignore_alerts
 from bot.http import create_http_app
 from bot.slack.app import SlackApp, build_slack_app, slack_configured, web_client
@@ -77,7 +78,7 @@ class BotServer:
                 services, self.alerts.client, self.engine.dispatch, leads_settings=leads_settings
             )
         metrics = self.alerts.metrics if self.alerts is not None else None
-        self.app = create_http_app(services, self.slack, metrics)
+        self.app = create_http_app(services, self.slack, metrics, self.engine.buffer)
         self._server: uvicorn.Server | None = None
 
     @property
@@ -96,6 +97,15 @@ class BotServer:
             access_log=settings.log_level == "DEBUG",
             lifespan="off",
             timeout_graceful_shutdown=2,
+            # Limits an attacker or a broken client would otherwise have no end to:
+            http=guarded_protocol(
+                ConnectionLimits(
+                    header_timeout=settings.http_header_timeout_seconds,
+                    max_connections=settings.http_max_connections,
+                )
+            ),
+            timeout_keep_alive=settings.http_keep_alive_seconds,
+            h11_max_incomplete_event_size=settings.http_max_header_bytes,
         )
         self._server = _Server(config)
         background = [asyncio.create_task(self.engine.run(), name="engine")]

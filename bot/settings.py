@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from state.inbox import INBOX_BLOCK_SECONDS
 
 
 class Settings(BaseSettings):
@@ -25,6 +27,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     """None runs on an in-memory store that loses everything on exit."""
     redis_key_prefix: str = "cb:"
+    redis_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    """How long opening a connection to Redis may take before the command fails."""
+    redis_socket_timeout_seconds: float = Field(default=3.0, gt=0)
+    """How long one Redis command may wait for its answer (a paused or cut-off Redis). Longer
+    than ``INBOX_BLOCK_SECONDS``: the notification consumer's blocking read waits that long."""
 
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
@@ -38,6 +45,36 @@ class Settings(BaseSettings):
     notification_claim_idle_seconds: float = Field(default=30.0, gt=0)
     """How long a notification stays with a consumer that took it and went silent (a crashed
     replica) before another replica claims it."""
+
+    # -- limits at the HTTP edge: what an attacker or a broken client may hold --
+    slack_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest ``POST /slack/events`` body; a larger one is answered 413 unread."""
+    webhook_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest ``POST /dialer/<name>/events`` body."""
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A connection that has not sent a whole request head this long after it opened (or after
+    its last answer) is closed: idle and slow-header clients."""
+    http_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A request body not received in full this long after its head is answered 408."""
+    http_keep_alive_seconds: int = Field(default=5, ge=1)
+    """How long an idle keep-alive connection stays open after an answer."""
+    http_max_header_bytes: int = Field(default=16_384, ge=1024)
+    """Largest request head (request line and headers); a larger one is answered 400."""
+    http_max_connections: int = Field(default=1000, ge=1)
+    """Open connections at most. Past it the oldest connection still waiting for its request head
+    is closed to make room; when every connection is busy with a request, new ones get 503."""
+    webhook_buffer_max: int = Field(default=10_000, ge=0)
+    """Notifications a webhook brought while Redis was away, kept in memory until it is back;
+    past it webhooks are answered 503 and the dialer retries."""
+
+    @model_validator(mode="after")
+    def _socket_outwaits_blocking_reads(self) -> Settings:
+        if self.redis_socket_timeout_seconds <= INBOX_BLOCK_SECONDS:
+            raise ValueError(
+                f"REDIS_SOCKET_TIMEOUT_SECONDS must be more than {INBOX_BLOCK_SECONDS:g}, how long "
+                "the notification consumer's blocking read waits"
+            )
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[DialerNotification], Awaitable[object]]
 FIELD = "notification"
 IDLE_PAUSE = 0.02
+INBOX_BLOCK_SECONDS = 1.0
+"""How long the consumer's XREADGROUP blocks; Redis clients' socket timeouts must be longer."""
 
 
 class NotificationInbox:
@@ -110,10 +112,19 @@ class NotificationInbox:
                 await self.redis.xack(self.stream, self.group, *acknowledge, *handled)
         return len(handled)
 
-    async def run(self, consumer: str, handle: Handler, *, block_ms: int = 1000) -> None:
-        """Consume until cancelled, riding out Redis outages with a capped backoff."""
+    async def run(
+        self,
+        consumer: str,
+        handle: Handler,
+        *,
+        block_ms: int = int(INBOX_BLOCK_SECONDS * 1000),
+        on_recovered: Callable[[], None] | None = None,
+    ) -> None:
+        """Consume until cancelled, riding out Redis outages with a capped backoff;
+        ``on_recovered`` is called each time Redis answers again after an outage."""
         await self.ensure_group()
         backoff = 0.1
+        failing = False
         while True:
             raise_if_cancelled()
             try:
@@ -122,7 +133,12 @@ class NotificationInbox:
                     # returns at once, and must not starve the event loop.
                     await asyncio.sleep(IDLE_PAUSE)
                 backoff = 0.1
+                if failing:
+                    failing = False
+                    if on_recovered is not None:
+                        on_recovered()
             except RedisError as exc:
+                failing = True
                 if cancellation_requested():
                     # redis-py can turn a cancellation that lands mid-command into a
                     # connection error; the cancellation must still end the loop.

@@ -1,0 +1,115 @@
+"""uvicorn's HTTP/1.1 protocol with the limits it lacks: a deadline for the request head, and a cap
+on open connections that sheds idle ones first.
+
+uvicorn arms its keep-alive timer only after an answer and disarms it on any byte received, so a
+client that connects and says nothing, or sends its headers a byte at a time, holds a connection
+(and a file descriptor) for ever. Here every connection that is not being answered — before its
+first request head is complete, or after an answer — is closed once ``header_timeout`` passes.
+A slow body is the route's to cut (``bot.request_body``), since only the route reads it.
+
+Past ``max_connections`` the connection that has waited longest without a request in hand is
+closed to make room, so a thousand silent sockets cannot lock out the next real request; only when
+every open connection is busy with a request is the newcomer told 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger(__name__)
+
+BUSY_TEXT = b"too many open connections"
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(BUSY_TEXT), BUSY_TEXT)
+)
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout: float = 10.0
+    max_connections: int = 1000
+
+
+def guarded_protocol(limits: ConnectionLimits) -> type[H11Protocol]:
+    """uvicorn's ``http=`` class for these limits."""
+    return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
+
+
+class GuardedH11Protocol(H11Protocol):
+    limits = ConnectionLimits()
+
+    _head_timer: asyncio.TimerHandle | None = None
+    waiting_since: float = 0.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._wait_for_a_request()
+        if len(self.connections) > self.limits.max_connections:
+            self._make_room()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._wait_for_a_request()
+
+    def idle(self) -> bool:
+        """No request in hand: still waiting for a head, or done answering one."""
+        return self.cycle is None or self.cycle.response_complete
+
+    def _wait_for_a_request(self) -> None:
+        self._disarm()
+        self.waiting_since = self.loop.time()
+        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_overdue)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_overdue(self) -> None:
+        self._head_timer = None
+        if self.idle() and not self.transport.is_closing():
+            log.debug(
+                "closing %s: no request head within %gs", self.client, self.limits.header_timeout
+            )
+            self._close()
+
+    def _close(self) -> None:
+        # h11 may refuse to close mid-message; the transport closes anyway.
+        if self.conn.our_state not in {h11.ERROR, h11.CLOSED}:
+            with contextlib.suppress(h11.LocalProtocolError):
+                self.conn.send(h11.ConnectionClosed())
+        self.transport.close()
+
+    def _make_room(self) -> None:
+        idle = [
+            other
+            for other in self.connections
+            if other is not self
+            and isinstance(other, GuardedH11Protocol)
+            and other.idle()
+            and not other.transport.is_closing()
+        ]
+        if idle:
+            oldest = min(idle, key=lambda other: other.waiting_since)
+            log.debug("connection limit reached: closing the longest-idle one, %s", oldest.client)
+            oldest._close()
+            return
+        log.warning(
+            "connection limit (%d) reached with every connection busy: refusing %s",
+            self.limits.max_connections,
+            self.client,
+        )
+        self.transport.write(BUSY)
+        self._close()
