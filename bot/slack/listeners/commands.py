@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.slack.delivery import Where
 from bot.slack.edge import SlackEdge
+from bot.state_unavailable import telling_the_lead_if_state_is_unavailable
 from commands.parse import CommandError, parse_command
 from commands.views.help import mistake_blocks
 
@@ -23,15 +24,16 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
             trigger_id=body.get("trigger_id"),
             respond=respond,
         )
-        trigger = str(body.get("trigger_id") or "")
-        if trigger and not await edge.once.first_time("command", trigger):
-            return  # Slack's retry of a command already being handled
-        try:
-            command = parse_command(str(body.get("text") or ""))
-        except CommandError as exc:
-            text, blocks = mistake_blocks(exc.problem, exc.usage)
-            await edge.delivery.tell(where, text, blocks)
-            return
-        await edge.run(command, where)
+        async with telling_the_lead_if_state_is_unavailable(edge, where) as guarded:
+            trigger = str(body.get("trigger_id") or "")
+            if trigger and not await guarded.once.first_time("command", trigger):
+                return  # Slack's retry of a command already being handled
+            try:
+                command = parse_command(str(body.get("text") or ""))
+            except CommandError as exc:
+                text, blocks = mistake_blocks(exc.problem, exc.usage)
+                await guarded.delivery.tell(where, text, blocks)
+                return
+            await guarded.run(command, where)
 
     app.command(COMMAND)(campaign_command)
