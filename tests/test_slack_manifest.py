@@ -7,7 +7,9 @@ from typing import Any
 
 import yaml
 
+from bot.slack.channels import BOT_HANDLE
 from bot.slack.listeners.commands import COMMAND
+from bot.slack.listeners.shortcuts import CREATE_FROM_FILE
 from commands.parse import USAGE
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
@@ -43,5 +45,14 @@ def test_the_bot_asks_for_the_scopes_it_uses_and_no_more() -> None:
         "files:read",
         "files:write",
         "usergroups:read",
+        "channels:read",
+        "groups:read",
     }
-    assert manifest()["features"]["bot_user"]["display_name"]
+    assert manifest()["features"]["bot_user"]["display_name"] == BOT_HANDLE.removeprefix("@")
+
+
+def test_the_message_shortcut_is_the_one_the_bot_listens_to() -> None:
+    (shortcut,) = manifest()["features"]["shortcuts"]
+    assert shortcut["type"] == "message"
+    assert shortcut["callback_id"] == CREATE_FROM_FILE
+    assert shortcut["name"] == "Create campaign from this file" and shortcut["description"]

@@ -1,4 +1,5 @@
-"""Whether the bot can post in a channel, asked before anything is created for it.
+"""Whether the bot can post in a channel: asked before the New campaign form opens, and again,
+uncached, right before the campaign is created.
 
 A campaign's card, alerts, upload progress and approval messages all go to its channel, so a
 campaign is only created for a channel the bot is in: ``conversations.info``'s ``is_member``
@@ -61,14 +62,17 @@ class ChannelAccess:
         self._clock = clock
         self._member_since: dict[str, float] = {}
 
-    async def problem(self, channel_id: str | None) -> str | None:
-        """Why the bot cannot post in ``channel_id`` (mrkdwn for the person), or None if it can."""
+    async def problem(self, channel_id: str | None, *, fresh: bool = False) -> str | None:
+        """Why the bot cannot post in ``channel_id`` (mrkdwn for the person), or None if it can.
+
+        ``fresh``: ask Slack even if the bot was in the channel a moment ago (right before a
+        campaign is created on the dialer)."""
         if not channel_id:
             return NO_CHANNEL
         if channel_id.startswith("D"):
             return DIRECT_MESSAGE
         seen = self._member_since.get(channel_id)
-        if seen is not None and self._clock() - seen < self._ttl:
+        if not fresh and seen is not None and self._clock() - seen < self._ttl:
             return None
         try:
             answer = await self._client.conversations_info(channel=channel_id)

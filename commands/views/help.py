@@ -7,14 +7,16 @@ from commands.text import escape
 from commands.views.blocks import Block, context, section
 
 WHAT_EACH_DOES: dict[str, str] = {
-    "list": "the campaigns on the dialer, with Start / Stop / Edit / Remove buttons",
+    "list": "this channel's campaigns, with Start / Stop / Edit / Remove buttons; "
+    "`list all`: every channel's, and the dialer's own (campaign leads only)",
     "new": "create a campaign (name, settings, agents, leads CSV)",
     "show": "one campaign: change its settings and agents",
     "start": "ask the dialer to start it (the channel says when it is running)",
     "stop": "ask the dialer to stop it (stopping first, then stopped)",
     "set": "change settings, in any status; aggression is always changeable",
     "agents": "add or remove agents, or choose how they join",
-    "remove": "ask another campaign lead to approve removing it",
+    "remove": "ask another campaign lead to approve removing it; `cancel` withdraws your "
+    "request while it waits (another lead's `cancel` rejects it)",
 }
 
 
@@ -23,7 +25,9 @@ def help_blocks() -> tuple[str, list[Block]]:
     return "How to use /campaign", [
         section("*/campaign* runs outbound dialer campaigns.\n\n" + "\n".join(lines)),
         context(
-            "Anyone can look (list, show, help); only campaign leads can change campaigns. "
+            "Anyone in a channel can look at its campaigns (list, show, help); only campaign "
+            "leads can change campaigns or look at other channels'. The bot posts only in "
+            "channels it was invited to (`/invite @campaign-bot`). "
             "Campaign references are made by the bot, like `c-20261123-7kq2`."
         ),
     ]

@@ -57,7 +57,7 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
             await edge.delivery.tell(where, NO_CHANNEL)
             return
         # Asked again: the bot may have been removed from the channel while the form was open.
-        if (problem := await edge.channels.problem(channel)) is not None:
+        if (problem := await edge.channels.problem(channel, fresh=True)) is not None:
             await edge.delivery.tell(Where(user_id), problem)  # a direct message: not the channel
             return
         assert form.leads_file_id is not None  # the form requires it
