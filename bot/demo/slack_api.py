@@ -58,6 +58,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.demo.loopback import loopback_socket
+from bot.demo.slack_limits import Violation, message_violations, view_violations
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -563,6 +564,8 @@ class SlackStandIn:
             or self.clock() - url.minted > RESPONSE_URL_SECONDS
         ):
             return 404, "expired_url"
+        if violations := message_violations(body):
+            return 400, _message_error(violations)
         url.uses += 1
         return 200, "ok"
 
@@ -605,6 +608,7 @@ class SlackStandIn:
     def _chat_post_message(self, args: Json) -> Json:
         channel = _required(args, "channel")
         self._postable(channel, method="chat.postMessage")
+        _check_message(args)
         if "text" not in args and "blocks" not in args and "attachments" not in args:
             raise SlackError("no_text")
         message = SlackMessage(
@@ -621,6 +625,7 @@ class SlackStandIn:
         channel = _required(args, "channel")
         ts = _required(args, "ts")
         self._postable(channel, method="chat.update")
+        _check_message(args)
         messages = self._channels.get(channel, [])
         for index, old in enumerate(messages):
             if old.ts == ts:
@@ -645,6 +650,9 @@ class SlackStandIn:
         channel = _required(args, "channel")
         user = _required(args, "user")
         self._postable(channel, method="chat.postEphemeral")
+        if "text" not in args and "blocks" not in args and "attachments" not in args:
+            raise SlackError("no_text")
+        _check_message(args)
         ts = self._next_ts()
         self._ephemeral.append(
             {"channel": channel, "user": user, "ts": ts, "text": args.get("text", ""),
@@ -680,6 +688,8 @@ class SlackStandIn:
         return {"view": self._store_view(f"VHOME{user_id}", _required(args, "view"))}
 
     def _store_view(self, view_id: str, view: Json) -> Json:
+        if violations := view_violations(view):
+            raise SlackError("invalid_arguments", messages=[v.message() for v in violations])
         stored = {**view, "id": view_id, "team_id": TEAM_ID, "hash": self._next_ts()}
         self._views[view_id] = stored
         return stored
@@ -758,6 +768,17 @@ class SlackStandIn:
             answer["response_metadata"] = {"warnings": ["already_in_channel"]}
         found.member = True
         return answer
+
+
+def _message_error(violations: list[Violation]) -> str:
+    """Slack's error for a refused message: over-long ``text`` is ``msg_too_long``, anything
+    wrong in the blocks ``invalid_blocks``."""
+    return "msg_too_long" if any(v.pointer == "/text" for v in violations) else "invalid_blocks"
+
+
+def _check_message(args: Json) -> None:
+    if violations := message_violations(args):
+        raise SlackError(_message_error(violations), messages=[v.message() for v in violations])
 
 
 def _required(args: Json, name: str) -> Any:

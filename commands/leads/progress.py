@@ -12,6 +12,7 @@ from commands.leads.scan import ValidationReport
 from commands.leads.store import UploadState
 
 BAR_WIDTH = 20
+MAX_ERROR_SHOWN = 1_000
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,28 @@ def render_summary(summary: UploadSummary) -> str:
         f"`{progress_bar(sent, total)}`",
     ]
     if summary.error:
-        lines.append(summary.error)
+        lines.append(_first_lines(summary.error))
     lines.append("Resume the upload once the cause is fixed, or start with the contacts sent.")
     return "\n".join(lines)
+
+
+def _first_lines(text: str, limit: int = MAX_ERROR_SHOWN) -> str:
+    """``text`` if it fits in ``limit`` characters, else its first lines that do and how many
+    more there were (a dialer's error can be thousands of lines; Slack refuses a message over
+    40,000 characters and a section over 3,000)."""
+    if len(text) <= limit:
+        return text
+    lines = text.splitlines()
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line) + 1
+        if size > limit:
+            break
+        kept.append(line)
+    if not kept:
+        return f"{text[:limit]} … and {len(text) - limit:,} more characters"
+    return "\n".join(kept) + f"\n… and {len(lines) - len(kept):,} more lines"
 
 
 def render_validation(report: ValidationReport) -> str:

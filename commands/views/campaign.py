@@ -29,9 +29,9 @@ PENDING_VERB: dict[PendingKind, str] = {
     PendingKind.AGENTS: "agents change sent",
 }
 
+# Each fits a radio option's description (Slack: at most 75 characters).
 DEFAULT_STATE_EXPLAINED: dict[AgentDefaultState, str] = {
-    AgentDefaultState.OFFLINE: "Agents join by themselves: they make themselves available to "
-    "join the started campaign.",
+    AgentDefaultState.OFFLINE: "Agents join by themselves: they make themselves available.",
     AgentDefaultState.AVAILABLE: "Agents are called in automatically when the campaign starts.",
 }
 
