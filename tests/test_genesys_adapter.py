@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from fakeredis import FakeAsyncRedis
 
 from dialer.errors import CampaignConflict, CampaignNotFound, DialerUnavailable
 from dialer.genesys import GenesysDialer, GenesysSettings
 from dialer.genesys.groups import Attachments
-from dialer.models import CampaignSettings, CampaignStatus, NotificationKind
+from dialer.models import CampaignSettings, CampaignStatus, EndHandle, NotificationKind
 from dialer.registry import AdapterContext
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
@@ -30,6 +31,7 @@ class Rig:
     ocs: OcsStandin
     dialer: GenesysDialer
     collector: NotificationCollector
+    ocs_url: str = ""
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ async def rig(knobs: GenesysKnobs) -> AsyncIterator[Rig]:
         ) as bot_url:
             ocs.notify_url = f"{bot_url}/dialer/genesys/events"
             try:
-                yield Rig(ocs, dialer, collector)
+                yield Rig(ocs, dialer, collector, ocs_url)
             finally:
                 await dialer.aclose()
                 await redis.aclose()
@@ -166,6 +168,7 @@ async def test_periodic_activity_becomes_progress(rig: Rig) -> None:
     ref = await _running(rig)
     progress = await rig.collector.wait_for(lambda n: n.kind is NotificationKind.PROGRESS)
     assert progress.campaign_ref == ref and progress.counters["busy_factor_pct"] == 82
+    assert progress.counters["hit_ratio_pct"] == 31  # OCS sent 0.31
     assert progress.status is None
 
 
@@ -197,3 +200,38 @@ async def test_an_unreachable_ocs_is_unavailable_and_the_group_stays_free() -> N
     finally:
         await dialer.aclose()
         await redis.aclose()
+
+
+async def test_load_and_start_ask_ocs_to_complete_the_group_when_the_end_handle_is_stop(
+    rig: Rig,
+) -> None:
+    ref = await _running(rig)
+    assert rig.ocs.groups[100].auto_completion == 1
+    await rig.dialer.stop(ref)
+    while rig.ocs.groups[100].state != 3:  # InActive
+        await asyncio.sleep(0.01)
+    await rig.dialer.update_settings(ref, CampaignSettings(end_handle=EndHandle.CONTINUE))
+    await rig.dialer.start(ref)
+    assert rig.ocs.groups[100].auto_completion == 0
+
+
+@pytest.mark.parametrize("knobs", [GenesysKnobs(dial_tick=0.02, records_per_tick=2)])
+async def test_ocs_completing_a_group_by_itself_reports_completed(rig: Rig) -> None:
+    spec = new_campaign(name="Outbound 0@Sales")
+    await rig.dialer.create_campaign(spec)
+    await rig.dialer.add_contacts(spec.ref, contacts_for(spec.ref, 4))
+    await rig.dialer.start(spec.ref)
+    completed = await rig.collector.wait_for_status(spec.ref, CampaignStatus.COMPLETED)
+    assert completed.actor == "OCS itself"
+    unloaded = await rig.collector.wait_for(  # OCS unloads it, too: still completed
+        lambda n: n.raw.get("GSW_CAMPAIGN_GROUP_STATE") == 0 and n.status is not None
+    )
+    assert unloaded.status is CampaignStatus.COMPLETED
+
+
+async def test_the_standin_refuses_auto_completion_on_a_stop(rig: Rig) -> None:
+    async with httpx.AsyncClient(base_url=rig.ocs_url) as http:
+        answer = await http.post(
+            "/campaigngroups/100", params={"req": "stopdialing", "GSW_AUTO_COMPLETION": 1}
+        )
+    assert answer.status_code == 400

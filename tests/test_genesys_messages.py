@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,16 +15,18 @@ from dialer.genesys import GenesysDialer, GenesysSettings
 from dialer.genesys.groups import Attachments
 from dialer.genesys.vendor import (
     OCS,
+    SOURCES,
     Action,
     Actor,
     DialMode,
     GroupState,
+    OcsVocabulary,
     OptimizeBy,
     aggression_for,
     goal_for,
     records_for,
 )
-from dialer.models import CampaignSettings, CampaignStatus, Contact, NotificationKind
+from dialer.models import CampaignSettings, CampaignStatus, Contact, EndHandle, NotificationKind
 from dialer.registry import AdapterContext
 
 REF = "c-20261123-7kq2"
@@ -107,11 +110,15 @@ async def test_each_group_state_maps_to_a_bot_status(
     ("actor", "text"),
     [(3, "OCS itself"), (4, "its schedule"), (5, "its sequence"), (1, "an OCS client")],
 )
-async def test_the_actor_says_who_stopped_it(dialer: GenesysDialer, actor: int, text: str) -> None:
+async def test_the_actor_says_who_stopped_it(redis: FakeAsyncRedis, actor: int, text: str) -> None:
+    dialer = await _dialer(redis)  # a campaign that did not ask OCS to complete it
+    settings = CampaignSettings(aggression=40, end_handle=EndHandle.CONTINUE)
+    await Attachments(redis, "t:").attach(REF, 101, settings)
     body = message(
         GSW_CAMPAIGN_GROUP_STATE=3, GSW_CAMPAIGN_GROUP_ACTION=10, GSW_CAMPAIGN_GROUP_ACTOR=actor
     )
     [notice] = await dialer.receive_webhook({}, body)
+    await dialer.aclose()
     assert notice.status is CampaignStatus.STOPPED and notice.actor == text
     assert notice.raw["GSW_CAMPAIGN_GROUP_ACTION"] == 10  # the cause stays with the event
 
@@ -145,10 +152,10 @@ async def test_not_loaded_after_the_bot_asked_to_remove_is_deleted_and_frees_the
 async def test_activity_becomes_progress_without_a_status(dialer: GenesysDialer) -> None:
     body = message(
         GSW_CAMPAIGN_GROUP_ACTION=None,
-        GSW_BUSY_FACTOR=82.5,
-        GSW_HIT_RATIO="31",
-        GSW_OVERDIAL_RATE=2.4,
-        GSW_TIME_TO_COMPLETE=5400,
+        GSW_STAT_BUSY_FACTOR=0.825,
+        GSW_STAT_HIT_RATIO=0.31,
+        GSW_STAT_OVERDIAL_RATE=0.024,
+        GSW_STAT_TIME_TO_COMPLETE=5400,
     )
     [notice] = await dialer.receive_webhook({}, body)
     assert notice.kind is NotificationKind.PROGRESS and notice.status is None
@@ -158,6 +165,110 @@ async def test_activity_becomes_progress_without_a_status(dialer: GenesysDialer)
         "overdial_rate_pct": 2,
         "time_to_complete_s": 5400,
     }
+
+
+async def test_a_hit_ratio_of_0_85_shows_as_85_percent(dialer: GenesysDialer) -> None:
+    body = message(GSW_CAMPAIGN_GROUP_ACTION=None, GSW_STAT_HIT_RATIO=0.85)
+    [notice] = await dialer.receive_webhook({}, body)
+    assert notice.counters == {"hit_ratio_pct": 85}
+
+
+async def test_the_time_to_complete_stays_in_seconds(dialer: GenesysDialer) -> None:
+    body = message(GSW_CAMPAIGN_GROUP_ACTION=None, GSW_STAT_TIME_TO_COMPLETE=600)
+    [notice] = await dialer.receive_webhook({}, body)
+    assert notice.counters == {"time_to_complete_s": 600}  # ten minutes
+
+
+async def test_null_statistics_are_left_out(dialer: GenesysDialer) -> None:
+    body = message(
+        GSW_CAMPAIGN_GROUP_ACTION=None,
+        GSW_STAT_BUSY_FACTOR=0.5,
+        GSW_STAT_HIT_RATIO=None,
+        GSW_STAT_OVERDIAL_RATE=None,
+        GSW_STAT_TIME_TO_COMPLETE=None,
+    )
+    body = body.replace(b"}", b', "GSW_STAT_HIT_RATIO": null}')
+    [notice] = await dialer.receive_webhook({}, body)
+    assert notice.counters == {"busy_factor_pct": 50}
+
+
+async def test_a_periodic_message_with_every_statistic_null_announces_nothing(
+    dialer: GenesysDialer,
+) -> None:
+    stats = dict.fromkeys(OCS.statistics)
+    body = json.loads(message(GSW_CAMPAIGN_GROUP_ACTION=None)) | stats
+    assert await dialer.receive_webhook({}, json.dumps(body).encode()) == []
+
+
+async def test_the_old_statistics_names_are_not_read(dialer: GenesysDialer) -> None:
+    body = message(GSW_BUSY_FACTOR=82.5, GSW_HIT_RATIO=31)
+    notices = await dialer.receive_webhook({}, body)
+    assert [n.kind for n in notices] == [NotificationKind.STATUS]
+    assert notices[0].counters == {}
+
+
+async def test_statistics_in_a_state_message_give_its_status_and_progress(
+    dialer: GenesysDialer,
+) -> None:
+    body = message(GSW_STAT_BUSY_FACTOR=0.9, GSW_STAT_HIT_RATIO=None)
+    status, progress = await dialer.receive_webhook({}, body)
+    assert status.kind is NotificationKind.STATUS and status.status is CampaignStatus.RUNNING
+    assert progress.kind is NotificationKind.PROGRESS
+    assert progress.counters == {"busy_factor_pct": 90}
+    assert status.event_id != progress.event_id
+
+
+@pytest.mark.parametrize(
+    ("state", "action"),
+    [(3, 10), (0, 8)],  # InActive by StopDialing, NotLoaded by UnloadCampaign
+)
+async def test_ocs_completing_the_group_itself_is_completed(
+    dialer: GenesysDialer, state: int, action: int
+) -> None:
+    body = message(
+        GSW_CAMPAIGN_GROUP_STATE=state, GSW_CAMPAIGN_GROUP_ACTION=action, GSW_CAMPAIGN_GROUP_ACTOR=3
+    )
+    [notice] = await dialer.receive_webhook({}, body)
+    assert notice.status is CampaignStatus.COMPLETED
+    assert notice.actor == "OCS itself"
+
+
+async def test_a_group_stopped_by_ocs_without_auto_completion_is_stopped(
+    redis: FakeAsyncRedis,
+) -> None:
+    dialer = await _dialer(redis)
+    settings = CampaignSettings(aggression=40, end_handle=EndHandle.CONTINUE)
+    await Attachments(redis, "t:").attach(REF, 101, settings)
+    body = message(
+        GSW_CAMPAIGN_GROUP_STATE=3, GSW_CAMPAIGN_GROUP_ACTION=10, GSW_CAMPAIGN_GROUP_ACTOR=3
+    )
+    [notice] = await dialer.receive_webhook({}, body)
+    assert notice.status is CampaignStatus.STOPPED
+    with_flag = message(
+        GSW_CAMPAIGN_GROUP_STATE=3,
+        GSW_CAMPAIGN_GROUP_ACTION=10,
+        GSW_CAMPAIGN_GROUP_ACTOR=3,
+        GSW_AUTO_COMPLETION=1,
+    )
+    [notice] = await dialer.receive_webhook({}, with_flag)
+    assert notice.status is CampaignStatus.COMPLETED
+    await dialer.aclose()
+
+
+async def test_a_stop_by_the_schedule_is_never_completed(dialer: GenesysDialer) -> None:
+    body = message(
+        GSW_CAMPAIGN_GROUP_STATE=3, GSW_CAMPAIGN_GROUP_ACTION=10, GSW_CAMPAIGN_GROUP_ACTOR=4
+    )
+    [notice] = await dialer.receive_webhook({}, body)
+    assert notice.status is CampaignStatus.STOPPED
+
+
+def test_every_entry_of_the_vendor_table_names_its_source_or_says_assumed() -> None:
+    names = {f.name for f in dataclasses.fields(OcsVocabulary)}
+    assert names == set(SOURCES)
+    for name, source in SOURCES.items():
+        cited = "docs.genesys.com" in source
+        assert cited or source.startswith(("assumed", "ours")), name
 
 
 async def test_a_new_optimisation_goal_becomes_a_settings_notification(
@@ -200,7 +311,8 @@ async def test_a_message_for_a_group_without_a_campaign_gives_nothing(
         message(GSW_CAMPAIGN_GROUP_STATE="running"),
         message(GSW_CAMPAIGN_GROUP_STATE=None),
         message(GSW_DATE_TIME="yesterday"),
-        message(GSW_CAMPAIGN_GROUP_ACTION=None, GSW_BUSY_FACTOR="high"),
+        message(GSW_CAMPAIGN_GROUP_ACTION=None, GSW_STAT_BUSY_FACTOR="high"),
+        message(GSW_CAMPAIGN_GROUP_ACTION=None, GSW_STAT_HIT_RATIO=-0.1),
     ],
 )
 async def test_garbage_is_rejected(dialer: GenesysDialer, body: bytes) -> None:

@@ -36,6 +36,7 @@ from dialer.genesys.vendor import (
     OptimizeBy,
     UnknownMessage,
     aggression_for,
+    auto_completion_params,
     control_params,
     error_message,
     goal_for,
@@ -50,6 +51,7 @@ from dialer.models import (
     Contact,
     DialerCampaign,
     DialerNotification,
+    EndHandle,
     NewCampaign,
     NotificationKind,
 )
@@ -126,7 +128,7 @@ class GenesysDialer:
                     )
                     continue  # busy in OCS outside the bot
                 if state is GroupState.NOT_LOADED:
-                    await self._control(group, OCS.load)
+                    await self._control(group, OCS.load, campaign.settings)
             except DialerError:
                 await self._attachments.detach(
                     Attachment(campaign.ref, group.dbid, campaign.settings)
@@ -160,7 +162,7 @@ class GenesysDialer:
         attachment, group = await self._attached(ref)
         await self._attachments.save_settings(attachment, settings)
         if await self._state(group) in DIALLING:
-            await self._control(group, OCS.set_dialing_mode, **self._pacing(settings))
+            await self._control(group, OCS.set_dialing_mode, settings, **self._pacing(settings))
 
     async def start(self, ref: str) -> None:
         attachment, group = await self._attached(ref)
@@ -172,9 +174,10 @@ class GenesysDialer:
                 f"`{ref}` is being unloaded in OCS; it cannot start.", dialer=NAME
             )
         if state is GroupState.NOT_LOADED:
-            await self._control(group, OCS.load)
+            await self._control(group, OCS.load, attachment.settings)
             await self._until_loaded(ref, group)
-        await self._control(group, OCS.start_dialing, **self._pacing(attachment.settings))
+        settings = attachment.settings
+        await self._control(group, OCS.start_dialing, settings, **self._pacing(settings))
 
     async def stop(self, ref: str) -> None:
         _, group = await self._attached(ref)
@@ -235,10 +238,10 @@ class GenesysDialer:
         attachment = await self._attachments.of_group(group.dbid) if group else None
         if group is None or attachment is None:
             return []  # a group the bot does not use, or no campaign of the bot on it
-        notice = self._notice(message, attachment, data)
-        if notice is not None and notice.status is CampaignStatus.DELETED:
+        notices = self._notices(message, attachment, data)
+        if any(n.status is CampaignStatus.DELETED for n in notices):
             await self._attachments.detach(attachment)  # the group is free for a new campaign
-        return [notice] if notice is not None else []
+        return notices
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -246,26 +249,40 @@ class GenesysDialer:
 
     # -- notifications ------------------------------------------------------------------------
 
-    def _notice(
+    def _notices(
         self, message: GroupMessage, attachment: Attachment, raw: dict[str, Any]
-    ) -> DialerNotification | None:
-        values: dict[str, Any]
-        if message.is_activity:
-            values = {"kind": NotificationKind.PROGRESS, "counters": message.counters}
-        elif message.action is Action.SET_DIALING_MODE and message.optimize_goal is not None:
+    ) -> list[DialerNotification]:
+        """A state message gives its status (or settings); statistics, in it or alone, progress."""
+        notices: list[DialerNotification] = []
+        micros = int(message.occurred_at.timestamp() * 1_000_000)
+        values: dict[str, Any] | None = None
+        if message.action is Action.SET_DIALING_MODE and message.optimize_goal is not None:
             settings = self._settings_from(message, attachment.settings)
             values = {"kind": NotificationKind.SETTINGS, "settings": settings}
-        elif message.status is not None:
-            removed = message.state is GroupState.NOT_LOADED and attachment.removing
-            status = CampaignStatus.DELETED if removed else message.status
-            values = {"kind": NotificationKind.STATUS, "status": status}
-        else:
-            return None
-        micros = int(message.occurred_at.timestamp() * 1_000_000)
-        action = message.action.name if message.action else "none"
+        elif message.status is not None and not message.is_activity:
+            values = {"kind": NotificationKind.STATUS, "status": _status(message, attachment, raw)}
+        if values is not None:
+            action = message.action.name if message.action else "none"
+            event = f"{attachment.dbid}:{micros}:{message.state.name}:{action}"
+            notices.append(self._notice(event, micros, message, attachment, raw, values))
+        if message.counters:
+            values = {"kind": NotificationKind.PROGRESS, "counters": message.counters}
+            event = f"{attachment.dbid}:{micros}:progress"
+            notices.append(self._notice(event, micros, message, attachment, raw, values))
+        return notices
+
+    def _notice(
+        self,
+        event: str,
+        micros: int,
+        message: GroupMessage,
+        attachment: Attachment,
+        raw: dict[str, Any],
+        values: dict[str, Any],
+    ) -> DialerNotification:
         return DialerNotification.model_validate(
             {
-                "event_id": f"{NAME}:{attachment.dbid}:{micros}:{message.state.name}:{action}",
+                "event_id": f"{NAME}:{event}",
                 "dialer": NAME,
                 "campaign_ref": attachment.ref,
                 "dialer_campaign_id": str(attachment.dbid),
@@ -372,8 +389,17 @@ class GenesysDialer:
                 )
             await asyncio.sleep(LOAD_POLL_SECONDS)
 
-    async def _control(self, group: CampaignGroup, request: str, **extra: int) -> None:
+    async def _control(
+        self,
+        group: CampaignGroup,
+        request: str,
+        settings: CampaignSettings | None = None,
+        **extra: int,
+    ) -> None:
         path = OCS.group_path.format(dbid=group.dbid)
+        if settings is not None:  # OCS completes the group itself when its end handle is stop
+            complete = settings.end_handle is EndHandle.STOP
+            extra |= auto_completion_params(request, complete=complete)
         await self._call("POST", path, params=control_params(request, **extra))
 
     async def _call(
@@ -400,6 +426,20 @@ class GenesysDialer:
             raise DialerProtocolError(
                 f"OCS answered {path} with something other than JSON.", dialer=NAME
             ) from exc
+
+
+def _status(message: GroupMessage, attachment: Attachment, raw: dict[str, Any]) -> CampaignStatus:
+    """The bot's status for a state message: deleted after a removal, completed when OCS stopped
+    or unloaded the group itself because auto-completion was asked for."""
+    assert message.status is not None
+    if message.state is GroupState.NOT_LOADED and attachment.removing:
+        return CampaignStatus.DELETED
+    asked = attachment.settings.end_handle is EndHandle.STOP or raw.get(OCS.auto_completion) == 1
+    ended = message.action in (Action.STOP_DIALING, Action.UNLOAD_CAMPAIGN)
+    idle = message.state in (GroupState.INACTIVE, GroupState.NOT_LOADED)
+    if asked and ended and idle and message.by_ocs_itself:
+        return CampaignStatus.COMPLETED
+    return message.status
 
 
 def error_for(response: httpx.Response) -> DialerError:

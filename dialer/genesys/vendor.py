@@ -1,27 +1,37 @@
 """Everything this adapter assumes about Genesys OCS, in one table, and the pure functions on it.
 
-Sources: OCS "Campaign Group Status Reporting" (seed 004) for the ``GSW_*`` attributes, and
-``seeds/README.md`` for the enum numbering, which comes from secondary sources. The HTTP paths,
-the ``GET`` of a group's state, the request parameters, the calling-list record fields and the
-statistics attributes of the periodic activity message are not in either: they are *assumed*
-from OCS's HTTP interface as we read it. Correct any of them here and nowhere else.
+Every entry of ``OcsVocabulary`` has a row in ``SOURCES`` (same name) saying where it comes from:
+a Genesys documentation page by its title, or *assumed* with what would confirm it. Correct an
+entry here and nowhere else. The pages cited:
+
+    "Campaign Group Status Reporting" (docs.genesys.com, OU/Dep/AutoCGStatus): the ``GSW_*``
+        attributes OCS POSTs on a state change and periodically, and since 8.1.517.04 the
+        statistics ``GSW_STAT_*`` in the same JSON body (ratios as fractions, 0.85 = 85 %, the
+        time to complete in seconds, any of them null)
+    "Campaign Group Auto Completion" (docs.genesys.com, OU/Dep/AutoCompletion): the request
+        attribute ``GSW_AUTO_COMPLETION`` (1 = OCS stops and unloads the group by itself once
+        its records are finalised), accepted on LoadCampaign, StartDialing and SetDialingMode only
 
 How a campaign group's state (CM_GrpCampState) becomes the bot's status::
 
     -1 Unknown            (nothing: ignored)
-     0 NotLoaded          stopped   (deleted, once the bot asked to remove the campaign)
+     0 NotLoaded          stopped   (deleted, once the bot asked to remove the campaign;
+                                     completed, when OCS unloaded it by auto-completion)
      1 WaitingUnload      stopping  (unload requested; calls in progress finish first)
      2 UnloadInProgress   stopping
-     3 InActive           stopped   (loaded, not dialling)
+     3 InActive           stopped   (completed, when OCS stopped it by auto-completion)
      4 Active             running
      5 Running            running
 
-OCS has no "completed": a group whose calling list is exhausted stays Running until it is stopped,
-by the bot or by its schedule.
+OCS completes a group by itself only when asked to (``GSW_AUTO_COMPLETION`` = 1, which the bot
+sends when the campaign's end handle is ``stop``): it then stops and unloads the group, and those
+two messages name OCS itself as the actor. Without it a group whose calling list is exhausted
+stays Running until it is stopped, by the bot or by its schedule.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,17 +105,23 @@ class OcsVocabulary:
     optimize_goal: str = "GSW_OPTIMIZE_GOAL"
     date_time: str = "GSW_DATE_TIME"  # UTC seconds with millisecond precision
 
-    # -- the periodic activity message (assumed names), attribute -> bot counter ----------
-    statistics: Mapping[str, str] = field(
+    # -- statistics, in state messages and periodic ones: attribute -> (counter, scale) ------
+    # The ratios arrive as fractions (0.85 = 85 %) and become whole percentages; the time to
+    # complete arrives in seconds. null means OCS has no value yet: the counter is left out.
+    statistics: Mapping[str, tuple[str, int]] = field(
         default_factory=lambda: MappingProxyType(
             {
-                "GSW_BUSY_FACTOR": "busy_factor_pct",
-                "GSW_HIT_RATIO": "hit_ratio_pct",
-                "GSW_OVERDIAL_RATE": "overdial_rate_pct",
-                "GSW_TIME_TO_COMPLETE": "time_to_complete_s",
+                "GSW_STAT_BUSY_FACTOR": ("busy_factor_pct", 100),
+                "GSW_STAT_HIT_RATIO": ("hit_ratio_pct", 100),
+                "GSW_STAT_OVERDIAL_RATE": ("overdial_rate_pct", 100),
+                "GSW_STAT_TIME_TO_COMPLETE": ("time_to_complete_s", 1),
             }
         )
     )
+
+    # -- auto-completion ------------------------------------------------------------------
+    auto_completion: str = "GSW_AUTO_COMPLETION"  # 1: stop and unload once records run out
+    auto_completion_requests: frozenset[str] = frozenset({"load", "startdialing", "setdialingmode"})
 
     # -- enums (README; secondary sources) ----------------------------------------------
     statuses: Mapping[GroupState, CampaignStatus | None] = field(
@@ -168,6 +184,58 @@ class OcsVocabulary:
 
 OCS = OcsVocabulary()
 
+_STATUS_PAGE = 'docs.genesys.com "Campaign Group Status Reporting" (OU/Dep/AutoCGStatus)'
+_AUTO_PAGE = 'docs.genesys.com "Campaign Group Auto Completion" (OU/Dep/AutoCompletion)'
+_HTTP_ASSUMED = (
+    "assumed: OCS's own HTTP control interface is not on a public page we found (the Auto "
+    "Completion page shows only the GWS form, POST /ocs/v3/servers/<id>/load-campaign); "
+    "confirm against your OCS HTTP Proxy / GWS version"
+)
+
+# Where each entry of ``OcsVocabulary`` comes from: a page, or "assumed" and what would confirm it.
+SOURCES: Mapping[str, str] = MappingProxyType(
+    {
+        "tenant": _STATUS_PAGE,
+        "group_name": _STATUS_PAGE,
+        "group_guid": _STATUS_PAGE,
+        "state": _STATUS_PAGE + "; the numbering of CM_GrpCampState is from secondary sources",
+        "action": _STATUS_PAGE + "; CMMessageType numbers: the Auto Completion page's log shows "
+        "7 = GSW_CM_ReqLoadCampaign, the others are from secondary sources",
+        "actor": _STATUS_PAGE + "; the numbering is from secondary sources",
+        "dial_mode": _STATUS_PAGE + " (CfgDialMode values, only while running)",
+        "optimize_by": _STATUS_PAGE,
+        "optimize_goal": _STATUS_PAGE,
+        "date_time": _STATUS_PAGE,
+        "statistics": _STATUS_PAGE + " (since 8.1.517.04: fractions, 0.85 = 85 %; "
+        "GSW_STAT_TIME_TO_COMPLETE in seconds, 600 = 10 minutes; each may be null)",
+        "auto_completion": _AUTO_PAGE + " (the attribute, 0 or 1); how it travels on OCS's HTTP "
+        "control request (a query parameter here) is assumed",
+        "auto_completion_requests": _AUTO_PAGE + ": only CampaignLoad, StartDialing and "
+        "SetDialingMode may carry it",
+        "statuses": "the mapping is ours, over the states of " + _STATUS_PAGE,
+        "actors": "ours: the wording of each GSW_CAMPAIGN_GROUP_ACTOR value",
+        "goal_range": "assumed: our choice of gentle and fierce goals; OCS takes any goal",
+        "group_path": _HTTP_ASSUMED,
+        "request_param": _HTTP_ASSUMED,
+        "load": _HTTP_ASSUMED,
+        "start_dialing": _HTTP_ASSUMED,
+        "stop_dialing": _HTTP_ASSUMED,
+        "unload": _HTTP_ASSUMED,
+        "set_dialing_mode": _HTTP_ASSUMED,
+        "mode_param": _HTTP_ASSUMED,
+        "optimize_by_param": _HTTP_ASSUMED,
+        "optimize_goal_param": _HTTP_ASSUMED,
+        "list_path": _HTTP_ASSUMED,
+        "add_records": _HTTP_ASSUMED,
+        "phone_field": "assumed: the standard Genesys calling-list field contact_info; confirm "
+        "against the calling list's format",
+        "chain_field": "assumed: the standard Genesys calling-list field chain_n",
+        "chain_id_field": "assumed: the standard Genesys calling-list field chain_id",
+        "contact_ref_field": "ours: a custom field the calling list's format must have",
+        "error_message_fields": "assumed: no public page shows OCS's HTTP error body",
+    }
+)
+
 
 @dataclass(frozen=True)
 class GroupMessage:
@@ -190,7 +258,12 @@ class GroupMessage:
 
     @property
     def is_activity(self) -> bool:
-        return bool(self.counters)
+        """A periodic message: no request caused it; it carries statistics (or nulls) only."""
+        return self.action is None
+
+    @property
+    def by_ocs_itself(self) -> bool:
+        return self.actor is Actor.SELF
 
     @property
     def actor_text(self) -> str:
@@ -211,9 +284,10 @@ def parse_message(body: Mapping[str, Any]) -> GroupMessage:
     if name is None and guid is None:
         raise Garbage("no campaign group name or GUID")
     counters = _counters(body)
-    raw_state = _integer(body, OCS.state, required=not counters)
+    periodic = any(attribute in body for attribute in OCS.statistics)
+    raw_state = _integer(body, OCS.state, required=not periodic)
     state = GroupState.UNKNOWN if raw_state is None else _enum(GroupState, raw_state, "state")
-    raw_action = _integer(body, OCS.action, required=not counters)
+    raw_action = _integer(body, OCS.action, required=not periodic)
     raw_actor = _integer(body, OCS.actor)
     raw_optimize = _integer(body, OCS.optimize_by)
     return GroupMessage(
@@ -245,6 +319,13 @@ def aggression_for(goal: int, method: OptimizeBy) -> int:
 
 def control_params(request: str, **extra: int) -> dict[str, str | int]:
     return {OCS.request_param: request, **extra}
+
+
+def auto_completion_params(request: str, *, complete: bool) -> dict[str, int]:
+    """``GSW_AUTO_COMPLETION`` for the requests that may carry it, none for the others."""
+    if request not in OCS.auto_completion_requests:
+        return {}
+    return {OCS.auto_completion: 1 if complete else 0}
 
 
 def pacing_params(aggression: int, mode: DialMode, method: OptimizeBy) -> dict[str, int]:
@@ -280,16 +361,15 @@ def error_message(body: object) -> str | None:
 
 def _counters(body: Mapping[str, Any]) -> dict[str, int]:
     counters: dict[str, int] = {}
-    for attribute, ours in OCS.statistics.items():
+    for attribute, (ours, scale) in OCS.statistics.items():
         value = body.get(attribute)
         if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            continue  # null: OCS has no value for it yet
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise Garbage(f"{attribute} is not a number")
-        try:
-            counters[ours] = round(float(value))
-        except ValueError:
-            raise Garbage(f"{attribute} is not a number") from None
+        if not math.isfinite(value) or value < 0:
+            raise Garbage(f"{attribute} is not a non-negative number")
+        counters[ours] = round(value * scale)
     return counters
 
 

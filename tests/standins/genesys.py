@@ -1,11 +1,26 @@
 """A local Genesys OCS: a real HTTP server with OCS's control interface, for tests.
 
-Control requests (``POST /campaigngroups/<DBID>?req=...``) change a campaign group's state a
-moment later and POST the ``GSW_*`` state message to ``notify_url``, once, in order, without
-retries (as OCS does). Running groups also send periodic activity messages with statistics.
-The other end, for tests, is ``tests.standins.server.webhook_receiver_app``: it hands each
-delivery to an adapter's ``receive_webhook`` and the notifications to a sink, as the bot's HTTP
-edge does.
+Sources, read for this stand-in rather than the adapter:
+
+    docs.genesys.com "Campaign Group Status Reporting" (OU/Dep/AutoCGStatus): the ``GSW_*``
+        attributes of the state messages OCS POSTs, once and never retried; the periodic
+        messages; the statistics ``GSW_STAT_BUSY_FACTOR``, ``GSW_STAT_HIT_RATIO`` and
+        ``GSW_STAT_OVERDIAL_RATE`` as fractions (0.85 = 85 %) and ``GSW_STAT_TIME_TO_COMPLETE``
+        in seconds, each null when OCS has no value, in state and periodic messages alike
+    docs.genesys.com "Campaign Group Auto Completion" (OU/Dep/AutoCompletion):
+        ``GSW_AUTO_COMPLETION`` = 1 on LoadCampaign, StartDialing or SetDialingMode makes OCS
+        stop and unload the group by itself once every retrieved record is finalised; the
+        attribute is refused on other requests here
+
+Assumed, as in ``dialer/genesys/vendor.py``: the control paths and parameters
+(``POST /campaigngroups/<DBID>?req=...``, ``GET`` for the state, ``POST /lists/<name>?req=add``),
+since no public page shows OCS's own HTTP control interface.
+
+Control requests change a campaign group's state a moment later and POST the state message to
+``notify_url``. Running groups send periodic messages when ``activity_interval`` is set, and dial
+their calling list's records when ``dial_tick`` is set. The other end, for tests, is
+``tests.standins.server.webhook_receiver_app``: it hands each delivery to an adapter's
+``receive_webhook`` and the notifications to a sink, as the bot's HTTP edge does.
 """
 
 from __future__ import annotations
@@ -30,10 +45,24 @@ LOAD, UNLOAD, START, STOP, SET_MODE = 7, 8, 9, 10, 11
 OCS_CLIENT, SELF, SCHEDULE = 1, 3, 4
 
 
+AUTO_COMPLETION = "GSW_AUTO_COMPLETION"
+AUTO_COMPLETION_REQUESTS = {"load", "startdialing", "setdialingmode"}
+# What a running group reports, as OCS sends it: fractions, seconds.
+RUNNING_STATISTICS: dict[str, float | None] = {
+    "GSW_STAT_BUSY_FACTOR": 0.825,
+    "GSW_STAT_HIT_RATIO": 0.31,
+    "GSW_STAT_OVERDIAL_RATE": 0.024,
+    "GSW_STAT_TIME_TO_COMPLETE": 5400,
+}
+IDLE_STATISTICS: dict[str, float | None] = dict.fromkeys(RUNNING_STATISTICS)
+
+
 @dataclass
 class GenesysKnobs:
     transition_delay: float = 0.02
     activity_interval: float = 0.0  # 0: no periodic activity messages
+    dial_tick: float = 0.0  # 0: running groups do not work through their calling lists
+    records_per_tick: int = 1
 
 
 @dataclass
@@ -46,6 +75,9 @@ class StandinGroup:
     dial_mode: int | None = None
     optimize_by: int | None = None
     optimize_goal: int | None = None
+    auto_completion: int = 0  # GSW_AUTO_COMPLETION of the last load/start/set-mode request
+    finalized: int = 0  # records of its calling list dialled to the end
+    completing: bool = False  # OCS is stopping and unloading it by auto-completion
 
 
 @dataclass
@@ -71,6 +103,8 @@ class OcsStandin:
         tasks = [asyncio.create_task(self._deliver_forever())]
         if self.knobs.activity_interval > 0:
             tasks.append(asyncio.create_task(self._report_activity()))
+        if self.knobs.dial_tick > 0:
+            tasks.append(asyncio.create_task(self._dial_forever()))
         try:
             async with serve_locally(self.app) as url:
                 yield url
@@ -87,6 +121,12 @@ class OcsStandin:
         group.state = state
         self._announce(group, action, actor)
 
+    def exhaust(self, dbid: int) -> None:
+        """Finalise every record of the group's calling list, as if all were dialled."""
+        group = self.groups[dbid]
+        group.finalized = len(self.records.get(group.calling_list, []))
+        self._maybe_complete(group)
+
     # -- the HTTP interface -------------------------------------------------------------------
 
     async def _group(self, request: Request) -> Response:
@@ -97,6 +137,13 @@ class OcsStandin:
             return JSONResponse(self._attributes(group))
         wanted = request.query_params.get("req", "")
         self.requests.append(f"{group.dbid}:{wanted}")
+        if AUTO_COMPLETION in request.query_params:
+            if wanted not in AUTO_COMPLETION_REQUESTS:
+                message = f"{AUTO_COMPLETION} is taken only by load, startdialing, setdialingmode"
+                return JSONResponse({"message": message}, status_code=400)
+            if request.query_params[AUTO_COMPLETION] not in ("0", "1"):
+                return JSONResponse({"message": f"{AUTO_COMPLETION} is 0 or 1"}, status_code=400)
+            group.auto_completion = int(request.query_params[AUTO_COMPLETION])
         handler = {
             "load": self._load,
             "startdialing": self._start,
@@ -128,6 +175,7 @@ class OcsStandin:
     def _load(self, group: StandinGroup, query: Any) -> str | None:
         if group.state != NOT_LOADED:
             return None  # loading a loaded group changes nothing
+        group.completing = False
         self._later(group, [(INACTIVE, LOAD)])
         return None
 
@@ -164,12 +212,14 @@ class OcsStandin:
         group.optimize_by = int(query.get("optmethod", 1))
         group.optimize_goal = int(query.get("optgoal", 80))
 
-    def _later(self, group: StandinGroup, steps: list[tuple[int, int]]) -> None:
+    def _later(
+        self, group: StandinGroup, steps: list[tuple[int, int]], actor: int = OCS_CLIENT
+    ) -> None:
         async def change() -> None:
             for state, action in steps:
                 await asyncio.sleep(self.knobs.transition_delay)
                 group.state = state
-                self._announce(group, action, OCS_CLIENT)
+                self._announce(group, action, actor)
 
         asyncio.get_running_loop().create_task(change())
 
@@ -197,7 +247,9 @@ class OcsStandin:
                 "GSW_DIAL_MODE": group.dial_mode,
                 "GSW_OPTIMIZE_BY": group.optimize_by,
                 "GSW_OPTIMIZE_GOAL": group.optimize_goal,
-            }
+            } | RUNNING_STATISTICS
+        else:
+            message |= IDLE_STATISTICS
         return message
 
     async def _report_activity(self) -> None:
@@ -205,15 +257,24 @@ class OcsStandin:
             await asyncio.sleep(self.knobs.activity_interval)
             for group in self.groups.values():
                 if group.state in (ACTIVE, RUNNING):
-                    self._outbox.put_nowait(
-                        self._attributes(group)
-                        | {
-                            "GSW_BUSY_FACTOR": 82.5,
-                            "GSW_HIT_RATIO": 31,
-                            "GSW_OVERDIAL_RATE": 2.4,
-                            "GSW_TIME_TO_COMPLETE": 5400,
-                        }
-                    )
+                    self._outbox.put_nowait(self._attributes(group))  # no action: periodic
+
+    async def _dial_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.knobs.dial_tick)
+            for group in self.groups.values():
+                if group.state in (ACTIVE, RUNNING):
+                    loaded = len(self.records.get(group.calling_list, []))
+                    group.finalized = min(loaded, group.finalized + self.knobs.records_per_tick)
+                    self._maybe_complete(group)
+
+    def _maybe_complete(self, group: StandinGroup) -> None:
+        """Auto-completion: every record finalised, so OCS stops and unloads the group itself."""
+        loaded = len(self.records.get(group.calling_list, []))
+        dialling = group.state in (ACTIVE, RUNNING) and not group.completing
+        if group.auto_completion == 1 and dialling and group.finalized >= loaded:
+            group.completing = True
+            self._later(group, [(INACTIVE, STOP), (NOT_LOADED, UNLOAD)], actor=SELF)
 
     async def _deliver_forever(self) -> None:
         async with httpx.AsyncClient(timeout=2.0) as http:
