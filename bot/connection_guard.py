@@ -63,6 +63,19 @@ class GuardedH11Protocol(H11Protocol):
         if not self.transport.is_closing():
             self._wait_for_a_request()
 
+    def shutdown(self) -> None:
+        """Graceful stop. A request still waiting for its body is cut now (its route sees the
+        client gone) rather than cancelled, with a traceback, when the grace period ends."""
+        waiting_for_body = (
+            self.cycle is not None
+            and not self.cycle.response_complete
+            and self.conn.their_state is h11.SEND_BODY
+        )
+        if waiting_for_body:
+            self._close()
+        else:
+            super().shutdown()
+
     def idle(self) -> bool:
         """No request in hand: still waiting for a head, or done answering one."""
         return self.cycle is None or self.cycle.response_complete
