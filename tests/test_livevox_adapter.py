@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from dialer.errors import (
     DialerUnavailable,
 )
 from dialer.livevox import LiveVoxDialer
-from dialer.models import CampaignStatus, NotificationKind
+from dialer.livevox.vendor import UNKNOWN_STATES
+from dialer.models import CampaignSettings, CampaignStatus, NotificationKind
 from dialer.registry import AdapterContext
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
@@ -194,24 +196,53 @@ async def test_a_campaign_without_allow_append_gets_a_clear_conflict(
 ) -> None:
     ref = await _created(dialer)
     rig.standin.campaign_named(ref).allow_append = False
-    with pytest.raises(CampaignConflict, match="without Allow Append"):
+    with pytest.raises(CampaignConflict, match="Allow Append"):
         await dialer.add_contacts(ref, contacts_for(ref, 1))
 
 
-@pytest.mark.parametrize("state", ["DONE", "STOPPED", "REPORTED"])
+@pytest.mark.parametrize("state", ["DONE", "STOPPED", "REPORTED", "DEACTIVATED"])
 async def test_appends_go_only_to_built_paused_or_playing_campaigns(
     rig: Rig, dialer: LiveVoxDialer, state: str
 ) -> None:
     ref = await _created(dialer)
     rig.standin.campaign_named(ref).state = state
-    with pytest.raises(CampaignConflict, match="Built, Paused or Playing"):
+    with pytest.raises(CampaignConflict, match="built, paused or playing"):
         await dialer.add_contacts(ref, contacts_for(ref, 1))
 
 
 @pytest.mark.parametrize("knobs", [LiveVoxKnobs(build_delay=5.0)])
 async def test_a_campaign_still_building_asks_to_try_again(dialer: LiveVoxDialer) -> None:
     ref = await _created(dialer)
-    with pytest.raises(DialerUnavailable, match="still building"):
+    with pytest.raises(DialerUnavailable, match="still loading"):
+        await dialer.add_contacts(ref, contacts_for(ref, 1))
+
+
+@pytest.mark.parametrize("knobs", [LiveVoxKnobs(built_on_load=False, transition_delay=0.01)])
+async def test_an_unbuilt_campaign_is_built_first_and_then_takes_leads(
+    rig: Rig, dialer: LiveVoxDialer
+) -> None:
+    ref = await _created(dialer)
+    assert rig.standin.campaign_named(ref).state == "READY_UNBUILT"
+    with pytest.raises(DialerUnavailable, match="building"):
+        await dialer.add_contacts(ref, contacts_for(ref, 1))
+    assert (
+        "PUT",
+        f"/api/campaign/campaigns/{rig.standin.campaign_named(ref).id}/state",
+        {"state": "BUILD"},
+    ) in rig.standin.bodies
+    for _ in range(100):
+        if rig.standin.campaign_named(ref).state == "READY":
+            break
+        time.sleep(0.01)
+        await asyncio.sleep(0.01)
+    await dialer.add_contacts(ref, contacts_for(ref, 1))
+    assert len(rig.standin.campaign_named(ref).records) == 1
+
+
+async def test_yesterdays_campaign_takes_no_leads(rig: Rig, dialer: LiveVoxDialer) -> None:
+    ref = await _created(dialer)
+    rig.standin.campaign_named(ref).upload_ms -= 26 * 60 * 60 * 1000
+    with pytest.raises(CampaignConflict, match="today's"):
         await dialer.add_contacts(ref, contacts_for(ref, 1))
 
 
@@ -243,17 +274,42 @@ async def test_start_and_stop_are_seen_only_by_polling(rig: Rig, dialer: LiveVox
 
 
 @pytest.mark.parametrize("knobs", [LiveVoxKnobs(dial_tick=0.01, records_per_tick=2)])
-async def test_real_time_counters_become_progress_and_the_end_completes(
-    dialer: LiveVoxDialer,
-) -> None:
+async def test_a_campaign_out_of_records_completes(rig: Rig, dialer: LiveVoxDialer) -> None:
     collector = NotificationCollector()
     ref = await _created(dialer, contacts=10)
     await dialer.start(ref)
     await _poll_until(dialer, collector, ref, CampaignStatus.COMPLETED)
-    progress = [n for n in collector.received if n.kind is NotificationKind.PROGRESS]
-    assert progress and all(n.status is None for n in progress)
-    assert progress[-1].counters["completed"] == 10
-    assert progress[-1].counters["percent_done"] == 100
+    assert rig.standin.campaign_named(ref).state == "DONE"
+    # LiveVox's search and read carry no real-time counters, so none are made up.
+    assert not [n for n in collector.received if n.kind is NotificationKind.PROGRESS]
+
+
+async def test_a_settings_change_is_the_strategy_put_on_the_campaign(
+    rig: Rig, dialer: LiveVoxDialer
+) -> None:
+    collector = NotificationCollector()
+    ref = await _created(dialer)
+    await dialer.poll_once(collector.sink)
+    await dialer.update_settings(ref, CampaignSettings(aggression=90))
+    campaign = rig.standin.campaign_named(ref)
+    sent = ("PUT", f"/api/campaign/campaigns/{campaign.id}", {"dialingStrategyId": 13})
+    assert sent in rig.standin.bodies
+    assert campaign.dialing_strategy_id == 13
+    await dialer.poll_once(collector.sink)
+    [notice] = [n for n in collector.received if n.kind is NotificationKind.SETTINGS]
+    assert notice.settings == CampaignSettings(aggression=90)
+
+
+async def test_a_campaign_in_a_status_nobody_documented_does_not_stop_the_listing(
+    rig: Rig, dialer: LiveVoxDialer
+) -> None:
+    ref = await _created(dialer)
+    rig.standin.campaign_named(ref).state = "BROKEN"
+    before = UNKNOWN_STATES["BROKEN"]
+    listed = {c.ref: c for c in await dialer.list_campaigns()}
+    assert listed[ref].status is CampaignStatus.STOPPED
+    assert UNKNOWN_STATES["BROKEN"] == before + 1
+    assert (await dialer.get_campaign(ref)).status is CampaignStatus.STOPPED
 
 
 async def test_delete_stops_the_livevox_campaign_for_good(rig: Rig, dialer: LiveVoxDialer) -> None:

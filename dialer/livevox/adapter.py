@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.exceptions import RedisError
 
@@ -26,7 +26,15 @@ from dialer.errors import (
 )
 from dialer.livevox.lease import LeaseLost, RedisLease
 from dialer.livevox.limiter import RollingWindowLimiter
-from dialer.livevox.poller import ObservationStore, changes_between, now_utc, poller_lock_key
+from dialer.livevox.poller import (
+    ObservationStore,
+    Requested,
+    RequestedSettings,
+    changes_between,
+    now_utc,
+    poller_lock_key,
+    with_settings,
+)
 from dialer.livevox.session import NAME, LiveVoxSession
 from dialer.livevox.vendor import (
     VENDOR,
@@ -37,7 +45,8 @@ from dialer.livevox.vendor import (
     search_body,
     search_params,
     state_body,
-    strategy_body,
+    strategy_for,
+    update_body,
     upload_body,
 )
 from dialer.models import (
@@ -63,7 +72,13 @@ class LiveVoxSettings(BaseSettings):
     client_name: str
     user_name: str
     password: SecretStr
-    service_id: str
+    service_id: int
+    dialing_strategy_id: int
+    # Aggression floor -> dialing strategy id, e.g. {"1": 11, "50": 12, "80": 13}; the strategy
+    # of the highest floor at or below a campaign's aggression, else dialing_strategy_id.
+    dialing_strategies: dict[int, int] = Field(default_factory=dict)
+    voice_id: int
+    answering_machine_option: str = "NO_MESSAGES"
     caller_id: str = ""
     # A little under LiveVox's 2 h, so a session is renewed before LiveVox drops it.
     session_idle_seconds: float = Field(default=7000.0, gt=0)
@@ -76,13 +91,28 @@ class LiveVoxSettings(BaseSettings):
     batch_size: int = Field(default=VENDOR.append_max_records, ge=1, le=VENDOR.append_max_records)
     timeout_seconds: float = Field(default=15.0, gt=0)
 
+    @field_validator("answering_machine_option")
+    @classmethod
+    def _known_option(cls, value: str) -> str:
+        if value not in VENDOR.answering_machine_options:
+            options = ", ".join(sorted(VENDOR.answering_machine_options))
+            raise ValueError(f"must be one of {options}")
+        return value
+
+    def strategy_for(self, settings: CampaignSettings) -> int:
+        return strategy_for(settings.aggression, self.dialing_strategy_id, self.dialing_strategies)
+
 
 class LiveVoxDialer:
     """LiveVox behind the Dialer port. What each request becomes:
 
     * ``create_campaign``: a campaign file (header only) uploaded with its configuration,
-      Allow Append on, named ``<ref> <name>`` so the ref finds it again through the search;
-    * ``add_contacts``: Append Campaign Record, paced by a rolling-window limiter;
+      Allow Append on, the file named ``<ref> <name>`` so the ref finds it again through the
+      search (a LiveVox campaign is named after its file);
+    * ``add_contacts``: Append Campaign Record, paced by a rolling-window limiter; a campaign not
+      built yet is asked to BUILD first;
+    * ``update_settings``: the dialing strategy chosen for the aggression, PUT on the campaign;
+      LiveVox keeps only that id, so the other settings are the bot's record (kept on its Redis);
     * ``start`` / ``stop``: PLAY / PAUSE, so a stopped campaign can be started again;
     * ``delete``: STOP, which ends a LiveVox campaign for good (only from Built, Paused, Done);
     * agents: LiveVox staffs a campaign with its service's agents, so there is nothing to send;
@@ -120,20 +150,28 @@ class LiveVoxDialer:
         self._redis = context.redis
         self._lock_key = poller_lock_key(context.key_prefix)
         self._observations = ObservationStore(context.redis, context.key_prefix)
+        self._requested = RequestedSettings(context.redis, context.key_prefix)
         self._ids: dict[str, str] = {}  # ref -> LiveVox campaign id; ids never change
         self._random = random.Random()
 
     # -- the Dialer port ----------------------------------------------------------------------
 
     async def create_campaign(self, campaign: NewCampaign) -> DialerCampaign:
+        strategy = self.settings.strategy_for(campaign.settings)
         body = upload_body(
-            campaign, service_id=self.settings.service_id, caller_id=self.settings.caller_id
+            campaign,
+            service_id=self.settings.service_id,
+            caller_id=self.settings.caller_id,
+            dialing_strategy_id=strategy,
+            voice_id=self.settings.voice_id,
+            answering_machine=self.settings.answering_machine_option,
         )
         answer = await self._session.call("POST", VENDOR.upload_path, json=body)
         if not isinstance(answer, dict) or VENDOR.id_field not in answer:
             raise DialerProtocolError("LiveVox took the campaign file but gave no id.", dialer=NAME)
         campaign_id = str(answer[VENDOR.id_field])
         self._ids[campaign.ref] = campaign_id
+        await self._requested.save(campaign_id, Requested(campaign.settings, strategy))
         return DialerCampaign(
             ref=campaign.ref,
             dialer_id=campaign_id,
@@ -150,16 +188,28 @@ class LiveVoxDialer:
         if not contacts:
             return
         campaign = await self._read(ref)
+        if campaign.state in VENDOR.unbuilt_states:
+            await self._set_state(campaign.id, VENDOR.build)
         _check_appendable(ref, campaign)
         async with self._appends.slot():
-            await self._session.call(
-                "PUT", VENDOR.append_path.format(id=campaign.id), json=append_body(contacts)
-            )
+            try:
+                await self._session.call(
+                    "PUT", VENDOR.append_path.format(id=campaign.id), json=append_body(contacts)
+                )
+            except CampaignConflict as exc:
+                raise CampaignConflict(
+                    f"LiveVox refused leads for `{ref}`: {exc} LiveVox appends only to today's "
+                    "campaigns uploaded with Allow Append (the client needs Campaign Appends "
+                    "Allowed); remove this campaign and create a new one.",
+                    dialer=NAME,
+                ) from exc
 
     async def update_settings(self, ref: str, settings: CampaignSettings) -> None:
         campaign_id = await self._campaign_id(ref)
-        body = {VENDOR.strategy_field: strategy_body(settings)}
-        await self._session.call("PUT", VENDOR.configuration_path.format(id=campaign_id), json=body)
+        strategy = self.settings.strategy_for(settings)
+        path = VENDOR.update_path.format(id=campaign_id)
+        await self._session.call("PUT", path, json=update_body(strategy))
+        await self._requested.save(campaign_id, Requested(settings, strategy))
 
     async def start(self, ref: str) -> None:
         await self._set_state(await self._campaign_id(ref), VENDOR.play)
@@ -175,15 +225,15 @@ class LiveVoxDialer:
             return  # stopped for good already: a repeated delete changes nothing
         if campaign.state not in VENDOR.deletable_states:
             raise CampaignConflict(
-                f"`{ref}` is {campaign.status} in LiveVox ({campaign.state.title()}); "
+                f"`{ref}` is {campaign.status} in LiveVox ({_shown(campaign.state)}); "
                 "a campaign is deleted only once it has stopped.",
                 dialer=NAME,
             )
         await self._set_state(campaign.id, VENDOR.stop)
 
     async def list_campaigns(self) -> list[DialerCampaign]:
-        live = [s for s, status in VENDOR.states.items() if status is not CampaignStatus.DELETED]
-        return [_view(c) for c in await self._search(live)]
+        found = await self._search()
+        return [_view(c) for c in found if c.status is not CampaignStatus.DELETED]
 
     async def get_campaign(self, ref: str) -> DialerCampaign:
         return _view(await self._read(ref))
@@ -218,7 +268,7 @@ class LiveVoxDialer:
     async def poll_once(self, sink: NotificationSink) -> None:
         """One look at every campaign of the bot; each change becomes a notification."""
         observed_at = now_utc()
-        campaigns = [c for c in await self._search(VENDOR.states) if c.ref is not None]
+        campaigns = [c for c in await self._search() if c.ref is not None]
         before = await self._observations.load()
         for campaign in campaigns:
             previous = before.get(campaign.id)
@@ -227,7 +277,9 @@ class LiveVoxDialer:
                 await sink(notice)
             if previous is None or after.dumps() != previous.dumps():
                 await self._observations.save(campaign.id, after)
-        await self._observations.forget(set(before) - {c.id for c in campaigns})
+        gone = set(before) - {c.id for c in campaigns}
+        await self._observations.forget(gone)
+        await self._requested.forget(gone)
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -272,13 +324,14 @@ class LiveVoxDialer:
         campaign_id = await self._campaign_id(ref)
         answer = await self._session.call("GET", VENDOR.read_path.format(id=campaign_id))
         try:
-            return parse_campaign(_mapping(answer))
+            campaign = parse_campaign(_mapping(answer), campaign_id)
         except UnreadableCampaign as exc:
             raise DialerProtocolError(f"LiveVox sent {exc}.", dialer=NAME) from exc
+        return with_settings(campaign, (await self._requested.load()).get(campaign_id))
 
     async def _campaign_id(self, ref: str) -> str:
         if ref not in self._ids:
-            for campaign in await self._search(VENDOR.states):
+            for campaign in await self._search():
                 if campaign.ref == ref:
                     self._ids[ref] = campaign.id
         try:
@@ -290,28 +343,30 @@ class LiveVoxDialer:
                 dialer=NAME,
             ) from None
 
-    async def _search(self, states: Iterable[str]) -> list[LiveVoxCampaign]:
-        """Find Matching Campaigns, every page, within the search window."""
+    async def _search(self) -> list[LiveVoxCampaign]:
+        """Find Matching Campaigns of every status, every page, within the search window."""
         now = now_utc()
         body = search_body(
             service_id=self.settings.service_id,
-            states=list(states),
             from_ms=_ms(now - timedelta(hours=self.settings.search_window_hours)),
             to_ms=_ms(now),
         )
         found: list[LiveVoxCampaign] = []
         offset = 0
         while True:
-            answer = await self._session.call(
-                "POST", VENDOR.search_path, json=body, params=search_params(offset)
+            params = search_params(offset, self._session.client_id)
+            answer = _mapping(
+                await self._session.call("POST", VENDOR.search_path, json=body, params=params)
             )
-            items = _mapping(answer).get(VENDOR.search_items_field) or []
+            items = answer.get(VENDOR.search_items_field) or []
             if not isinstance(items, list):
                 raise DialerProtocolError("LiveVox's search answer is not a list.", dialer=NAME)
             found.extend(_readable(items))
-            if len(items) < VENDOR.search_page_size:
+            if not answer.get(VENDOR.search_next_field) or len(items) < VENDOR.search_page_size:
                 break
             offset += len(items)
+        requested = await self._requested.load()
+        found = [with_settings(c, requested.get(c.id)) for c in found]
         for campaign in found:
             if campaign.ref is not None:
                 self._ids[campaign.ref] = campaign.id
@@ -319,23 +374,21 @@ class LiveVoxDialer:
 
 
 def _check_appendable(ref: str, campaign: LiveVoxCampaign) -> None:
-    if not campaign.allow_append:
-        raise CampaignConflict(
-            f"LiveVox campaign `{ref}` was uploaded without Allow Append, so it cannot take more "
-            "leads. Check that the LiveVox client has Campaign Appends Allowed, then remove this "
-            "campaign and create a new one.",
-            dialer=NAME,
-        )
-    if campaign.state == VENDOR.building_state:
+    if campaign.state == VENDOR.loading_state or campaign.state in VENDOR.unbuilt_states:
         raise DialerUnavailable(
-            f"LiveVox is still building `{ref}`; its leads can go up in a moment.", dialer=NAME
+            f"LiveVox is still loading or building `{ref}`; its leads can go up in a moment.",
+            dialer=NAME,
         )
     if campaign.state not in VENDOR.appendable_states:
         raise CampaignConflict(
-            f"LiveVox adds leads only to Built, Paused or Playing campaigns; `{ref}` is "
-            f"{campaign.state.title()}.",
+            f"LiveVox adds leads only to built, paused or playing campaigns of today; `{ref}` "
+            f"is {_shown(campaign.state)}.",
             dialer=NAME,
         )
+
+
+def _shown(state: str) -> str:
+    return state.replace("_", " ").title()
 
 
 def _readable(items: list[Any]) -> list[LiveVoxCampaign]:

@@ -11,19 +11,22 @@ Keys (on the bot's Redis, under its key prefix):
                                    unless renewed: which replica polls
     <prefix>livevox:observed       HASH LiveVox campaign id -> JSON of the last observation;
                                    fields leave when the campaign drops out of the search window
+    <prefix>livevox:settings       HASH LiveVox campaign id -> JSON of the settings the bot sent
+                                   and the dialing strategy they became; LiveVox keeps a strategy
+                                   id, not the bot's settings, so these stand for them
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
 
 from dialer.livevox.session import NAME
-from dialer.livevox.vendor import VENDOR, LiveVoxCampaign
+from dialer.livevox.vendor import VENDOR, LiveVoxCampaign, status_of
 from dialer.models import CampaignSettings, DialerNotification, NotificationKind
 
 
@@ -33,6 +36,10 @@ def poller_lock_key(prefix: str) -> str:
 
 def observed_key(prefix: str) -> str:
     return f"{prefix}livevox:observed"
+
+
+def settings_key(prefix: str) -> str:
+    return f"{prefix}livevox:settings"
 
 
 @dataclass
@@ -84,7 +91,7 @@ def changes_between(
             notices.append(_status(now, after, observed_at))
     else:
         after.changes = before.changes
-        if VENDOR.states.get(before.state) is not now.status:
+        if status_of(before.state) is not now.status:
             after.changes += 1
             notices.append(_status(now, after, observed_at))
         if now.settings is not None and settings != before.settings:
@@ -172,6 +179,51 @@ class ObservationStore:
     async def forget(self, campaign_ids: set[str]) -> None:
         if campaign_ids:
             await self._redis.hdel(self._key, *campaign_ids)
+
+
+@dataclass(frozen=True)
+class Requested:
+    """Settings the bot sent for a campaign, and the dialing strategy id they were sent as."""
+
+    settings: CampaignSettings
+    strategy_id: int
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {"settings": self.settings.model_dump(mode="json"), "strategy": self.strategy_id}
+        )
+
+    @classmethod
+    def loads(cls, text: str | bytes) -> Requested:
+        data = json.loads(text)
+        return cls(CampaignSettings.model_validate(data["settings"]), int(data["strategy"]))
+
+
+class RequestedSettings:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._key = settings_key(prefix)
+
+    async def load(self) -> dict[str, Requested]:
+        stored: dict[Any, Any] = await self._redis.hgetall(self._key)
+        return {_text(k): Requested.loads(v) for k, v in stored.items()}
+
+    async def save(self, campaign_id: str, requested: Requested) -> None:
+        await self._redis.hset(self._key, campaign_id, requested.dumps())
+
+    async def forget(self, campaign_ids: set[str]) -> None:
+        if campaign_ids:
+            await self._redis.hdel(self._key, *campaign_ids)
+
+
+def with_settings(campaign: LiveVoxCampaign, requested: Requested | None) -> LiveVoxCampaign:
+    """The campaign with the bot's settings, unless LiveVox shows another dialing strategy."""
+    if requested is None:
+        return campaign
+    shown = campaign.dialing_strategy_id
+    if shown is not None and shown != requested.strategy_id:
+        return campaign  # changed in LiveVox itself: the bot's settings no longer hold
+    return replace(campaign, settings=requested.settings)
 
 
 def _text(value: str | bytes) -> str:

@@ -55,6 +55,7 @@ class LiveVoxSession:
         self._idle_seconds = idle_seconds
         self._clock = clock
         self._session_id: str | None = None
+        self.client_id: int | None = None  # LiveVox's id of the client, from the login answer
         self._last_used = 0.0
         self._login_turn = asyncio.Lock()
 
@@ -99,6 +100,9 @@ class LiveVoxSession:
         session_id = body.get(VENDOR.session_id_field) if isinstance(body, dict) else None
         if not isinstance(session_id, str) or not session_id:
             raise DialerProtocolError("LiveVox's login answer carried no session id.", dialer=NAME)
+        client_id = body.get(VENDOR.client_id_field)
+        if isinstance(client_id, int) and not isinstance(client_id, bool):
+            self.client_id = client_id
         return session_id
 
     async def _send(
