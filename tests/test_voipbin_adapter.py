@@ -69,7 +69,7 @@ def calls(standin: VoipbinStandin) -> list[str]:
 # -- create --------------------------------------------------------------------------------
 
 
-async def test_create_makes_outdial_outplan_and_queue_then_the_campaign(
+async def test_create_makes_queue_and_outplan_then_the_campaign_then_its_outdial(
     dialer: VoipbinDialer, standin: VoipbinStandin
 ) -> None:
     settings = CampaignSettings(aggression=75, dial_timeout_seconds=25, max_attempts=2)
@@ -82,9 +82,10 @@ async def test_create_makes_outdial_outplan_and_queue_then_the_campaign(
         "POST /tags",
         "POST /queues",
         "POST /outplans",
+        "POST /campaigns",  # VoIPBIN wants an outdial's campaign id when it is created
         "POST /outdials",
-        "POST /campaigns",
     ]
+    assert f"PUT /campaigns/{created.dialer_id}/resource_info" in calls(standin)
     [outplan] = sent(standin, "POST", "/outplans")
     assert (outplan["dial_timeout"], outplan["max_try_count_0"]) == (25_000, 2)
     assert outplan["source"] == {"type": "tel", "target": "+14155550100"}
@@ -255,7 +256,9 @@ async def test_end_handle_and_dial_settings_update_campaign_and_outplan(
     created = await dialer.create_campaign(spec)
     wanted = CampaignSettings(aggression=40, end_handle=EndHandle.CONTINUE, max_attempts=5)
     await dialer.update_settings(spec.ref, wanted)
-    [campaign_put] = sent(standin, "PUT", f"/campaigns/{created.dialer_id}")
+    [campaign_put] = [
+        body for body in sent(standin, "PUT", f"/campaigns/{created.dialer_id}") if "name" in body
+    ]
     assert campaign_put["end_handle"] == "continue"
     assert campaign_put["name"] == f"[{spec.ref}] {spec.name}"
     [dial] = sent(standin, "PUT", "/outplans")
@@ -373,3 +376,34 @@ def test_build_reads_voipbin_settings_from_the_environment(
     assert isinstance(dialer, Dialer)
     assert dialer.name == "voipbin"
     assert dialer.max_calls_per_second == 8 / dialer.batch_size
+
+
+# -- pacing, end to end --------------------------------------------------------------------
+
+
+async def test_more_aggression_while_running_means_more_calls_in_progress(
+    dialer: VoipbinDialer, standin: VoipbinStandin
+) -> None:
+    standin.knobs.call_duration = 60  # no call ends during the test
+    available = AgentDefaultState.AVAILABLE
+    spec = new_campaign(
+        settings=CampaignSettings(aggression=20),
+        agents=tuple(
+            AgentAssignment(agent_id=f"agent-{n}", default_state=available) for n in (1, 2, 3)
+        ),
+    )
+    created = await dialer.create_campaign(spec)
+    await dialer.add_contacts(spec.ref, contacts_for(spec.ref, 30))
+    await dialer.start(spec.ref)
+
+    async def settles_at(calls: int) -> None:
+        async with asyncio.timeout(5):
+            while standin.dialing(created.dialer_id) < calls:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(10 * standin.knobs.tick)
+        assert standin.dialing(created.dialer_id) == calls
+
+    # VoIPBIN: 3 available agents * service_level // 100 calls dialling at once
+    await settles_at(3 * 138 // 100)  # aggression 20 -> service level 138: 4 calls
+    await dialer.update_settings(spec.ref, CampaignSettings(aggression=85))
+    await settles_at(3 * 270 // 100)  # aggression 85 -> service level 270: 8 calls

@@ -18,6 +18,7 @@ from dialer.voipbin.webhooks import sign
 from state.campaign import Campaign
 from state.machine import Outcome
 from state.store import CampaignStore
+from tests.standins.server import webhook_receiver_app
 
 SECRET = "whsec-test"
 OUTPLAN = {
@@ -437,3 +438,37 @@ async def test_the_ref_adopts_only_a_campaign_whose_id_is_not_recorded_yet(
     )
     assert (await store.apply_notification(stopped)).outcome is Outcome.APPLIED
     assert (await store.require(ref)).status is CampaignStatus.STOPPED
+
+
+# -- over HTTP, as the bot's route answers VoIPBIN -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "status_code"),
+    [
+        ("campaigncall_created", created_call(), 200),
+        (
+            "campaign_status_run",
+            campaign(tm_create="2026-11-23T09:00:00Z", tm_update="0001-01-01T00:00:00Z"),
+            200,
+        ),
+        ("campaign_status_run", campaign(tm_update="garbage"), 400),
+        ("campaign_status_run", campaign(tm_update="1900-01-01 00:00:00"), 400),
+        ("queuecall_created", {"id": "qc-1", "tm_update": None}, 200),
+    ],
+)
+async def test_voipbin_gets_2xx_or_4xx_never_a_500(
+    dialer: VoipbinDialer, event_type: str, data: dict[str, Any], status_code: int
+) -> None:
+    received: list[Any] = []
+
+    async def sink(notification: Any) -> None:
+        received.append(notification)
+
+    app = webhook_receiver_app("voipbin", dialer, sink)
+    body = envelope(event_type, data)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bot"
+    ) as bot:
+        response = await bot.post("/dialer/voipbin/events", content=body, headers=signed(body))
+    assert response.status_code == status_code

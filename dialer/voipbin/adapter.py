@@ -133,6 +133,13 @@ class VoipbinDialer:
     # -- campaigns ---------------------------------------------------------------------------
 
     async def create_campaign(self, campaign: NewCampaign) -> DialerCampaign:
+        """Create the campaign and everything it uses; on failure, delete what was made.
+
+        The VoIPBIN id is recorded as soon as ``POST /campaigns`` answers; the bot stores it with
+        the campaign when this returns. Until then no notification of the new campaign can be
+        applied (the store matches by id), and none is missed: VoIPBIN publishes only
+        ``campaign_created`` and ``campaign_updated`` for a campaign nobody has started.
+        """
         if campaign.agents and self._settings.queue_id:
             raise DialerRejected(
                 f"The bot uses the shared VoIPBIN queue {self._settings.queue_id} "
@@ -144,6 +151,7 @@ class VoipbinDialer:
         try:
             return await self._create(campaign, created)
         except DialerError:
+            self._campaigns.pop(campaign.ref, None)
             await self._delete_quietly(reversed(created))
             raise
 
@@ -163,20 +171,35 @@ class VoipbinDialer:
         outplan_id = settings.outplan_id or await self._post(
             "/outplans", self._outplan_body(label, spec.settings), created
         )
-        outdial = {"campaign_id": NIL_ID, "name": label, "detail": "", "data": metadata.encode()}
-        outdial_id = await self._post("/outdials", outdial, created)
+        # VoIPBIN refuses an outdial without a campaign id, and a campaign whose outdial belongs
+        # to another campaign: so the campaign comes first, then its outdial, then the link.
         body = campaign_body(
             spec,
             campaign_type=settings.campaign_type,
             actions=settings.flow_actions(),
             outplan_id=outplan_id,
-            outdial_id=outdial_id,
+            outdial_id=NIL_ID,
             queue_id=queue_id,
         )
         campaign = await self._api.request("POST", "/campaigns", json=body)
         created.append(f"/campaigns/{campaign['id']}")
-        await self._api.request(
-            "PUT", f"/outdials/{outdial_id}/campaign_id", json={"campaign_id": campaign["id"]}
+        # Recorded at once: from here on this id is the campaign's, whatever its name says.
+        self._campaigns[spec.ref] = _Campaign.of(campaign)
+        outdial = {
+            "campaign_id": campaign["id"],
+            "name": label,
+            "detail": MANAGED,
+            "data": metadata.encode(),
+        }
+        outdial_id = await self._post("/outdials", outdial, created)
+        resources = {
+            "outplan_id": outplan_id,
+            "outdial_id": outdial_id,
+            "queue_id": queue_id,
+            "next_campaign_id": NIL_ID,
+        }
+        campaign = await self._api.request(
+            "PUT", f"/campaigns/{campaign['id']}/resource_info", json=resources
         )
         self._campaigns[spec.ref] = _Campaign.of(campaign)
         self._campaigns[spec.ref].metadata = metadata
@@ -199,7 +222,7 @@ class VoipbinDialer:
         }
 
     def _outplan_body(self, label: str, settings: CampaignSettings) -> dict[str, Any]:
-        return {"name": label, "detail": "", **dial_info(settings, self._settings.caller_id)}
+        return {"name": label, "detail": MANAGED, **dial_info(settings, self._settings.caller_id)}
 
     async def add_contacts(self, ref: str, contacts: Sequence[Contact]) -> None:
         campaign = await self._resolve(ref)
@@ -598,8 +621,11 @@ class VoipbinDialer:
         await self._api.aclose()
 
 
+MANAGED = "Managed by campaign-bot."
+
+
 def _tag_body(label: str, purpose: str) -> dict[str, str]:
-    return {"name": f"{label} · {purpose}", "detail": "Managed by campaign-bot."}
+    return {"name": f"{label} · {purpose}", "detail": MANAGED}
 
 
 def _text(value: object) -> str:

@@ -98,10 +98,11 @@ def empty_address() -> dict[str, str]:
 def target_body(contact: Contact) -> dict[str, Any]:
     """One outdial target per contact; VoIPBIN holds five numbers, the rest are not dialled."""
     numbers = contact.phone_numbers[:MAX_DESTINATIONS]
+    # VoIPBIN refuses an empty name, detail or data (bin-api-manager/server/outdials.go).
     body: dict[str, Any] = {
         "name": contact.ref,
-        "detail": contact.fields.get("name", ""),
-        "data": json.dumps(contact.fields, sort_keys=True) if contact.fields else "",
+        "detail": contact.fields.get("name") or contact.ref,
+        "data": json.dumps(contact.fields, sort_keys=True),
     }
     for index in range(MAX_DESTINATIONS):
         number = numbers[index] if index < len(numbers) else None

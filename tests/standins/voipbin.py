@@ -1,23 +1,49 @@
-"""A local stand-in for VoIPBIN's API, checked against VoIPBIN's own OpenAPI spec.
+"""A local stand-in for VoIPBIN, built from VoIPBIN's own code and checked against its OpenAPI spec.
 
-It is a real HTTP server (Starlette + uvicorn on 127.0.0.1, a free port) that behaves like VoIPBIN
-where the bot can tell: status changes happen later and arrive as signed webhook POSTs
-(``stopping`` before ``stop``), a running campaign dials its targets at the pace its service
-level allows and stops by itself when they run out (end handle ``stop``), a delete of a campaign
-that is not stopped is ignored, lists page with ``page_size``/``page_token``, requests over the
-rate limit get 429 with ``Retry-After``, and 5xx answers can be injected.
+Sources (repository voipbin/monorepo; the OpenAPI spec is tests/data/voipbin-openapi.json):
+
+* bin-campaign-manager/pkg/campaignhandler/execute.go: the dialler. ``Execute`` takes the next
+  available target, and ``isDialable`` places a call only while ``agentCapacity :=
+  (len(agents) * serviceLevel) / 100`` (Go integers) exceeds the campaigncalls still
+  ``dialing`` (at most 100 listed); a campaign without a queue dials freely. Out of targets with
+  end handle ``stop``, execution stops (``updateExecuteStop``).
+* .../campaignhandler/status_run.go: ``run`` is set and published at once; execution starts a
+  moment later. status_stop.go: a stop is ``stop`` at once when execution has stopped and no
+  campaigncall is up (``isStoppable``), else ``stopping``; a stop of a stopped (or stopping)
+  campaign changes nothing and publishes nothing. eventhandle.go: each hangup stops a
+  ``stopping`` campaign that has become stoppable.
+* .../campaignhandler/campaign.go: ``campaign_created``, ``campaign_updated`` (update, service
+  level, resource info), ``campaign_deleted``; a delete of a campaign not stopped does nothing;
+  ``validateResources``: an outdial already used by another campaign is refused.
+* .../campaigncallhandler/campaigncall.go, status.go, eventhandle.go: ``campaigncall_created``
+  (``dialing``), ``campaigncall_updated`` when done (``success``/``fail``); a call-type
+  campaigncall stays ``dialing`` until its call hangs up; the target goes ``done`` on success,
+  back to ``idle`` on failure.
+* .../dbhandler/campaign.go, campaigncall.go: created with ``tm_update`` and ``tm_delete`` nil
+  (``null`` in JSON); a delete sets both. models/*/webhook.go: ``*time.Time`` fields, RFC 3339.
+* bin-outdial-manager/models/outdialtarget/event.go defines ``outdialtarget_*`` events that no
+  code publishes, so neither does the stand-in. dbhandler/outdialtarget.go: which targets are
+  available, least recently updated first.
+* bin-api-manager/server/outdials.go: an outdial needs a campaign id, name, detail and data; a
+  target needs name, detail, data and one destination with a target.
+* bin-webhook-manager/pkg/webhookhandler/message.go: ``X-VoIPBIN-Signature: sha256=<hex HMAC>``,
+  three tries one second apart on a connection error or a 5xx; models/webhook/webhook.go: the
+  ``{"type", "data"}`` envelope.
 
 **Every request is validated against ``voipbin-openapi.json``** (path, method, query parameters,
 request body); a request the spec does not allow is answered 400 and recorded in ``violations``,
 and ``assert_clean()`` (called by the fixtures on teardown) fails the test with the list. Request
 bodies are held to the properties the spec declares, which is stricter than the spec's open
 objects and catches misspelt fields. The stand-in's own 2xx answers are validated against the
-spec's response schemas the same way, so the fake cannot drift from the real contract.
-Two things are outside the spec and accepted deliberately: the ``accesskey`` query parameter
-and ``POST /auth/login`` (both from VoIPBIN's authentication guide).
+spec's response schemas the same way, except that ``null`` fields are allowed where the spec
+says "string": VoIPBIN's Go models make them pointers (the code decides). Outside the spec and
+accepted deliberately: the ``accesskey`` query parameter and ``POST /auth/login`` (VoIPBIN's
+authentication guide).
 
-Simplification: the dialler treats a campaign as having at least one available agent, so tests
-dial without logging agents in.
+Simplified: agents are only tag and status records (no calls reach them), every call ends after
+``knobs.call_duration`` with ``knobs.hangup_result``, the try interval is not waited out, and
+events go out in the order they happen (VoIPBIN publishes from goroutines, so its order is not
+guaranteed: the adapter orders by timestamps).
 """
 
 from __future__ import annotations
@@ -30,7 +56,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -58,7 +84,7 @@ SPEC_PATH = Path(
 SPEC_URI = "urn:voipbin:openapi"
 API_PREFIX = "/v1.0"
 NIL_ID = "00000000-0000-0000-0000-000000000000"
-NOT_DELETED = "9999-01-01 00:00:00.000000"
+CUSTOMER_ID = "5e4a0680-804e-11ec-8477-2fea5968d85b"
 OUTSIDE_SPEC_QUERY = frozenset({"accesskey"})
 LOGIN_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -138,7 +164,7 @@ class OpenApiContract:
             return []
         return [
             f"stand-in answer to {operation.method.upper()} {operation.template} ({status}): {e}"
-            for e in self._errors(pointer, body)
+            for e in self._errors(pointer, _without_nulls(body))
         ]
 
     def _check_query(self, operation: Operation, query: list[tuple[str, str]]) -> list[str]:
@@ -219,6 +245,17 @@ def _schema_errors(schema: dict[str, Any], value: Any, contract: OpenApiContract
     return [error.message for error in contract.validator_for(schema).iter_errors(value)]
 
 
+def _without_nulls(value: Any) -> Any:
+    """The document without its ``null`` fields. The spec types ``tm_update``, ``tm_delete``,
+    ``source``… as plain strings or objects; VoIPBIN's Go models make them pointers, marshalled
+    as ``null`` when nil (e.g. ``tm_update`` of a new campaigncall). The code decides."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 def _undeclared_properties(schema: dict[str, Any], document: Any) -> list[str]:
     declared = schema.get("properties")
     if not isinstance(document, dict) or declared is None:
@@ -249,10 +286,11 @@ class StandinKnobs:
     rate_limit: float = 1000.0  # requests per rolling window before 429
     rate_window: float = 1.0  # seconds; tests shorten it with ``retry_after`` to match
     retry_after: str = "1"
-    start_delay: float = 0.05
-    tick: float = 0.02
-    call_duration: float = 0.2
-    webhook_retry_delay: float = 0.02
+    start_delay: float = 0.05  # VoIPBIN: the first execution 1 s after ``run`` (status_run.go)
+    tick: float = 0.02  # VoIPBIN: 500 ms after a call, 5 s while it may not dial (execute.go)
+    call_duration: float = 0.2  # from campaigncall_created to the call's hangup
+    hangup_result: str = "success"  # ``success`` or ``fail`` (campaigncall.Result)
+    webhook_retry_delay: float = 0.02  # VoIPBIN: 1 s (webhookhandler/message.go)
     default_page_size: int = 10
 
 
@@ -269,18 +307,6 @@ class Recorded:
     path: str
     query: dict[str, str]
     body: Any
-
-
-@dataclass
-class _Call:
-    campaigncall: dict[str, Any]
-    ends_at: float
-
-
-@dataclass
-class _Engine:
-    task: asyncio.Task[None]
-    calls: list[_Call] = field(default_factory=list)
 
 
 class VoipbinStandin:
@@ -305,18 +331,30 @@ class VoipbinStandin:
         self.violations: list[str] = []
         self.requests: list[Recorded] = []
         self.deliveries: list[Delivery] = []
+        self.published: list[tuple[str, dict[str, Any]]] = []  # every event, in order
         self.tokens: set[str] = set()
         self.logins = 0
         self.store: dict[str, dict[str, dict[str, Any]]] = {
             name: {}
-            for name in ("campaigns", "outdials", "targets", "outplans", "queues", "tags", "agents")
+            for name in (
+                "campaigns",
+                "campaigncalls",
+                "outdials",
+                "targets",
+                "outplans",
+                "queues",
+                "tags",
+                "agents",
+            )
         }
         for agent_id in agents:
             self.store["agents"][agent_id] = _agent(agent_id)
+        self.execute: dict[str, str] = {}  # campaign id -> ``run``/``stop`` (Campaign.Execute)
         self._failures: dict[str, list[int]] = {}
         self._recent: list[float] = []
         self._last_stamp = datetime.now(UTC)
-        self._engines: dict[str, _Engine] = {}
+        self._engines: dict[str, asyncio.Task[None]] = {}
+        self._calls: set[asyncio.Task[None]] = set()
         self._outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._server: LocalServer | None = None
@@ -343,9 +381,8 @@ class VoipbinStandin:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        for engine in self._engines.values():
-            engine.task.cancel()
-        for task in [*self._tasks, *(e.task for e in self._engines.values())]:
+        await self._halt()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 task.cancel()
                 await task
@@ -374,13 +411,33 @@ class VoipbinStandin:
     def targets_of(self, outdial_id: str) -> list[dict[str, Any]]:
         return [t for t in self.store["targets"].values() if t["outdial_id"] == outdial_id]
 
+    def calls_of(self, campaign_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        return [
+            c
+            for c in self.store["campaigncalls"].values()
+            if c["campaign_id"] == campaign_id and status in (None, c["status"])
+        ]
+
+    def dialing(self, campaign_id: str) -> int:
+        """Calls in progress as VoIPBIN's capacity check counts them: status ``dialing``."""
+        return len(self.calls_of(campaign_id, "dialing"))
+
+    def set_agents_available(self, *agent_ids: str) -> None:
+        for agent_id in agent_ids:
+            self.store["agents"][agent_id]["status"] = "available"
+
     async def quiesce(self) -> None:
         """Freeze the dialler and wait until every webhook queued so far is delivered."""
-        engines = [self._engines.pop(cid).task for cid in list(self._engines)]
-        for task in engines:
-            task.cancel()
-        await asyncio.gather(*engines, return_exceptions=True)
+        await self._halt()
         await self._outbox.join()
+
+    async def _halt(self) -> None:
+        tasks = [*self._engines.values(), *self._calls]
+        self._engines.clear()
+        self._calls.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- the HTTP edge --
 
@@ -466,7 +523,10 @@ class VoipbinStandin:
             ("PUT", "/campaigns/{id}/service_level"): lambda p, q, b: self._update_campaign(
                 p["id"], b
             ),
-            ("POST", "/outdials"): lambda p, q, b: self._create("outdials", b),
+            ("PUT", "/campaigns/{id}/resource_info"): lambda p, q, b: self._resource_info(
+                p["id"], b
+            ),
+            ("POST", "/outdials"): lambda p, q, b: self._create_outdial(b),
             ("GET", "/outdials/{id}"): lambda p, q, b: self._get("outdials", p["id"]),
             ("DELETE", "/outdials/{id}"): lambda p, q, b: self._delete("outdials", p["id"]),
             ("PUT", "/outdials/{id}/campaign_id"): lambda p, q, b: self._patch(
@@ -494,20 +554,20 @@ class VoipbinStandin:
         }
 
     def _stamp(self) -> str:
-        """VoIPBIN's timestamp format, strictly increasing so events order by it."""
+        """Go's ``*time.Time`` in JSON (RFC 3339, UTC), strictly increasing so events order."""
         now = max(datetime.now(UTC), self._last_stamp + timedelta(microseconds=1))
         self._last_stamp = now
-        return now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def _new(self, fields: dict[str, Any]) -> dict[str, Any]:
-        stamp = self._stamp()
+        """As VoIPBIN's ``dbhandler.*Create``: ``tm_update`` and ``tm_delete`` start out nil."""
         return {
             "id": str(uuid.uuid4()),
-            "customer_id": NIL_ID,
+            "customer_id": CUSTOMER_ID,
             **fields,
-            "tm_create": stamp,
-            "tm_update": stamp,
-            "tm_delete": NOT_DELETED,
+            "tm_create": self._stamp(),
+            "tm_update": None,
+            "tm_delete": None,
         }
 
     def _create(self, kind: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -517,7 +577,7 @@ class VoipbinStandin:
 
     def _get(self, kind: str, resource_id: str) -> tuple[int, Any]:
         resource = self.store[kind].get(resource_id)
-        if resource is None or resource["tm_delete"] != NOT_DELETED:
+        if resource is None or resource["tm_delete"] is not None:
             return 404, f"{kind.rstrip('s').upper()}_NOT_FOUND"
         return 200, resource
 
@@ -532,7 +592,8 @@ class VoipbinStandin:
         status, resource = self._get(kind, resource_id)
         if status != 200:
             return status, resource
-        resource["tm_delete"] = self._stamp()
+        stamp = self._stamp()
+        resource.update(tm_update=stamp, tm_delete=stamp)  # dbhandler.CampaignDelete
         return 200, resource
 
     def _list(
@@ -545,57 +606,29 @@ class VoipbinStandin:
         if not 0 < size <= 100:
             return 400, "INVALID_PAGE_SIZE"
         token = query.get("page_token")
-        live = [r for r in self.store[kind].values() if r["tm_delete"] == NOT_DELETED and keep(r)]
+        live = [r for r in self.store[kind].values() if r["tm_delete"] is None and keep(r)]
         live.sort(key=lambda r: r["tm_create"], reverse=True)
         if token:
             live = [r for r in live if r["tm_create"] < token]
         page = live[:size]
         return 200, {"result": page, "next_page_token": page[-1]["tm_create"] if page else ""}
 
-    # -- campaigns --
-
-    def _create_campaign(self, body: dict[str, Any]) -> tuple[int, Any]:
-        for kind, key in (("outdials", "outdial_id"), ("outplans", "outplan_id")):
-            if body[key] not in self.store[kind]:
-                return 400, f"{key.upper()}_INVALID"
-        campaign = self._new({**body, "status": "stop"})
-        self.store["campaigns"][campaign["id"]] = campaign
-        self._emit("campaign_created", campaign)
-        return 200, campaign
-
-    def _update_campaign(self, campaign_id: str, body: dict[str, Any]) -> tuple[int, Any]:
-        status, campaign = self._patch("campaigns", campaign_id, body)
-        if status == 200:
-            self._emit("campaign_updated", campaign)
-        return status, campaign
-
-    def _delete_campaign(self, campaign_id: str) -> tuple[int, Any]:
-        status, campaign = self._get("campaigns", campaign_id)
-        if status != 200 or campaign["status"] != "stop":
-            return status, campaign  # VoIPBIN ignores a delete of a campaign that runs
-        self._delete("campaigns", campaign_id)
-        self._emit("campaign_deleted", campaign)
-        return 200, campaign
-
-    def _set_status(self, campaign_id: str, body: dict[str, Any]) -> tuple[int, Any]:
-        status, campaign = self._get("campaigns", campaign_id)
-        if status != 200:
-            return status, campaign
-        wanted = body["status"]
-        if wanted == "run" and campaign["status"] == "stop" and campaign_id not in self._engines:
-            task = asyncio.get_running_loop().create_task(self._run(campaign_id))
-            self._engines[campaign_id] = _Engine(task)
-        elif wanted == "stop" and campaign["status"] == "run":
-            self._change_status(campaign, "stopping")
-        elif wanted == "stop" and campaign_id in self._engines:
-            self._engines.pop(campaign_id).task.cancel()  # stopped before it started
-        return 200, campaign
-
-    def _change_status(self, campaign: dict[str, Any], status: str) -> None:
-        campaign.update(status=status, tm_update=self._stamp())
-        self._emit(f"campaign_status_{status}", campaign)
+    def _create_outdial(self, body: dict[str, Any]) -> tuple[int, Any]:
+        # bin-api-manager/server/outdials.go PostOutdials: every field must be non-empty.
+        if body["campaign_id"] in ("", NIL_ID):
+            return 400, "INVALID_ARGUMENT: campaign_id is required"
+        for key in ("name", "detail", "data"):
+            if not body[key]:
+                return 400, f"INVALID_ARGUMENT: {key} is required"
+        return self._create("outdials", body)
 
     def _add_target(self, outdial_id: str, body: dict[str, Any]) -> tuple[int, Any]:
+        # bin-api-manager/server/outdials.go PostOutdialsIdTargets.
+        for key in ("name", "detail", "data"):
+            if not body[key]:
+                return 400, f"INVALID_ARGUMENT: {key} is required"
+        if not any(body[f"destination_{i}"].get("target") for i in range(5)):
+            return 400, "INVALID_ARGUMENT: at least one destination_N target is required"
         status, outdial = self._get("outdials", outdial_id)
         if status != 200:
             return status, outdial
@@ -604,47 +637,185 @@ class VoipbinStandin:
         self.store["targets"][target["id"]] = target
         return 200, target
 
-    # -- the dialler --
+    # -- campaigns (bin-campaign-manager/pkg/campaignhandler) --
 
-    async def _run(self, campaign_id: str) -> None:
-        await asyncio.sleep(self.knobs.start_delay)
-        campaign = self.campaign(campaign_id)
+    def _resources_valid(self, campaign_id: str, body: dict[str, Any]) -> bool:
+        """``validateResources``: each id is nil or a live resource; the outdial is free or
+        already this campaign's."""
+        for kind, key in (("outplans", "outplan_id"), ("outdials", "outdial_id")):
+            if body[key] != NIL_ID and self._get(kind, body[key])[0] != 200:
+                return False
+        queue_id = body.get("queue_id", NIL_ID)
+        if queue_id != NIL_ID and queue_id not in self.store["queues"]:
+            return False
+        outdial = self.store["outdials"].get(body["outdial_id"])
+        return outdial is None or outdial["campaign_id"] in (NIL_ID, campaign_id)
+
+    def _create_campaign(self, body: dict[str, Any]) -> tuple[int, Any]:
+        campaign = self._new({**body, "status": "stop"})
+        if not self._resources_valid(campaign["id"], body):
+            return 400, "RESOURCE_INVALID"
+        self.store["campaigns"][campaign["id"]] = campaign
+        self.execute[campaign["id"]] = "stop"
+        self._publish("campaign_created", campaign)
+        self._point_outdial(campaign)
+        return 200, campaign
+
+    def _point_outdial(self, campaign: dict[str, Any]) -> None:
+        """``updateReferencedResources``: the outdial learns its campaign (outdial_updated,
+        which the stand-in does not publish: the bot has no use for it)."""
+        outdial = self.store["outdials"].get(campaign["outdial_id"])
+        if outdial is not None:
+            outdial.update(campaign_id=campaign["id"], tm_update=self._stamp())
+
+    def _update_campaign(self, campaign_id: str, body: dict[str, Any]) -> tuple[int, Any]:
+        status, campaign = self._patch("campaigns", campaign_id, body)
+        if status == 200:
+            self._publish("campaign_updated", campaign)
+        return status, campaign
+
+    def _resource_info(self, campaign_id: str, body: dict[str, Any]) -> tuple[int, Any]:
+        status, campaign = self._get("campaigns", campaign_id)
+        if status != 200:
+            return status, campaign
+        if not self._resources_valid(campaign_id, body):
+            return 400, "RESOURCE_INVALID"
+        status, campaign = self._update_campaign(campaign_id, body)
+        self._point_outdial(campaign)
+        return status, campaign
+
+    def _delete_campaign(self, campaign_id: str) -> tuple[int, Any]:
+        status, campaign = self._get("campaigns", campaign_id)
+        if status != 200 or campaign["status"] != "stop":
+            return status, campaign  # campaign.go Delete: a campaign not stopped is left alone
+        self._delete("campaigns", campaign_id)
+        self._publish("campaign_deleted", campaign)
+        return 200, campaign
+
+    def _set_status(self, campaign_id: str, body: dict[str, Any]) -> tuple[int, Any]:
+        status, campaign = self._get("campaigns", campaign_id)
+        if status != 200:
+            return status, campaign
+        if body["status"] == "run":
+            self._campaign_run(campaign)
+        else:
+            self._campaign_stop(campaign)
+        return 200, campaign
+
+    def _campaign_run(self, campaign: dict[str, Any]) -> None:
+        """``campaignRun``: run at once (and say so); execution starts a moment later."""
+        if campaign["status"] == "run":
+            return
+        was_executing = self.execute[campaign["id"]] == "run"
+        self.execute[campaign["id"]] = "run"
         self._change_status(campaign, "run")
-        engine = self._engines[campaign_id]
+        if not was_executing:
+            task = asyncio.get_running_loop().create_task(self._execute(campaign["id"]))
+            self._engines[campaign["id"]] = task
+
+    def _campaign_stop(self, campaign: dict[str, Any]) -> None:
+        """``campaignStop``: stop now if nothing runs, else ``stopping``; a stop of a stopped
+        campaign changes nothing and publishes nothing (status_stop.go)."""
+        if self._stoppable(campaign):
+            if campaign["status"] != "stop":
+                self._change_status(campaign, "stop")
+        elif campaign["status"] not in ("stop", "stopping"):
+            self._change_status(campaign, "stopping")
+
+    def _stoppable(self, campaign: dict[str, Any]) -> bool:
+        """``isStoppable``: execution stopped and no campaigncall dialing or progressing."""
+        ongoing = [c for c in self.calls_of(campaign["id"]) if c["status"] != "done"]
+        return self.execute[campaign["id"]] == "stop" and not ongoing
+
+    def _change_status(self, campaign: dict[str, Any], status: str) -> None:
+        campaign.update(status=status, tm_update=self._stamp())
+        self._publish(f"campaign_status_{status}", campaign)
+
+    # -- the dialler (pkg/campaignhandler/execute.go) --
+
+    async def _execute(self, campaign_id: str) -> None:
+        await asyncio.sleep(self.knobs.start_delay)
         try:
-            while not await self._dial_once(campaign, engine):
+            while self._execute_once(self.campaign(campaign_id)):
                 await asyncio.sleep(self.knobs.tick)
         finally:
             self._engines.pop(campaign_id, None)
 
-    async def _dial_once(self, campaign: dict[str, Any], engine: _Engine) -> bool:
-        """One tick of a campaign; True once it has stopped."""
-        self._finish_calls(engine)
-        if campaign["status"] == "stopping":
-            if not engine.calls:
-                self._change_status(campaign, "stop")
-            return not engine.calls
-        idle = [t for t in self.targets_of(campaign["outdial_id"]) if t["status"] == "idle"]
-        if not idle and not engine.calls and campaign["end_handle"] == "stop":
-            self._change_status(campaign, "stopping")
-            self._change_status(campaign, "stop")
+    def _execute_once(self, campaign: dict[str, Any]) -> bool:
+        """One ``Execute``; False once execution has stopped."""
+        if campaign["status"] != "run" or campaign["tm_delete"] is not None:
+            return self._execute_stop(campaign)
+        outplan = self.store["outplans"].get(campaign["outplan_id"])
+        if outplan is None:
+            return self._execute_stop(campaign)
+        target = self._available_target(campaign["outdial_id"], outplan)
+        if target is None:
+            if campaign["end_handle"] == "stop":
+                return self._execute_stop(campaign)
             return True
-        while idle and self._may_dial(campaign, len(engine.calls)):
-            engine.calls.append(self._place_call(campaign, idle.pop(0)))
+        if self._dialable(campaign):
+            self._place_call(campaign, outplan, target)
+        return True
+
+    def _execute_stop(self, campaign: dict[str, Any]) -> bool:
+        """``updateExecuteStop``: execution stops, then the campaign stops or goes stopping."""
+        self.execute[campaign["id"]] = "stop"
+        self._campaign_stop(campaign)
         return False
 
-    def _may_dial(self, campaign: dict[str, Any], dialing: int) -> bool:
-        """VoIPBIN's rule: available agents > dialing calls * service_level / 100."""
-        queue = self.store["queues"].get(campaign["queue_id"], {"tag_ids": []})
-        available = sum(
+    def _available_target(self, outdial_id: str, outplan: dict[str, Any]) -> dict[str, Any] | None:
+        """``OutdialTargetGetAvailable``: idle, with a destination tried fewer times than the
+        plan allows; the least recently updated first."""
+        available = [
+            t
+            for t in self.targets_of(outdial_id)
+            if t["tm_delete"] is None
+            and t["status"] == "idle"
+            and self._next_destination(t, outplan) is not None
+        ]
+        available.sort(key=lambda t: t["tm_update"] or "")
+        return available[0] if available else None
+
+    @staticmethod
+    def _next_destination(target: dict[str, Any], outplan: dict[str, Any]) -> int | None:
+        """``getTargetDestination``: the first destination with tries left."""
+        for index in range(5):
+            if target.get(f"destination_{index}") is None:
+                continue
+            if target[f"try_count_{index}"] < outplan[f"max_try_count_{index}"]:
+                return index
+        return None
+
+    def available_agents(self, campaign: dict[str, Any]) -> int:
+        """``QueueV1QueueGetAgents`` with status available: agents carrying the queue's tags."""
+        queue = self.store["queues"].get(campaign["queue_id"])
+        if queue is None:
+            return 0
+        return sum(
             1
             for a in self.store["agents"].values()
             if a["status"] == "available" and set(queue["tag_ids"]) <= set(a["tag_ids"])
         )
-        return bool(max(1, available) > dialing * campaign["service_level"] / 100)
 
-    def _place_call(self, campaign: dict[str, Any], target: dict[str, Any]) -> _Call:
-        target.update(status="progressing", try_count_0=target["try_count_0"] + 1)
+    def _dialable(self, campaign: dict[str, Any]) -> bool:
+        """``isDialable``: no queue dials freely; else ``agents * service_level / 100`` (Go
+        integer division) must exceed the campaigncalls still ``dialing`` (at most 100 listed)."""
+        if campaign["queue_id"] == NIL_ID:
+            return True
+        capacity = self.available_agents(campaign) * int(campaign["service_level"]) // 100
+        return capacity > min(self.dialing(campaign["id"]), 100)
+
+    def _place_call(
+        self, campaign: dict[str, Any], outplan: dict[str, Any], target: dict[str, Any]
+    ) -> None:
+        """``executeCall``: a campaigncall, created ``dialing`` with ``tm_update`` nil; the
+        target goes ``progressing`` in the outdial manager, which publishes nothing about it."""
+        index = self._next_destination(target, outplan)
+        assert index is not None
+        tries = target[f"try_count_{index}"] + 1
+        target.update(
+            {"status": "progressing", f"try_count_{index}": tries, "tm_update": self._stamp()}
+        )
         call = self._new(
             {
                 "campaign_id": campaign["id"],
@@ -652,31 +823,44 @@ class VoipbinStandin:
                 "outdial_id": campaign["outdial_id"],
                 "outdial_target_id": target["id"],
                 "queue_id": campaign["queue_id"],
+                "activeflow_id": str(uuid.uuid4()),
+                "flow_id": str(uuid.uuid4()),
                 "reference_type": "call",
+                "reference_id": str(uuid.uuid4()),
                 "status": "dialing",
                 "result": "",
-                "destination": target["destination_0"],
-                "destination_index": 0,
-                "try_count": target["try_count_0"],
+                "source": outplan.get("source"),
+                "destination": target[f"destination_{index}"],
+                "destination_index": index,
+                "try_count": tries,
             }
         )
-        self._emit("campaigncall_created", call)
-        return _Call(call, time.monotonic() + self.knobs.call_duration)
+        self.store["campaigncalls"][call["id"]] = call
+        self._publish("campaigncall_created", call)
+        task = asyncio.get_running_loop().create_task(self._hang_up_later(call))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
 
-    def _finish_calls(self, engine: _Engine) -> None:
-        now = time.monotonic()
-        for call in [c for c in engine.calls if c.ends_at <= now]:
-            engine.calls.remove(call)
-            call.campaigncall.update(status="done", result="success", tm_update=self._stamp())
-            self._emit("campaigncall_updated", call.campaigncall)
-            target = self.store["targets"][call.campaigncall["outdial_target_id"]]
-            target.update(status="done", tm_update=self._stamp())
-            self._emit("outdialtarget_updated", target)
+    async def _hang_up_later(self, call: dict[str, Any]) -> None:
+        """A call-type campaigncall stays ``dialing`` until its call hangs up; then ``Done``
+        (campaigncallhandler/status.go) and the campaign's ``EventHandleReferenceCallHungup``."""
+        await asyncio.sleep(self.knobs.call_duration)
+        result = self.knobs.hangup_result
+        call.update(status="done", result=result, tm_update=self._stamp())
+        self._publish("campaigncall_updated", call)
+        target = self.store["targets"][call["outdial_target_id"]]
+        target.update(status="done" if result == "success" else "idle", tm_update=self._stamp())
+        campaign = self.store["campaigns"][call["campaign_id"]]
+        if self._stoppable(campaign) and campaign["status"] != "stop":
+            self._change_status(campaign, "stop")
 
     # -- webhooks --
 
-    def _emit(self, event_type: str, data: dict[str, Any]) -> None:
-        self._outbox.put_nowait((event_type, json.loads(json.dumps(data))))
+    def _publish(self, event_type: str, data: dict[str, Any]) -> None:
+        """``PublishWebhookEvent`` with the resource's ``WebhookMessage`` as ``data``."""
+        snapshot = json.loads(json.dumps(data))
+        self.published.append((event_type, snapshot))
+        self._outbox.put_nowait((event_type, snapshot))
 
     async def _deliver_webhooks(self) -> None:
         async with httpx.AsyncClient(timeout=2.0) as client:
@@ -688,7 +872,8 @@ class VoipbinStandin:
                     self._outbox.task_done()
 
     async def _deliver(self, client: httpx.AsyncClient, event_type: str, data: Any) -> None:
-        """Like VoIPBIN: up to three deliveries on 5xx or connection errors."""
+        """``sendMessage``: three tries, a pause after a connection error or a 5xx; any other
+        answer ends it. ``{"type", "data"}`` (webhook.Data), signed when a secret is set."""
         if self.webhook_url is None:
             return
         body = json.dumps({"type": event_type, "data": data}).encode()
@@ -710,7 +895,7 @@ class VoipbinStandin:
 def _agent(agent_id: str) -> dict[str, Any]:
     return {
         "id": agent_id,
-        "customer_id": NIL_ID,
+        "customer_id": CUSTOMER_ID,
         "username": f"{agent_id}@example.com",
         "name": agent_id,
         "detail": "",
@@ -719,9 +904,9 @@ def _agent(agent_id: str) -> dict[str, Any]:
         "permission": 16,
         "tag_ids": [],
         "addresses": [],
-        "tm_create": "2026-01-01 00:00:00.000000",
-        "tm_update": "2026-01-01 00:00:00.000000",
-        "tm_delete": NOT_DELETED,
+        "tm_create": "2026-01-01T00:00:00.000000Z",
+        "tm_update": "2026-01-01T00:00:00.000000Z",
+        "tm_delete": None,
     }
 
 
