@@ -36,6 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import AlertMetrics
 from bot.slack.client import on_rate_limit, rate_limits_of
+from commands.limits import MAX_MESSAGE_TEXT
 from state.campaign import Campaign
 from state.effects import Effect, RefreshCard, RemovalRejected, RemovalRequested, StatusAlert
 from state.store import CampaignStore
@@ -238,7 +239,7 @@ class ChannelAlerts:
         await asyncio.sleep(self.pace)
 
     async def _post_alert(self, channel: str, queue: _ChannelQueue, job: _AlertJob) -> None:
-        text = "\n".join(self.render_alert(alert, campaign) for alert, campaign in job.transitions)
+        text = alert_text([self.render_alert(alert, c) for alert, c in job.transitions])
         await self._call(queue, "chat.postMessage", channel=channel, text=text)
 
     async def _draw_card(self, channel: str, queue: _ChannelQueue, ref: str) -> None:
@@ -316,6 +317,23 @@ class ChannelAlerts:
             log.warning("alert drain deadline passed; %d Slack updates not sent", left)
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*unfinished, return_exceptions=True)
+
+
+def alert_text(lines: list[str], limit: int = MAX_MESSAGE_TEXT) -> str:
+    """The coalesced alert lines as one message within Slack's 40,000 characters: when a long
+    burst does not fit, the latest changes are kept (they end on the true state) and the first
+    line says how many earlier ones were left out."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    size = len(f"… and {len(lines):,} earlier changes\n")
+    for line in reversed(lines):
+        size += len(line) + 1
+        if size > limit:
+            break
+        kept.append(line)
+    return "\n".join([f"… and {len(lines) - len(kept):,} earlier changes", *reversed(kept)])
 
 
 def _is_transient(exc: Exception) -> bool:

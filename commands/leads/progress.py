@@ -10,6 +10,7 @@ from typing import Protocol
 
 from commands.leads.scan import ValidationReport
 from commands.leads.store import UploadState
+from commands.limits import listed
 
 BAR_WIDTH = 20
 MAX_ERROR_SHOWN = 1_000
@@ -124,9 +125,9 @@ def render_validation(report: ValidationReport) -> str:
             f"{report.invalid_numbers_left_out:,} invalid numbers were left out of rows that "
             "had other, valid numbers."
         )
-    lines.append(f"Phone columns: {', '.join(report.phone_columns)}.")
+    lines.append(f"Phone columns: {listed(report.phone_columns)}.")
     if report.ignored_columns:
-        lines.append(f"Columns not sent to the dialer: {', '.join(report.ignored_columns)}.")
+        lines.append(f"Columns not sent to the dialer: {listed(report.ignored_columns)}.")
     if report.encoding_note:
         lines.append(report.encoding_note)
     if not report.can_upload:

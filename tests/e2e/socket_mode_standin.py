@@ -1,5 +1,7 @@
 """Just enough of Slack for Socket Mode: ``apps.connections.open`` hands out a WebSocket URL, the
-socket says hello and carries envelopes, and the bot's acks and ``response_url`` posts are kept."""
+socket says hello and carries envelopes, and the bot's acks are kept. Every other Web API call and
+every ``response_url`` post goes on to the one strict Slack stand-in (``web``), which checks and
+records them as it does for HTTP mode."""
 
 from __future__ import annotations
 
@@ -7,16 +9,20 @@ import asyncio
 import json
 from typing import Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
+from bot.demo.slack_api import SlackStandIn
+
 Json = dict[str, Any]
+FORWARDED_HEADERS = ("Authorization", "Content-Type")
 
 
 class SocketModeStandIn:
-    def __init__(self) -> None:
+    def __init__(self, *, member_of: tuple[str, ...] = ("C1",)) -> None:
         self.url = ""
+        self.web = SlackStandIn(member_of=member_of)
         self.acks: list[Json] = []
-        self.responses: dict[str, list[Json]] = {}
         self.api_calls: list[str] = []
         self.socket: web.WebSocketResponse | None = None
         self._runner: web.AppRunner | None = None
@@ -25,7 +31,21 @@ class SocketModeStandIn:
     def api_url(self) -> str:
         return f"{self.url}/api/"
 
+    def response_url(self, key: str) -> str:
+        """A response_url the stand-in honours (five posts, thirty minutes, checked blocks)."""
+        self.web.response_url(key)
+        return f"{self.url}/response/{key}"
+
+    @property
+    def responses(self) -> dict[str, list[Json]]:
+        """What was posted to each response_url key, and accepted."""
+        found: dict[str, list[Json]] = {}
+        for post in self.web.responses():
+            found.setdefault(post.key, []).append(post.body)
+        return found
+
     async def __aenter__(self) -> SocketModeStandIn:
+        await self.web.start()
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/link", self._link)
@@ -43,6 +63,7 @@ class SocketModeStandIn:
             await self.socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.web.stop()
 
     async def send(self, envelope: Json) -> None:
         assert self.socket is not None
@@ -55,11 +76,7 @@ class SocketModeStandIn:
             if not request.headers.get("Authorization", "").startswith("Bearer xapp-"):
                 return web.json_response({"ok": False, "error": "not_allowed_token_type"})
             return web.json_response({"ok": True, "url": f"ws{self.url[4:]}/link"})
-        if method == "auth.test":
-            return web.json_response(
-                {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
-            )
-        return web.json_response({"ok": True, "ts": "1.000001", "channel": "C1"})
+        return await self._forward(request, f"/api/{method}")
 
     async def _link(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
@@ -72,8 +89,24 @@ class SocketModeStandIn:
         return socket
 
     async def _response(self, request: web.Request) -> web.Response:
-        self.responses.setdefault(request.match_info["key"], []).append(await request.json())
-        return web.Response(text="ok")
+        return await self._forward(request, f"/response/{request.match_info['key']}")
+
+    async def _forward(self, request: web.Request, path: str) -> web.Response:
+        headers = {
+            name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers
+        }
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self.web.url}{path}", data=await request.read(), headers=headers
+            ) as answer,
+        ):
+            passed = {
+                name: answer.headers[name]
+                for name in ("Content-Type", "Retry-After")
+                if name in answer.headers
+            }
+            return web.Response(body=await answer.read(), status=answer.status, headers=passed)
 
     async def wait_connected(self, timeout: float = 5.0) -> None:
         async with asyncio.timeout(timeout):

@@ -38,7 +38,7 @@ async def test_a_command_over_socket_mode_is_acked_and_answered(fake_redis: Redi
                 "channel_id": "C1",
                 "team_id": "T1",
                 "trigger_id": "t-socket",
-                "response_url": f"{slack.url}/response/r1",
+                "response_url": slack.response_url("r1"),
             }
             await slack.send(
                 {
