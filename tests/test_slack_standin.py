@@ -288,6 +288,17 @@ async def test_ephemeral_update_and_file_share_need_membership_too() -> None:
         assert slack.ephemeral_messages() == []
 
 
+async def test_an_ephemeral_message_goes_only_to_someone_in_the_channel() -> None:
+    async with SlackStandIn() as slack:
+        slack.add_channel("CIN", users={"U1"})
+        client = slack.client()
+        await client.chat_postEphemeral(channel="CIN", user="U1", text="for you")
+        assert await error_of(client.chat_postEphemeral(channel="CIN", user="U2", text="x")) == (
+            "user_not_in_channel"
+        )
+        assert [m["user"] for m in slack.ephemeral_messages("CIN")] == ["U1"]
+
+
 async def test_chat_write_public_posts_in_public_channels_without_joining() -> None:
     async with SlackStandIn(scopes={"chat:write", "chat:write.public"}) as slack:
         slack.add_channel("COUT", member=False)

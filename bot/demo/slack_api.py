@@ -6,6 +6,7 @@ Channels, rate limits and response URLs, at a glance::
     slack.add_channel("C2", member=False)    # known public channel the bot is not in
     slack.add_channel("G3", member=False)    # private: answers channel_not_found to the bot
     slack.add_channel("C4", kind="public", name="ops", archived=True)
+    slack.add_channel("C5", users={"U1"})    # ephemeral to anyone else: user_not_in_channel
     slack.set_member("C2", True) / slack.is_member("C2")
     #  chat.postMessage / chat.update / chat.postEphemeral / files.completeUploadExternal:
     #  unknown id or private-not-member -> channel_not_found; public-not-member -> not_in_channel
@@ -148,6 +149,7 @@ class _Channel:
     member: bool
     name: str
     archived: bool = False
+    users: frozenset[str] | None = None  # people in it; None: not checked
 
     def json(self) -> Json:
         return {
@@ -304,15 +306,23 @@ class SlackStandIn:
         kind: ChannelKind | None = None,
         name: str = "",
         archived: bool = False,
+        users: Iterable[str] | None = None,
     ) -> None:
         """Declare a conversation: public (``C…``), private (``G…``) or an IM (``D…``) unless
-        ``kind`` says; ``member``: whether the bot is in it. Declaring it again replaces it."""
+        ``kind`` says; ``member``: whether the bot is in it; ``users``: the people in it, when
+        ``chat.postEphemeral`` should answer ``user_not_in_channel`` for anyone else.
+        Declaring it again replaces it."""
         if kind is None:
             kind = (
                 "private" if channel_id[:1] == "G" else "im" if channel_id[:1] == "D" else "public"
             )
         self._conversations[channel_id] = _Channel(
-            channel_id, kind, member, name or channel_id.lower(), archived
+            channel_id,
+            kind,
+            member,
+            name or channel_id.lower(),
+            archived,
+            None if users is None else frozenset(users),
         )
 
     def set_member(self, channel_id: str, member: bool) -> None:
@@ -650,6 +660,9 @@ class SlackStandIn:
         channel = _required(args, "channel")
         user = _required(args, "user")
         self._postable(channel, method="chat.postEphemeral")
+        found = self._conversations.get(channel)
+        if found is not None and found.users is not None and user not in found.users:
+            raise SlackError("user_not_in_channel")
         if "text" not in args and "blocks" not in args and "attachments" not in args:
             raise SlackError("no_text")
         _check_message(args)
