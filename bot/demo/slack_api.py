@@ -22,6 +22,8 @@ Channels, rate limits and response URLs, at a glance::
     SlackStandIn(clock=fake_clock)           # drives throttles and response_url expiry
     url = slack.response_url()               # 5 posts within 30 min (RESPONSE_URL_USES,
     #  RESPONSE_URL_SECONDS), then HTTP 404 text/plain "expired_url"; never-issued keys too
+    #  (the limit is Slack's documented one; the exact answer is assumed, as is 400
+    #  "invalid_blocks" / "msg_too_long" for a refused response_url payload)
 
 Point ``AsyncWebClient(token=..., base_url=standin.api_url)`` (or ``SLACK_API_URL``) at it::
 
@@ -602,7 +604,9 @@ class SlackStandIn:
         Unknown ids and private conversations the bot is not in are ``channel_not_found``
         (Slack does not reveal them); a public channel the bot is not in is
         ``not_in_channel`` (``chat.postMessage`` goes through with ``chat:write.public``);
-        user ids (``U…``/``W…``) are the app's direct message with that user."""
+        user ids (``U…``/``W…``) are the app's direct message with that user. The
+        chat.postMessage / chat.postEphemeral pages list these errors; which one a private
+        channel gets is assumed from how Slack hides private channels."""
         if channel[:1] in ("U", "W"):
             return
         found = self._conversations.get(channel)

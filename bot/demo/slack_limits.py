@@ -48,6 +48,9 @@ modal ``submit`` required with an input block    —       [views] modal
 ``private_metadata``                             3000    [views] modal/home
 ``callback_id`` / ``external_id``                255 / 255 (external_id assumed) [views]
 ``block_id`` unique also across a view           —       assumed (stricter reading)
+input blocks: modals, messages and Home tabs     —       [blocks] input ("Available in surfaces")
+header / button / option-in-select text types    plain_text only  [blocks], [elements]
+radio / checkbox option text                     plain_text or mrkdwn  [composition] option
 ==============================================  ======  ====================================
 
 [blocks]       "Reference: Layout blocks", https://api.slack.com/reference/block-kit/blocks
