@@ -13,41 +13,138 @@ How the port maps onto VoIPBIN's resources:
   ``data`` field, so nothing is lost when the bot restarts;
 * notifications arrive by webhook (``receive_webhook``); ``run_notifications`` returns at once.
 
-Vendor assumptions (from VoIPBIN's public docs and ``voipbin-openapi.json``; correct them here):
+Every wire detail, with where it comes from (``source``): ``spec`` is VoIPBIN's OpenAPI document
+(``tests/data/voipbin-openapi.json``); other paths are files of the public repository
+``voipbin/monorepo``. Where VoIPBIN's code and its prose disagree, the code decides. A row marked
+``Assumed`` says what would confirm it.
 
-=============================  ==================================================================
-subject                        assumption
-=============================  ==================================================================
-API base / auth                ``https://api.voipbin.net/v1.0``; ``?accesskey=<key>``, or
-                               ``Authorization: Bearer <jwt>`` from ``POST <host>/auth/login``
-                               ``{"username", "password"}`` -> ``{"token"}``; 401 -> log in again
-pacing                         about 16.7 requests/s per customer; 429 ``RATE_LIMIT_EXCEEDED``,
-                               maybe with ``Retry-After`` (seconds or an HTTP date)
-errors                         ``{"error": {"status", "reason", "message", "request_id"}}``
-lists                          ``page_size`` <= 100, ``page_token`` = last ``next_page_token``;
-                               the listing ends with an empty page
-aggression -> service_level    ``service_level = 101 - aggression`` (1 -> 100, 50 -> 51,
-                               100 -> 1). VoIPBIN dials while ``available agents > dialing calls
-                               * service_level / 100``: about ``100 / service_level`` calls per
-                               agent, so a lower level dials more. Exactly invertible.
-end_handle                     ``stop`` / ``continue`` as ours; VoIPBIN has no ``completed``
-                               status: an exhausted campaign reports ``stop`` -> ``stopped``
-status                         ``run`` -> running, ``stopping`` -> stopping, ``stop`` -> stopped
-start / stop                   ``PUT /campaigns/{id}/status {"status": "run"|"stop"}``
-delete                         takes effect only on a stopped campaign (checked with a GET first)
-outplan timings                ``dial_timeout`` and ``try_interval`` in milliseconds (the schema
-                               says so; one request description says seconds);
-                               ``max_try_count_0..4`` all set to ``max_attempts``
-targets                        ``name`` = contact ref, ``destination_0..4`` = ``{"type": "tel",
-                               "target": "+E164"}`` (unused ones ``{"type": "", "target": ""}``);
-                               numbers after the fifth are not dialled; ``data`` = fields as JSON
-deleted resources              ``tm_delete`` in the year 9999 means "not deleted"
-webhooks                       ``{"type", "data"}``; ``campaign_status_run|stopping|stop``,
-                               ``campaign_deleted``, ``campaign_updated``, ``campaigncall_*``,
-                               ``outdialtarget_*``; ``X-VoIPBIN-Signature: sha256=<hex HMAC>``;
-                               up to 3 deliveries; ``tm_update`` orders a campaign's events
-timestamps                     ``2022-04-30 17:53:51.685259`` (UTC) or ISO 8601 with ``Z``
-=============================  ==================================================================
+API base
+    ``https://api.voipbin.net/v1.0``
+    source: spec ``servers``
+auth: access key
+    ``?accesskey=<key>``
+    source: bin-api-manager/lib/middleware/authenticate.go
+auth: login
+    ``POST <host>/auth/login {"username", "password"}`` -> ``{"token"}``, sent as ``Authorization:
+    Bearer``; a 401 logs in again once
+    source: bin-api-manager/lib/service/auth.go (the body and the token). Assumed: the path beside
+        ``/v1.0`` and the Bearer header; a login against the real host would confirm
+pacing
+    16 requests/s by default (``VOIPBIN_REQUESTS_PER_SECOND``); 429 ``RATE_LIMIT_EXCEEDED`` waited
+    out by its ``Retry-After`` (seconds; an HTTP date is read too)
+    source: bin-api-manager/internal/config/main.go (``rate_limit_customer_v1_rps`` 16.7, burst 33),
+        lib/middleware/customer_ratelimit.go
+errors
+    ``{"error": {"status", "reason", "message", "request_id"}}``
+    source: bin-api-manager/server/error_test.go
+lists
+    ``page_size`` <= 100, ``page_token`` = the last ``next_page_token``; the listing ends with an
+    empty page
+    source: spec ``components/parameters`` PageSize, PageToken. Assumed: the empty last page (a
+        cursor that repeats also ends it)
+paths and bodies
+    campaigns (``/status``, ``/service_level``, ``/resource_info``), outdials (``/targets``),
+    outplans (``/dial_info``), queues, tags, agents (``/tag_ids``, ``/status``)
+    source: spec ``paths``; the stand-in refuses any request the spec does not allow
+create order
+    tags, queue, outplan, the campaign (outdial nil), its outdial (with the campaign id), then ``PUT
+    /campaigns/{id}/resource_info``
+    source: bin-api-manager/server/outdials.go (an outdial needs a campaign id);
+        bin-campaign-manager/pkg/campaignhandler/campaign.go ``validateResources`` (an outdial of
+        another campaign is refused)
+required fields
+    outdial and target ``name``, ``detail``, ``data`` never empty; a target has a destination with a
+    target
+    source: bin-api-manager/server/outdials.go
+aggression -> service_level
+    ``100 + round((aggression - 1) * 200 / 99)``: 1 -> 100, 20 -> 138, 85 -> 270, 100 -> 300, read
+    back exactly. About ``service_level / 100`` calls dialling per available agent: a higher level
+    dials more
+    source: bin-campaign-manager/pkg/campaignhandler/execute.go ``isDialable``: a call is placed
+        while ``len(agents) * serviceLevel / 100`` (Go integers) exceeds the campaigncalls
+        ``dialing``. campaign_struct_campaign.rst says the opposite; the code decides
+service_level range
+    100..300
+    source: VoIPBIN checks no range (campaignhandler ``Create``, ``UpdateServiceLevel``; an
+        ``integer`` column). Assumed: 300 (three calls per agent) as a sane top; abandon rates in
+        production would confirm or move it
+what counts as dialling
+    only campaigncalls ``dialing``, at most 100 listed; a call-type campaigncall stays ``dialing``
+    until its call hangs up; a campaign without a queue dials without limit
+    source: execute.go (``ListByCampaignIDAndStatus(..., 100)``, ``queueID == uuid.Nil``);
+        campaigncallhandler (``Progressing`` only for flow type)
+statuses
+    ``run`` -> running, ``stopping`` -> stopping, ``stop`` -> stopped; no ``completed``: a campaign
+    out of targets with end handle ``stop`` stops
+    source: spec CampaignManagerCampaignStatus; execute.go ``updateExecuteStop``
+start / stop
+    ``PUT /campaigns/{id}/status {"status": "run" | "stop"}``; a stop is ``stop`` at once when
+    nothing runs, else ``stopping`` then ``stop``
+    source: spec; pkg/campaignhandler/status_run.go, status_stop.go (a stop of a stopped campaign
+        publishes nothing)
+delete
+    only of a stopped campaign (checked with a GET first)
+    source: campaignhandler/campaign.go ``Delete``
+end_handle
+    ``stop`` / ``continue``
+    source: spec CampaignManagerCampaignEndHandle
+outplan timings
+    ``dial_timeout`` and ``try_interval`` in milliseconds; ``max_try_count_0..4`` all
+    ``max_attempts``
+    source: spec CampaignManagerOutplan ("in milliseconds")
+targets
+    ``name`` = contact ref, ``detail`` = the lead's name or the ref, ``data`` = its fields as JSON,
+    ``destination_0..4`` = ``{"type": "tel", "target": "+E164"}``, unused ones ``{"type": "",
+    "target": ""}``; numbers after the fifth are not dialled
+    source: spec (all five destinations required); bin-api-manager/server/outdials.go turns a
+        missing one into an empty address anyway
+timestamps
+    RFC 3339 (``2026-01-15T09:30:00.000000Z``) or ``null``; ``2022-04-30 17:53:51.685259`` (UTC)
+    also read. ``null``, Go's zero time (year 1), MySQL's zero date and the year 9999 mean "not
+    set"; anything else in an event is answered 400
+    source: models/*/webhook.go (``*time.Time``); dbhandler/campaign.go, campaigncall.go (created
+        with ``tm_update`` nil). Assumed: the space-separated form and the year 9999 (older
+        answers); harmless if never seen
+deleted resources
+    deleted once ``tm_delete`` is set
+    source: dbhandler ``CampaignDelete`` (sets ``tm_update`` and ``tm_delete``)
+webhook envelope
+    ``{"type", "data"}``, ``data`` the resource
+    source: bin-webhook-manager/models/webhook/webhook.go; models/*/webhook.go ``WebhookMessage``
+webhook signature
+    ``X-VoIPBIN-Signature: sha256=<hex HMAC-SHA256 of the body>`` with the customer's webhook secret
+    source: bin-webhook-manager/pkg/webhookhandler/message.go
+webhook retries
+    three tries, one second apart, on a connection error or a 5xx; any other answer is final, so
+    garbage gets a 400, never a 500
+    source: message.go ``sendMessage``
+webhook order
+    not guaranteed: a campaign's events are ordered by the latest of ``tm_create``, ``tm_update``,
+    ``tm_delete``
+    source: bin-common-handler/pkg/notifyhandler/publish.go (``go PublishWebhook``)
+campaign events
+    ``campaign_status_run`` / ``_stopping`` / ``_stop`` and ``campaign_deleted`` -> status;
+    ``campaign_updated`` -> settings; ``campaign_created`` ignored
+    source: bin-campaign-manager/models/campaign/event.go; published in campaignhandler/campaign.go,
+        status_run.go, status_stop.go
+campaigncall events
+    ``campaigncall_created`` -> calls; ``campaigncall_updated`` ``progressing`` -> answered,
+    ``done`` -> succeeded or failed (``result``); ``campaigncall_deleted`` counts nothing
+    source: models/campaigncall/event.go, campaigncall.go; published in pkg/campaigncallhandler
+outdialtarget events
+    none expected (ignored if one comes)
+    source: bin-outdial-manager/models/outdialtarget/event.go defines them; no code publishes them
+other events
+    answered 2xx and counted by type in ``VoipbinDialer.ignored_events``
+    source: the customer webhook carries every resource's events
+        (bin-webhook-manager/pkg/webhookhandler/webhook.go)
+
+
+Matching: a notification names VoIPBIN's campaign id; the bot's store applies it to the campaign
+that recorded that id. The ref in the name (``[c-…] …``) only adopts a stored campaign that has no
+id yet: ``create_campaign`` records the id the moment ``POST /campaigns`` answers, and the bot
+stores it with the campaign when ``create_campaign`` returns. A foreign campaign named with one
+of our refs is never taken for ours, by notifications or by ``list_campaigns``.
 
 Errors (raised ``from`` the httpx error or mapped from VoIPBIN's error body)::
 
