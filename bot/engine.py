@@ -61,9 +61,11 @@ class Engine:
         buffer: NotificationBuffer | None = None,
     ) -> None:
         self.services = services
-        self.buffer = buffer or NotificationBuffer(
-            services.inbox, services.metrics, capacity=services.settings.webhook_buffer_max
-        )
+        if buffer is None:  # (not ``buffer or``: an empty buffer is falsy)
+            buffer = NotificationBuffer(
+                services.inbox, services.metrics, capacity=services.settings.webhook_buffer_max
+            )
+        self.buffer = buffer
         self.reconciler = Reconciler(services, self.buffer)
         self.alerts = alerts
         self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"

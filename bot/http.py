@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 HEALTHZ_REDIS_DEADLINE = 1.5
 HEALTHZ_DIALER_DEADLINE = 1.5
+WEBHOOK_READ_DEADLINE = 1.0  # dialers wait about 2 s for an answer
 
 
 def refused(route: str, exc: BodyRefused) -> Response:
@@ -65,9 +66,10 @@ def create_http_app(
     slack_handler = (
         AsyncSlackRequestHandler(slack.app) if slack is not None and secret is not None else None
     )
-    buffer = buffer or NotificationBuffer(
-        services.inbox, services.metrics, capacity=settings.webhook_buffer_max
-    )
+    if buffer is None:  # (not ``buffer or``: an empty buffer is falsy)
+        buffer = NotificationBuffer(
+            services.inbox, services.metrics, capacity=settings.webhook_buffer_max
+        )
 
     async def slack_events(request: Request) -> Response:
         if slack_handler is None or secret is None:
@@ -114,7 +116,13 @@ def create_http_app(
         except ClientGone:
             return client_gone(route)
         try:
-            notifications = await receiver.receive_webhook(request.headers, body)
+            # An adapter may need Redis to read a delivery (VoIPBIN counts calls there): bounded,
+            # and a 503 the dialer retries, while Redis is away.
+            async with asyncio.timeout(WEBHOOK_READ_DEADLINE):
+                notifications = await receiver.receive_webhook(request.headers, body)
+        except (RedisError, TimeoutError) as exc:
+            log.warning("%s webhook not read, Redis unavailable: %s", services.dialer.name, exc)
+            return PlainTextResponse("try again shortly", status_code=503)
         except WebhookRejected as exc:
             log.warning("%s webhook rejected: %s", services.dialer.name, exc)
             services.metrics.notifications.inc(outcome="rejected")
