@@ -444,6 +444,7 @@ async def test_every_posting_method_refuses_blocks_over_a_limit(slack: SlackStan
         ]
     assert [m.text for m in slack.messages_in("C1")] == ["card"]
     assert slack.ephemeral_messages() == []
+    assert [c.error for c in slack.refused_payloads()] == ["invalid_blocks"] * 3
 
 
 async def test_text_over_40000_characters_is_msg_too_long(slack: SlackStandIn) -> None:

@@ -63,7 +63,12 @@ async def run_demo(out: TextIO = sys.stdout, knobs: SimulatorKnobs = KNOBS) -> i
                 )
                 try:
                     await asyncio.wait_for(Session(driver, narrate).play(), SESSION_DEADLINE)
-                    failure = None
+                    refused = slack.refused_payloads()
+                    failure = (
+                        f"Slack refused {refused[0].method}: {refused[0].error}"
+                        if refused
+                        else None
+                    )
                 except (StepFailed, TimeoutError) as exc:
                     failure = str(exc) or type(exc).__name__
                 finally:

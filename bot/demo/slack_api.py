@@ -74,6 +74,8 @@ JSON_ENCODED_ARGS = frozenset({"blocks", "attachments", "view", "files", "metada
 # What a response_url allows: "up to 5 times within 30 minutes" (Handling user interaction in
 # your Slack apps, https://api.slack.com/interactivity/handling).
 RESPONSE_URL_USES = 5
+# The errors of a payload Slack refuses: blocks, a view, over-long text.
+PAYLOAD_ERRORS = frozenset({"invalid_blocks", "invalid_arguments", "msg_too_long"})
 RESPONSE_URL_SECONDS = 30 * 60
 # The bot token's scopes unless a test says otherwise: the manifest's, plus what reading a
 # channel (conversations.info) and joining a public one (conversations.join) need. Without
@@ -413,6 +415,11 @@ class SlackStandIn:
 
     def calls(self, method: str | None = None) -> list[SlackCall]:
         return [call for call in self._calls if method is None or call.method == method]
+
+    def refused_payloads(self) -> list[SlackCall]:
+        """Calls refused for what they carried (blocks, views, text length), response_url
+        posts included: a bot that renders within Slack's limits makes none."""
+        return [call for call in self._calls if call.error in PAYLOAD_ERRORS]
 
     def messages_in(self, channel: str) -> list[SlackMessage]:
         return list(self._channels.get(channel, ()))

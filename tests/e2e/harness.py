@@ -78,6 +78,8 @@ async def running_bot(
                 bot = Bot(url, slack, server)
                 try:
                     yield bot
+                    refused = [(c.method, c.error, c.args) for c in slack.refused_payloads()]
+                    assert refused == [], f"Slack would have refused: {refused}"
                 finally:
                     await bot.aclose()
         finally:

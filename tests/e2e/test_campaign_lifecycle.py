@@ -25,8 +25,8 @@ async def test_a_campaign_lives_and_is_removed_through_slack(redis: Redis) -> No
         assert "&lt;!channel&gt;" in str(card.blocks) and "<!channel>" not in str(card.blocks)
 
         _, url = await bot.command(BOB, "list")
-        overview = bot.slack.responses(url)
         listing = await bot.reply_to(url)
+        overview = bot.slack.responses(url)
         assert listing == "Campaigns: 1"
         assert ref in str(overview[-1].body["blocks"])
 
@@ -57,7 +57,14 @@ async def test_a_campaign_lives_and_is_removed_through_slack(redis: Redis) -> No
         under_way = await bot.store.require(ref)
         assert under_way.removal is not None and under_way.removal.approval_message_ts
         card = await bot.channel_message(f"({ref}) is running")
-        assert ids.START not in str(card.blocks)  # the card's other buttons are off
+        # The card is redrawn (in place) without its other buttons.
+        await bot.slack.wait_for(
+            lambda: all(
+                ids.START not in str(m.blocks)
+                for m in bot.slack.messages_in(bot.channel)
+                if m.ts == card.ts
+            )
+        )
 
         _, url = await bot.click(ANA, ids.APPROVE, ref)
         assert "another campaign lead has to approve" in await bot.reply_to(url)
