@@ -25,6 +25,12 @@ ADAPTERS: dict[str, str] = {
 }
 
 
+# What aggression means on a dialer, for the campaign's card: ``describe(aggression) -> str``.
+PACE_NOTES: dict[str, str] = {
+    "voipbin": "dialer.voipbin.mapping:pace_note",
+}
+
+
 @dataclass(frozen=True)
 class AdapterContext:
     """What the bot lends an adapter: its own Redis (for locks shared between replicas)."""
@@ -51,3 +57,13 @@ def build_dialer(name: str, context: AdapterContext) -> Dialer:
     module = importlib.import_module(module_name)
     factory = cast(Callable[[AdapterContext], Dialer], getattr(module, factory_name))
     return factory(context)
+
+
+def pace_note(name: str, aggression: int) -> str | None:
+    """What ``aggression`` means on dialer ``name`` (e.g. calls per agent), or None."""
+    target = PACE_NOTES.get(name)
+    if target is None:
+        return None
+    module_name, _, function_name = target.partition(":")
+    describe = getattr(importlib.import_module(module_name), function_name)
+    return str(describe(aggression))

@@ -223,3 +223,15 @@ def test_a_live_resource_has_a_null_or_unset_tm_delete() -> None:
 def test_voipbin_statuses_map_onto_ours(status: str, expected: CampaignStatus) -> None:
     found = dialer_campaign({"id": "v1", "name": "[c-1] One", "status": status})
     assert (found.ref, found.dialer_id, found.name, found.status) == ("c-1", "v1", "One", expected)
+
+
+def test_a_voipbin_campaigns_card_says_what_its_aggression_means() -> None:
+    from commands.views.campaign import render_card
+    from tests.state_builders import campaign
+
+    card = campaign(dialer="voipbin", settings=CampaignSettings(aggression=85))
+    _, blocks = render_card(card)
+    shown = str(blocks)
+    assert "aggression *85*" in shown
+    assert "VoIPBIN service level 270: about 2.7 calls dialling per available agent" in shown
+    assert "service level" not in str(render_card(campaign(dialer="simulator"))[1])

@@ -12,6 +12,7 @@ from commands.text import ago, code, escape, user
 from commands.views import ids
 from commands.views.blocks import Block, actions, button, confirm_dialog, context, section
 from dialer.models import AgentDefaultState, CampaignStatus
+from dialer.registry import pace_note
 from state.campaign import Campaign, PendingKind, PendingOperation, RemovalStage
 
 STATUS_ICON: dict[CampaignStatus, str] = {
@@ -94,6 +95,7 @@ def facts(campaign: Campaign) -> str:
         agent_text += f" ({'/'.join(states)})"
     parts = [
         f"aggression *{settings.aggression}*",
+        *filter(None, [pace_note(campaign.dialer, settings.aggression)]),
         f"at the end: {settings.end_handle.value}",
         agent_text,
     ]
