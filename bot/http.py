@@ -25,11 +25,13 @@ import time
 from redis.exceptions import RedisError
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.bootstrap import Services
+from bot.head_limit import HeadLimit
 from bot.metrics import AlertMetrics, render_metrics
 from bot.request_body import BodyRefused, ClientGone, read_body
 from bot.slack.app import SlackApp
@@ -170,7 +172,8 @@ def create_http_app(
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/dialer/{name}/events", dialer_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+        ],
+        middleware=[Middleware(HeadLimit, max_bytes=settings.http_max_header_bytes)],
     )
 
 

@@ -198,3 +198,30 @@ async def test_healthz_answers_503_at_once_when_redis_refuses_connections() -> N
             assert asyncio.get_running_loop().time() - started < 2.0
     finally:
         await dead.aclose()
+
+
+async def test_a_request_head_over_the_limit_is_refused(url: str) -> None:
+    huge = {"X-Huge": "h" * 70_000}
+    assert await send_request(url, "GET", "/healthz", huge, b"") in {400, 431}
+
+
+async def test_a_client_that_leaves_mid_body_is_one_log_line_without_a_traceback(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    _, writer = await connect(url)
+    writer.write(head("POST", "/slack/events", {"Content-Length": "1000"}) + b"payload=")
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    await close(writer)
+    for _ in range(50):
+        if any("went away" in r.getMessage() for r in caplog.records):
+            break
+        await asyncio.sleep(0.05)
+    assert len([r for r in caplog.records if "went away" in r.getMessage()]) == 1
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_redis_socket_timeout_within_the_blocking_read_is_refused_at_start_up() -> None:
+    with pytest.raises(ValueError, match="REDIS_SOCKET_TIMEOUT_SECONDS"):
+        Settings(redis_socket_timeout_seconds=1.0)

@@ -65,8 +65,8 @@ async def closed_within(reader: asyncio.StreamReader, timeout: float) -> bool:
 
 
 async def close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
     with contextlib.suppress(ConnectionError, OSError):
+        writer.close()
         await writer.wait_closed()
 
 

@@ -252,6 +252,7 @@ async def test_every_malformed_request_on_every_route_is_a_4xx_and_logs_no_trace
         ("POST", "/dialer/enigma/events", as_json, b"{}"),
         ("POST", "/healthz", form, b""),
         ("GET", "/nowhere", {}, b""),
+        ("GET", "/healthz", {"X-Huge": "h" * 70_000}, b""),
     ]
     async with rig() as r:
         for method, path, headers, body in junk:
