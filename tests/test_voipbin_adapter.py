@@ -407,3 +407,58 @@ async def test_more_aggression_while_running_means_more_calls_in_progress(
     await settles_at(3 * 138 // 100)  # aggression 20 -> service level 138: 4 calls
     await dialer.update_settings(spec.ref, CampaignSettings(aggression=85))
     await settles_at(3 * 270 // 100)  # aggression 85 -> service level 270: 8 calls
+
+
+# -- a POST is not blindly resent ----------------------------------------------------------
+
+
+async def test_a_target_made_despite_a_5xx_is_found_not_sent_twice(
+    dialer: VoipbinDialer, standin: VoipbinStandin
+) -> None:
+    spec = new_campaign()
+    created = await dialer.create_campaign(spec)
+    standin.fail_after_next(1, status=500, operation="POST /outdials/{id}/targets")
+    await dialer.add_contacts(spec.ref, contacts_for(spec.ref, 3))
+    outdial = standin.campaign(created.dialer_id)["outdial_id"]
+    names = sorted(t["name"] for t in standin.targets_of(outdial))
+    assert names == [f"{spec.ref}-{n}" for n in (1, 2, 3)]
+
+
+async def test_a_campaign_made_despite_a_5xx_is_found_not_made_twice(
+    dialer: VoipbinDialer, standin: VoipbinStandin
+) -> None:
+    spec = new_campaign()
+    standin.fail_after_next(1, status=502, operation="POST /campaigns")
+    created = await dialer.create_campaign(spec)
+    named = [
+        c for c in standin.store["campaigns"].values() if c["name"].startswith(f"[{spec.ref}]")
+    ]
+    assert [c["id"] for c in named] == [created.dialer_id]
+
+
+async def test_a_target_of_an_upload_that_failed_unsure_is_looked_for_before_resending(
+    standin: VoipbinStandin, redis: fakeredis.FakeAsyncRedis
+) -> None:
+    dialer = adapter(standin, redis, max_retries=0)
+    spec = new_campaign()
+    created = await dialer.create_campaign(spec)
+    standin.fail_after_next(1, status=500, operation="POST /outdials/{id}/targets")
+    with pytest.raises(Exception, match="trouble"):
+        await dialer.add_contacts(spec.ref, contacts_for(spec.ref, 3))
+    await dialer.add_contacts(spec.ref, contacts_for(spec.ref, 3))  # the upload's retry
+    outdial = standin.campaign(created.dialer_id)["outdial_id"]
+    names = sorted(t["name"] for t in standin.targets_of(outdial))
+    assert names == [f"{spec.ref}-{n}" for n in (1, 2, 3)]
+    await dialer.aclose()
+
+
+async def test_setup_posts_are_not_resent_after_a_5xx(
+    dialer: VoipbinDialer, standin: VoipbinStandin
+) -> None:
+    standin.fail_after_next(1, status=500, operation="POST /outplans")
+    with pytest.raises(Exception, match="trouble"):
+        await dialer.create_campaign(new_campaign())
+    assert (
+        len([r for r in standin.requests if r.method == "POST" and r.path.endswith("/outplans")])
+        == 1
+    )

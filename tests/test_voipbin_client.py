@@ -382,3 +382,50 @@ async def test_pagination_keeps_filters_on_every_page() -> None:
     handler, seen = paged([["a"], ["b"]])
     _ = [i async for i in client(handler).paginate("/agents", {"tag_ids": "t1"})]
     assert {r.url.params["tag_ids"] for r in seen} == {"t1"}
+
+
+async def test_a_post_that_timed_out_is_looked_for_and_what_is_found_is_the_answer() -> None:
+    seen: list[httpx.Request] = []
+
+    def time_out(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    async def found() -> dict[str, str]:
+        return {"id": "t-1"}
+
+    answer = await client(time_out).request(
+        "POST", "/outdials/o1/targets", json={"name": "x"}, find_existing=found
+    )
+    assert answer == {"id": "t-1"}
+    assert len(seen) == 1
+
+
+async def test_a_post_is_resent_only_when_nothing_was_found() -> None:
+    handler, seen = responses(
+        error(504, "UNAVAILABLE", "GATEWAY"), httpx.Response(200, json={"id": "c1"})
+    )
+    looked: list[int] = []
+
+    async def nothing() -> None:
+        looked.append(1)
+
+    answer = await client(handler).request("POST", "/campaigns", json={}, find_existing=nothing)
+    assert answer == {"id": "c1"}
+    assert (len(seen), len(looked)) == (2, 1)
+
+
+async def test_a_post_answered_5xx_is_not_resent_without_a_way_to_look() -> None:
+    handler, seen = responses(error(500, "INTERNAL", "OOPS"), httpx.Response(200, json={}))
+    with pytest.raises(DialerUnavailable):
+        await client(handler).request("POST", "/tags", json={})
+    assert len(seen) == 1
+
+
+async def test_a_post_refused_with_429_is_resent() -> None:
+    handler, seen = responses(
+        error(429, "RESOURCE_EXHAUSTED", "RATE_LIMIT_EXCEEDED"),
+        httpx.Response(200, json={"id": "x"}),
+    )
+    assert await client(handler).request("POST", "/tags", json={}) == {"id": "x"}
+    assert len(seen) == 2

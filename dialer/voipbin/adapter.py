@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -32,7 +33,7 @@ from dialer.models import (
     NewCampaign,
     NotificationKind,
 )
-from dialer.voipbin.client import NAME, NotFound, Sleep, VoipbinClient
+from dialer.voipbin.client import MAX_PAGE_SIZE, NAME, NotFound, Sleep, VoipbinClient
 from dialer.voipbin.mapping import (
     NIL_ID,
     STATUS_FROM_VOIPBIN,
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 16  # contacts per add_contacts call: one second of API budget at the default pace
 COUNTERS_TTL_SECONDS = 30 * 24 * 3600
+RECENT_PAGES = 3  # listings are newest first: a target just made is on the first pages
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ class RedisKeys:
     def contacts(self, ref: str) -> str:
         """SET of contact refs uploaded to the campaign; deleted with the campaign."""
         return f"{self.prefix}voipbin:contacts:{ref}"
+
+    def uncertain(self, ref: str) -> str:
+        """SET of contact refs whose upload failed without knowing whether VoIPBIN made the
+        target; looked for before they are sent again. Expires 30 days after the last failure."""
+        return f"{self.prefix}voipbin:uncertain:{ref}"
 
     def counters(self, campaign_id: str) -> str:
         """HASH counter -> count of progress events; expires 30 days after the last event."""
@@ -181,7 +188,9 @@ class VoipbinDialer:
             outdial_id=NIL_ID,
             queue_id=queue_id,
         )
-        campaign = await self._api.request("POST", "/campaigns", json=body)
+        campaign = await self._api.request(
+            "POST", "/campaigns", json=body, find_existing=lambda: self._campaign_named(label)
+        )
         created.append(f"/campaigns/{campaign['id']}")
         # Recorded at once: from here on this id is the campaign's, whatever its name says.
         self._campaigns[spec.ref] = _Campaign.of(campaign)
@@ -238,14 +247,49 @@ class VoipbinDialer:
                     "upload; this one stopped there.",
                     dialer=NAME,
                 )
+            uncertain = self._keys.uncertain(ref)
+            path = f"/outdials/{campaign.outdial_id}/targets"
             try:
-                await self._api.request(
-                    "POST", f"/outdials/{campaign.outdial_id}/targets", json=target_body(contact)
-                )
+                # A target an earlier attempt may have made is looked for before it is sent again.
+                if not (await self._redis.sismember(uncertain, contact.ref)) or (
+                    await self._target_named(campaign.outdial_id, contact.ref, None) is None
+                ):
+                    await self._api.request(
+                        "POST",
+                        path,
+                        json=target_body(contact),
+                        find_existing=partial(
+                            self._target_named, campaign.outdial_id, contact.ref, RECENT_PAGES
+                        ),
+                    )
             except BaseException:
-                # Whether VoIPBIN got it is unknown: a retry that repeats it beats a lost lead.
+                # Whether VoIPBIN made it is unknown: the ref may be sent again (a lost lead is
+                # worse), and is looked for first when it is.
+                await self._redis.sadd(uncertain, contact.ref)
+                await self._redis.expire(uncertain, COUNTERS_TTL_SECONDS)
                 await self._redis.srem(key, contact.ref)
                 raise
+            await self._redis.srem(uncertain, contact.ref)
+
+    async def _target_named(
+        self, outdial_id: str, name: str, max_pages: int | None
+    ) -> dict[str, Any] | None:
+        """The outdial's live target called ``name``, newest first, within ``max_pages``."""
+        seen = 0
+        async for target in self._api.paginate(f"/outdials/{outdial_id}/targets"):
+            if target.get("name") == name and not is_deleted(target):
+                return target
+            seen += 1
+            if max_pages is not None and seen >= max_pages * MAX_PAGE_SIZE:
+                return None
+        return None
+
+    async def _campaign_named(self, name: str) -> dict[str, Any] | None:
+        """The live campaign called ``name`` (it carries a ref never issued twice)."""
+        async for campaign in self._api.paginate("/campaigns"):
+            if campaign.get("name") == name and not is_deleted(campaign):
+                return campaign
+        return None
 
     async def _refuse_repeats(self, ref: str, refs: list[str]) -> None:
         """Refuse the whole batch, before sending anything, if it repeats a ref."""
@@ -329,7 +373,7 @@ class VoipbinDialer:
         await self._api.request("DELETE", f"/campaigns/{campaign.campaign_id}")
         metadata = await self._metadata(campaign)
         self._campaigns.pop(ref, None)
-        await self._redis.delete(self._keys.contacts(ref))
+        await self._redis.delete(self._keys.contacts(ref), self._keys.uncertain(ref))
         await self._remove_resources(campaign, metadata)
 
     async def _remove_resources(self, campaign: _Campaign, metadata: CampaignMetadata) -> None:

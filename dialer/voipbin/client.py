@@ -30,6 +30,8 @@ MAX_PAGE_SIZE = 100
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 
 Sleep = Callable[[float], Awaitable[None]]
+Finder = Callable[[], Awaitable[Any]]
+"""Looks for what a POST would have created; None when there is nothing."""
 Clock = Callable[[], float]
 
 
@@ -88,8 +90,17 @@ class VoipbinClient:
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, str | int] | None = None,
+        find_existing: Finder | None = None,
     ) -> Any:
-        """Send one API request, paced and retried; return its decoded JSON body."""
+        """Send one API request, paced and retried; return its decoded JSON body.
+
+        GET, PUT and DELETE are retried on timeouts, connection errors, 429 and 5xx. A POST may
+        have created its resource even when the answer was a timeout or a 5xx (VoIPBIN's
+        handlers create first and can fail after), so it is resent only when it surely never
+        arrived (a connection error, or a 429 from the rate limiter in front of the handlers),
+        or when ``find_existing`` looked and found nothing; what it finds is the answer.
+        Without ``find_existing`` such a POST is not resent.
+        """
         renewed = False
         attempt = 0
         while True:
@@ -97,8 +108,16 @@ class VoipbinClient:
             try:
                 response = await self._send(method, path, json, params)
             except httpx.TransportError as exc:
-                if attempt >= self._settings.max_retries or not _may_resend(method, exc):
-                    raise _unreachable(exc) from exc
+                if attempt >= self._settings.max_retries:
+                    raise _unreachable(exc, method) from exc
+                if not _may_resend(method, exc):
+                    if find_existing is None:
+                        raise _unreachable(exc, method) from exc
+                    await self._sleep(self._backoff(attempt))
+                    attempt += 1
+                    if (found := await find_existing()) is not None:
+                        return found
+                    continue
                 await self._sleep(self._backoff(attempt))
                 attempt += 1
                 continue
@@ -107,6 +126,14 @@ class VoipbinClient:
                 renewed = True
                 continue
             if _retryable(response) and attempt < self._settings.max_retries:
+                if method not in IDEMPOTENT and response.status_code != 429:
+                    if find_existing is None:
+                        return _decode(response, method, path)
+                    await self._sleep(_retry_after(response) or self._backoff(attempt))
+                    attempt += 1
+                    if (found := await find_existing()) is not None:
+                        return found
+                    continue
                 await self._sleep(_retry_after(response) or self._backoff(attempt))
                 attempt += 1
                 continue
@@ -209,10 +236,15 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def _unreachable(exc: httpx.TransportError) -> DialerUnavailable:
+def _unreachable(exc: httpx.TransportError, method: str = "GET") -> DialerUnavailable:
     what = "did not answer in time" if isinstance(exc, httpx.TimeoutException) else "is unreachable"
+    outcome = (
+        "nothing was changed"
+        if method in IDEMPOTENT or _may_resend(method, exc)
+        else "it may or may not have been made"
+    )
     return DialerUnavailable(
-        f"VoIPBIN {what} ({type(exc).__name__}); nothing was changed, try again shortly.",
+        f"VoIPBIN {what} ({type(exc).__name__}); {outcome}, try again shortly.",
         dialer=NAME,
     )
 

@@ -351,6 +351,7 @@ class VoipbinStandin:
             self.store["agents"][agent_id] = _agent(agent_id)
         self.execute: dict[str, str] = {}  # campaign id -> ``run``/``stop`` (Campaign.Execute)
         self._failures: dict[str, list[int]] = {}
+        self._failures_after: dict[str, list[int]] = {}
         self._recent: list[float] = []
         self._last_stamp = datetime.now(UTC)
         self._engines: dict[str, asyncio.Task[None]] = {}
@@ -395,6 +396,11 @@ class VoipbinStandin:
         """The next ``count`` API requests (or only those to ``"POST /campaigns"``-style
         ``operation``) are answered ``status``, after validation."""
         self._failures.setdefault(operation, []).extend([status] * count)
+
+    def fail_after_next(self, count: int, status: int = 500, operation: str = "*") -> None:
+        """Like ``fail_next``, but each request is carried out first: the answer is lost, not
+        the change (a POST whose resource exists although its answer was an error)."""
+        self._failures_after.setdefault(operation, []).extend([status] * count)
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -464,7 +470,12 @@ class VoipbinStandin:
             if self._failures.get(key):
                 status = self._failures[key].pop(0)
                 return _error(status, "INJECTED_FAILURE", "injected by the test")
-        return self._answer(operation, dict(query), _json_or_none(body))
+        answer = self._answer(operation, dict(query), _json_or_none(body))
+        for key in (f"{request.method} {operation.template}", "*"):
+            if self._failures_after.get(key):
+                status = self._failures_after[key].pop(0)
+                return _error(status, "INJECTED_FAILURE", "done, then failed by the test")
+        return answer
 
     def _answer(self, operation: Operation, query: dict[str, str], body: Any) -> Response:
         handler = self._handlers().get((operation.method.upper(), operation.template))
