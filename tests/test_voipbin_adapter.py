@@ -462,3 +462,12 @@ async def test_setup_posts_are_not_resent_after_a_5xx(
         len([r for r in standin.requests if r.method == "POST" and r.path.endswith("/outplans")])
         == 1
     )
+
+
+async def test_the_card_counts_uploaded_contacts(
+    dialer: VoipbinDialer, standin: VoipbinStandin
+) -> None:
+    spec = new_campaign()
+    await dialer.create_campaign(spec)
+    await dialer.add_contacts(spec.ref, contacts_for(spec.ref, 5))
+    assert (await dialer.get_campaign(spec.ref)).counters == {"uploaded": 5}

@@ -277,7 +277,7 @@ async def test_campaign_calls_become_progress_counters(dialer: VoipbinDialer) ->
     assert last.kind is NotificationKind.PROGRESS
     assert last.status is None
     assert last.dialer_campaign_id == "vb-1"
-    assert last.counters == {"calls": 2, "answered": 1, "succeeded": 1}
+    assert last.counters == {"dialled": 2, "answered": 1, "succeeded": 1, "active": 1}
 
 
 async def test_a_redelivered_call_event_is_counted_once(dialer: VoipbinDialer) -> None:
@@ -338,7 +338,7 @@ async def test_a_campaigncall_created_with_null_tm_update_is_ordered_by_its_crea
     dialer: VoipbinDialer,
 ) -> None:
     [notification] = await receive(dialer, "campaigncall_created", created_call())
-    assert notification.counters == {"calls": 1}
+    assert notification.counters == {"dialled": 1, "active": 1}
     assert notification.occurred_at == datetime(2026, 11, 23, 10, 0, 0, 1, tzinfo=UTC)
 
 

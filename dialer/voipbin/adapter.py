@@ -86,7 +86,8 @@ class RedisKeys:
         return f"{self.prefix}voipbin:uncertain:{ref}"
 
     def counters(self, campaign_id: str) -> str:
-        """HASH counter -> count of progress events; expires 30 days after the last event."""
+        """HASH counter -> count: progress events and contacts uploaded; expires 30 days after
+        the last change."""
         return f"{self.prefix}voipbin:counters:{campaign_id}"
 
     def counted(self, campaign_id: str) -> str:
@@ -270,6 +271,7 @@ class VoipbinDialer:
                 await self._redis.srem(key, contact.ref)
                 raise
             await self._redis.srem(uncertain, contact.ref)
+            await self._count_upload(campaign.campaign_id)
 
     async def _target_named(
         self, outdial_id: str, name: str, max_pages: int | None
@@ -658,8 +660,19 @@ class VoipbinDialer:
         return await self._counters(campaign_id)
 
     async def _counters(self, campaign_id: str) -> dict[str, int]:
+        """The counts the card shows: ``uploaded``, ``dialled`` and ``active`` (dialled, not yet
+        done), with ``answered``, ``succeeded`` and ``failed``."""
         raw: dict[Any, Any] = await self._redis.hgetall(self._keys.counters(campaign_id))
-        return {_text(key): int(value) for key, value in raw.items()}
+        counters = {_text(key): int(value) for key, value in raw.items()}
+        if "dialled" in counters:
+            done = counters.get("succeeded", 0) + counters.get("failed", 0)
+            counters["active"] = max(0, counters["dialled"] - done)
+        return counters
+
+    async def _count_upload(self, campaign_id: str) -> None:
+        key = self._keys.counters(campaign_id)
+        await self._redis.hincrby(key, "uploaded", 1)
+        await self._redis.expire(key, COUNTERS_TTL_SECONDS)
 
     async def aclose(self) -> None:
         await self._api.aclose()

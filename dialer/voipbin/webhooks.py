@@ -144,14 +144,14 @@ def status_notification(envelope: Envelope) -> DialerNotification:
 
 
 def progress_counter(envelope: Envelope) -> str | None:
-    """Which counter an event advances: calls placed, answered, succeeded, failed.
+    """Which counter an event advances: calls placed (``dialled``), answered, succeeded, failed.
 
     A campaigncall goes ``dialing`` -> ``progressing`` (answered) -> ``done`` with ``result``
     ``success`` or ``fail`` (bin-campaign-manager/models/campaigncall/campaigncall.go).
     """
     status = envelope.data.get("status")
     if envelope.type == "campaigncall_created":
-        return "calls"
+        return "dialled"
     if envelope.type != "campaigncall_updated":
         return None
     if status == "progressing":
