@@ -128,7 +128,7 @@ campaign events
     source: bin-campaign-manager/models/campaign/event.go; published in campaignhandler/campaign.go,
         status_run.go, status_stop.go
 campaigncall events
-    ``campaigncall_created`` -> calls; ``campaigncall_updated`` ``progressing`` -> answered,
+    ``campaigncall_created`` -> dialled; ``campaigncall_updated`` ``progressing`` -> answered,
     ``done`` -> succeeded or failed (``result``); ``campaigncall_deleted`` counts nothing
     source: models/campaigncall/event.go, campaigncall.go; published in pkg/campaigncallhandler
 outdialtarget events
