@@ -85,6 +85,7 @@ SPEC_URI = "urn:voipbin:openapi"
 API_PREFIX = "/v1.0"
 NIL_ID = "00000000-0000-0000-0000-000000000000"
 CUSTOMER_ID = "5e4a0680-804e-11ec-8477-2fea5968d85b"
+NOT_DELETED = None  # ``tm_delete`` while a resource lives (a nil ``*time.Time``)
 OUTSIDE_SPEC_QUERY = frozenset({"accesskey"})
 LOGIN_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -588,7 +589,7 @@ class VoipbinStandin:
 
     def _get(self, kind: str, resource_id: str) -> tuple[int, Any]:
         resource = self.store[kind].get(resource_id)
-        if resource is None or resource["tm_delete"] is not None:
+        if resource is None or resource["tm_delete"] is not NOT_DELETED:
             return 404, f"{kind.rstrip('s').upper()}_NOT_FOUND"
         return 200, resource
 
