@@ -1,6 +1,6 @@
 """Genesys Outbound Contact Server: campaign groups driven over OCS's HTTP interface.
 
-    vendor    the enum numbering and every other assumption about OCS in one table; parsing
+    vendor    every wire detail of OCS in one table, each with its source (SOURCES); parsing
     groups    the configured campaign groups and which bot campaign each carries (bot's Redis)
     adapter   ``GenesysDialer`` (the Dialer port and ``WebhookReceiver``), settings, ``build``
 

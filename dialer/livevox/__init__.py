@@ -1,6 +1,7 @@
 """LiveVox: campaigns over LiveVox's Campaign API; LiveVox pushes nothing, so the adapter polls.
 
-    vendor    every assumption about LiveVox in one table, and the pure request/answer functions
+    vendor    every wire detail of LiveVox in one table, each with its source (SOURCES), and the
+              pure request/answer functions
     session   login, ``LV-Session`` on every call, renewal on 401 or after the idle expiry
     limiter   the rolling-window limit on appends (5 calls a rolling minute)
     lease     the Redis lease that lets one bot replica poll at a time
