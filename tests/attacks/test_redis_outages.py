@@ -152,6 +152,9 @@ async def test_with_redis_paused_health_is_503_within_2s_and_a_start_says_nothin
         try:
             status, took = await r.health(http)
             assert status == 503 and took < 2.0, (status, took)
+            started = time.monotonic()
+            assert (await http.get(f"{r.bot.url}/metrics", timeout=10)).status_code == 200
+            assert time.monotonic() - started < 2.0  # counters, without the Redis gauges
             _, url = await r.driver.command(ANA, f"start {ref}")
             reply = await r.driver.reply_to(url, timeout=15)
             assert "nothing was sent to the dialer" in reply
