@@ -31,6 +31,7 @@ from commands.leads.settings import LeadsSettings
 from commands.leads.slack_file import SlackFiles
 from commands.leads.store import UploadState
 from commands.leads.upload import LeadUploads, UploadBusy
+from commands.limits import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip
 from commands.text import code, escape
 from commands.views.blocks import Block, actions, button, context, section
 
@@ -59,10 +60,13 @@ class ChannelProgress:
             await self._show(text)
             return
         resume = button("Resume upload", RESUME_UPLOAD, self.ref, style="primary")
-        await self._show(text, [section(escape(text)), actions(resume)])
+        await self._show(text, [section(clip(escape(text), MAX_SECTION_TEXT)), actions(resume)])
 
     async def _show(self, text: str, blocks: list[Block] | None = None) -> None:
-        body: dict[str, Any] = {"channel": self.channel, "text": escape(text)}
+        body: dict[str, Any] = {
+            "channel": self.channel,
+            "text": clip(escape(text), MAX_MESSAGE_TEXT),
+        }
         if blocks is not None:
             body["blocks"] = blocks
         try:
@@ -217,7 +221,9 @@ def confirmation_message(ref: str, report: ValidationReport) -> tuple[str, list[
     value = f"{ref} {report.source_id}"
     text = f"Leads for {ref}: {report.rejected_total} rows rejected"
     return text, [
-        section(f"*Leads for* {code(ref)}\n{escape(render_validation(report))}"),
+        section(
+            clip(f"*Leads for* {code(ref)}\n{escape(render_validation(report))}", MAX_SECTION_TEXT)
+        ),
         actions(
             button(
                 f"Upload {report.accepted:,} good rows", UPLOAD_GOOD_ROWS, value, style="primary"

@@ -36,6 +36,7 @@ from commands.leads.scan import ValidationReport, accepted_contacts
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import SourceOpener
 from commands.leads.store import UploadRecord, UploadState, UploadStore, bit_is_set
+from dialer.cancellation import cancellation_requested, raise_if_cancelled
 from dialer.errors import DialerError, DialerRateLimited, DuplicateContact
 from dialer.models import Contact
 
@@ -267,6 +268,7 @@ class _UploadRun:
                     return  # the file changed: send nothing it did not have when checked
                 batch.append(contact)
                 if len(batch) == size:
+                    raise_if_cancelled()
                     await self._offer(queue, index, batch, acked, attempted)
                     index, batch = index + 1, []
         if batch:
@@ -284,7 +286,9 @@ class _UploadRun:
             await queue.put(_Batch(index, tuple(contacts), bit_is_set(attempted, index)))
 
     async def _work(self, queue: asyncio.Queue[_Batch | None]) -> None:
-        while (batch := await queue.get()) is not None:
+        # A cancellation redis-py swallowed mid-command must still end the worker, else the
+        # upload (and a shutdown waiting for it) hangs on a queue nobody fills any more.
+        while not cancellation_requested() and (batch := await queue.get()) is not None:
             if not batch.attempted:
                 await self._store.mark_attempted(self._ref, batch.index)
             await self._deliver(batch.contacts, uncertain=batch.attempted)
