@@ -27,6 +27,16 @@ IN_MEMORY_WARNING = (
     "removal is LOST when the process exits. Set REDIS_URL=redis://host:6379/0 for real use."
 )
 
+WEBHOOK_SECRETS = {"voipbin": "VOIPBIN_WEBHOOK_SECRET", "genesys": "GENESYS_WEBHOOK_TOKEN"}
+"""The dialers that POST notifications to the bot, and the setting that lets the bot tell theirs
+from a forgery."""
+
+UNSIGNED_WARNING = (
+    "DIALER_WEBHOOKS_UNSIGNED=true: %s WEBHOOKS ARE ACCEPTED WITHOUT A SECRET. Anyone who can "
+    "reach /dialer/%s/events can forge campaign statuses. Set %s and remove "
+    "DIALER_WEBHOOKS_UNSIGNED."
+)
+
 
 @dataclass
 class Services:
@@ -36,6 +46,8 @@ class Services:
     inbox: NotificationInbox
     dialer: Dialer
     metrics: Metrics = field(default_factory=Metrics)
+    webhooks_unsigned: bool = False
+    """A webhook dialer runs without its secret, as ``DIALER_WEBHOOKS_UNSIGNED`` allowed."""
 
     @property
     def unmetered_dialer(self) -> Dialer:
@@ -94,8 +106,10 @@ def build_services(
 ) -> Services:
     redis = redis if redis is not None else connect_redis(settings)
     keys = Keys(settings.redis_key_prefix)
+    unsigned = False
     if dialer is None:
         dialer = build_dialer(settings.dialer, AdapterContext(redis, settings.redis_key_prefix))
+        unsigned = webhooks_unsigned(settings)
     metrics = Metrics()
     return Services(
         settings=settings,
@@ -106,4 +120,36 @@ def build_services(
         ),
         dialer=MeteredDialer(dialer, metrics),
         metrics=metrics,
+        webhooks_unsigned=unsigned,
     )
+
+
+def webhooks_unsigned(settings: Settings) -> bool:
+    """Whether the configured dialer's webhooks go unverified, which start-up refuses unless
+    ``DIALER_WEBHOOKS_UNSIGNED=true`` says so explicitly (then it warns loudly).
+
+    Raises ``ValueError`` naming the missing secret. Call it once the adapter was built, so that
+    its own required settings were checked first.
+    """
+    variable = WEBHOOK_SECRETS.get(settings.dialer)
+    if variable is None or _webhook_secret_set(settings.dialer):
+        return False
+    if not settings.dialer_webhooks_unsigned:
+        raise ValueError(
+            f"{variable}: required with DIALER={settings.dialer}, so that forged webhooks are "
+            f"refused; to accept unsigned webhooks anyway set DIALER_WEBHOOKS_UNSIGNED=true"
+        )
+    log.warning(UNSIGNED_WARNING, settings.dialer.upper(), settings.dialer, variable)
+    return True
+
+
+def _webhook_secret_set(dialer: str) -> bool:
+    if dialer == "voipbin":
+        from dialer.voipbin.settings import VoipbinSettings
+
+        secret = VoipbinSettings().webhook_secret
+    else:
+        from dialer.genesys import GenesysSettings
+
+        secret = GenesysSettings().webhook_token
+    return secret is not None and bool(secret.get_secret_value())

@@ -159,6 +159,7 @@ def create_http_app(
                 "dialer_reachable": dialer_ok,
                 "slack": slack is not None,
                 "buffered_notifications": len(buffer),
+                "webhooks_unsigned": services.webhooks_unsigned,
             },
             status_code=200 if redis_ok else 503,
         )

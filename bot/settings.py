@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     webhook_buffer_max: int = Field(default=10_000, ge=0)
     """Notifications a webhook brought while Redis was away, kept in memory until it is back;
     past it webhooks are answered 503 and the dialer retries."""
+    dialer_webhooks_unsigned: bool = False
+    """Run a webhook dialer (VoIPBIN, Genesys) without its webhook secret: anyone who can reach
+    ``/dialer/<name>/events`` could then forge its notifications. Off unless set explicitly."""
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often one replica compares every live campaign's status with the dialer's."""
 
     @model_validator(mode="after")
     def _socket_outwaits_blocking_reads(self) -> Settings:

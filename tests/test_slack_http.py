@@ -146,6 +146,7 @@ async def test_health_check_says_ok_while_redis_answers(
         "dialer_reachable": True,
         "slack": False,
         "buffered_notifications": 0,
+        "webhooks_unsigned": False,
     }
 
 
