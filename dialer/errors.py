@@ -5,12 +5,15 @@
     │   └── DialerRateLimited        429 / the dialer's own pacing limit (``retry_after``)
     ├── DialerAuthError              credentials missing, wrong or expired beyond renewal
     ├── DialerRejected               the dialer understood and said no (4xx)
-    │   ├── CampaignNotFound         the dialer has no such campaign
+    │   ├── NotFound                 the dialer has nothing at that address (404)
+    │   │   └── CampaignNotFound     the dialer has no such campaign
     │   ├── CampaignConflict         not allowed in the campaign's current status
     │   └── DuplicateContact         a contact ref the dialer has seen before
     └── DialerProtocolError          the dialer answered something we cannot read
 
-Adapters raise these ``from`` the underlying exception. ``str(error)`` is written for a team lead:
+Adapters raise these ``from`` the underlying exception; the HTTP status → error table is
+``dialer.http.STATUS_ERRORS``. ``retry_after`` (seconds, or None) is when the dialer asked to be
+called again. ``str(error)`` is written for a team lead:
 it says what happened and, where there is one, what to do about it.
 """
 
@@ -28,13 +31,15 @@ class DialerError(Exception):
 class DialerUnavailable(DialerError):
     retryable = True
 
-
-class DialerRateLimited(DialerUnavailable):
     def __init__(
         self, message: str, *, dialer: str = "dialer", retry_after: float | None = None
     ) -> None:
         super().__init__(message, dialer=dialer)
         self.retry_after = retry_after
+
+
+class DialerRateLimited(DialerUnavailable):
+    pass
 
 
 class DialerAuthError(DialerError):
@@ -45,7 +50,11 @@ class DialerRejected(DialerError):
     pass
 
 
-class CampaignNotFound(DialerRejected):
+class NotFound(DialerRejected):
+    pass
+
+
+class CampaignNotFound(NotFound):
     pass
 
 

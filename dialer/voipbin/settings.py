@@ -28,6 +28,8 @@ class VoipbinSettings(BaseSettings):
     max_retries: int = Field(default=4, ge=0)
     backoff_seconds: float = Field(default=0.5, ge=0)
     backoff_max_seconds: float = Field(default=8.0, ge=0)
+    retry_after_max_seconds: float = Field(default=60.0, ge=0)
+    """The longest ``Retry-After`` waited out; a longer one fails the call, carrying it."""
     timeout_seconds: float = Field(default=10.0, gt=0)
 
     caller_id: str = ""
