@@ -24,6 +24,7 @@ from dialer.errors import (
     DialerRejected,
     DialerUnavailable,
 )
+from dialer.http import RetryPolicy
 from dialer.livevox.lease import LeaseLost, RedisLease
 from dialer.livevox.limiter import RollingWindowLimiter
 from dialer.livevox.poller import (
@@ -90,6 +91,10 @@ class LiveVoxSettings(BaseSettings):
     append_window_seconds: float = Field(default=VENDOR.append_window_seconds, gt=0)
     batch_size: int = Field(default=VENDOR.append_max_records, ge=1, le=VENDOR.append_max_records)
     timeout_seconds: float = Field(default=15.0, gt=0)
+    retries: int = Field(default=3, ge=0)
+    """Extra attempts for calls safe to repeat (reads, search, state changes; not appends)."""
+    retry_after_max_seconds: float = Field(default=60.0, ge=0)
+    """The longest ``Retry-After`` waited out; a longer one fails the call, carrying it."""
 
     @field_validator("answering_machine_option")
     @classmethod
@@ -143,6 +148,9 @@ class LiveVoxDialer:
             user_name=settings.user_name,
             password=settings.password.get_secret_value(),
             idle_seconds=settings.session_idle_seconds,
+            policy=RetryPolicy(
+                retries=settings.retries, retry_after_max_seconds=settings.retry_after_max_seconds
+            ),
         )
         self._appends = RollingWindowLimiter(
             settings.append_calls_per_window, settings.append_window_seconds
@@ -193,8 +201,11 @@ class LiveVoxDialer:
         _check_appendable(ref, campaign)
         async with self._appends.slot():
             try:
-                await self._session.call(
-                    "PUT", VENDOR.append_path.format(id=campaign.id), json=append_body(contacts)
+                await self._session.call(  # adds records: never resent here (the upload owns it)
+                    "PUT",
+                    VENDOR.append_path.format(id=campaign.id),
+                    json=append_body(contacts),
+                    safe=False,
                 )
             except CampaignConflict as exc:
                 raise CampaignConflict(
@@ -356,7 +367,9 @@ class LiveVoxDialer:
         while True:
             params = search_params(offset, self._session.client_id)
             answer = _mapping(
-                await self._session.call("POST", VENDOR.search_path, json=body, params=params)
+                await self._session.call(
+                    "POST", VENDOR.search_path, json=body, params=params, safe=True
+                )
             )
             items = answer.get(VENDOR.search_items_field) or []
             if not isinstance(items, list):

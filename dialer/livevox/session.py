@@ -1,40 +1,65 @@
-"""LiveVox's HTTP API behind a session: login, ``LV-Session`` on every call, renewal, errors.
+"""LiveVox's HTTP API behind a session: login, ``LV-Session`` on every call, renewal.
 
 A session is renewed before use once it has been idle for LiveVox's two hours, and once more when
-LiveVox answers 401 anyway (it was revoked, or the clocks disagree). Every failure leaves here as a
-``dialer.errors`` exception::
-
-    timeout, connection error, 5xx   -> DialerUnavailable
-    429                              -> DialerRateLimited (retry_after from Retry-After)
-    401 after a fresh login, 403     -> DialerAuthError
-    404                              -> CampaignNotFound
-    409                              -> CampaignConflict
-    other 4xx                        -> DialerRejected
-    a body that is not JSON          -> DialerProtocolError
+LiveVox answers 401 anyway (it was revoked, or the clocks disagree). Pacing, retries and the
+status → error table are the dialer HTTP kit's (``dialer.http``); LiveVox's part is reading its
+error body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 import httpx
 
-from dialer.errors import (
-    CampaignConflict,
-    CampaignNotFound,
-    DialerAuthError,
-    DialerError,
-    DialerProtocolError,
-    DialerRateLimited,
-    DialerRejected,
-    DialerUnavailable,
-)
+from dialer.errors import DialerAuthError, DialerError, DialerProtocolError
+from dialer.http import DialerHttp, RetryPolicy, Vendor, VendorSaid, decoded
+from dialer.http import error_for as kit_error_for
 from dialer.livevox.vendor import VENDOR, error_message, login_body
 
 NAME = "livevox"
+
+
+def _error_body(response: httpx.Response) -> VendorSaid:
+    try:
+        return VendorSaid(error_message(response.json()))
+    except ValueError:
+        return VendorSaid(response.text[:200] or None)
+
+
+LIVEVOX = Vendor(
+    name=NAME,
+    label="LiveVox",
+    credentials="check the LiveVox user's role (Manager, Superuser or Sysadmin)",
+    url_setting="LIVEVOX_API_URL",
+    read_error=_error_body,
+)
+
+
+def error_for(response: httpx.Response, action: str = "do this") -> DialerError:
+    return kit_error_for(LIVEVOX, response, action)
+
+
+class _SessionAuth(httpx.Auth):
+    def __init__(self, session: LiveVoxSession) -> None:
+        self._session = session
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        session = self._session
+        session_id = await session.current_session()
+        request.headers[VENDOR.access_header] = session.access_token
+        request.headers[VENDOR.session_header] = session_id
+        response = yield request
+        if response.status_code == httpx.codes.UNAUTHORIZED:
+            session_id = await session.current_session(expired=session_id)
+            request.headers[VENDOR.session_header] = session_id
+            yield request
+        session.used()
 
 
 class LiveVoxSession:
@@ -48,9 +73,10 @@ class LiveVoxSession:
         password: str,
         idle_seconds: float = VENDOR.session_idle_seconds,
         clock: Callable[[], float] = time.monotonic,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self._http = http
-        self._access_token = access_token
+        self.access_token = access_token
         self._credentials = login_body(client_name, user_name, password)
         self._idle_seconds = idle_seconds
         self._clock = clock
@@ -58,6 +84,7 @@ class LiveVoxSession:
         self.client_id: int | None = None  # LiveVox's id of the client, from the login answer
         self._last_used = 0.0
         self._login_turn = asyncio.Lock()
+        self._api = DialerHttp(http, LIVEVOX, policy=policy, auth=_SessionAuth(self))
 
     async def call(
         self,
@@ -66,17 +93,19 @@ class LiveVoxSession:
         *,
         json: object = None,
         params: Mapping[str, int | str] | None = None,
+        safe: bool | None = None,
     ) -> Any:
-        """Send one request in a live session; return its JSON body (None when empty)."""
-        session_id = await self._current_session()
-        response = await self._send(method, path, session_id, json, params)
-        if response.status_code == httpx.codes.UNAUTHORIZED:
-            session_id = await self._current_session(expired=session_id)
-            response = await self._send(method, path, session_id, json, params)
-        self._last_used = self._clock()
-        return _body_of(_checked(response))
+        """Send one request in a live session; return its JSON body (None when empty).
 
-    async def _current_session(self, expired: str | None = None) -> str:
+        ``safe``: whether repeating it changes nothing more (default: GET, PUT and DELETE are);
+        the kit retries only such calls.
+        """
+        return await self._api.request(method, path, json=json, params=params, safe=safe)
+
+    def used(self) -> None:
+        self._last_used = self._clock()
+
+    async def current_session(self, expired: str | None = None) -> str:
         async with self._login_turn:
             idle = self._clock() - self._last_used
             stale = self._session_id is None or idle >= self._idle_seconds
@@ -87,8 +116,11 @@ class LiveVoxSession:
             return self._session_id
 
     async def _login(self) -> str:
-        response = await self._request(
-            "POST", VENDOR.login_path, {VENDOR.access_header: self._access_token}, self._credentials
+        response = await self._http.request(
+            "POST",
+            VENDOR.login_path,
+            headers={VENDOR.access_header: self.access_token},
+            json=self._credentials,
         )
         if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
             raise DialerAuthError(
@@ -96,7 +128,9 @@ class LiveVoxSession:
                 "LIVEVOX_USER_NAME and LIVEVOX_PASSWORD (a Manager, Superuser or Sysadmin user).",
                 dialer=NAME,
             )
-        body = _body_of(_checked(response))
+        if not response.is_success:
+            raise error_for(response, "log in")
+        body = decoded(LIVEVOX, response, "log in")
         session_id = body.get(VENDOR.session_id_field) if isinstance(body, dict) else None
         if not isinstance(session_id, str) or not session_id:
             raise DialerProtocolError("LiveVox's login answer carried no session id.", dialer=NAME)
@@ -104,85 +138,3 @@ class LiveVoxSession:
         if isinstance(client_id, int) and not isinstance(client_id, bool):
             self.client_id = client_id
         return session_id
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        session_id: str,
-        json: object,
-        params: Mapping[str, int | str] | None,
-    ) -> httpx.Response:
-        headers = {VENDOR.access_header: self._access_token, VENDOR.session_header: session_id}
-        return await self._request(method, path, headers, json, params)
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        headers: Mapping[str, str],
-        json: object,
-        params: Mapping[str, int | str] | None = None,
-    ) -> httpx.Response:
-        try:
-            return await self._http.request(method, path, headers=headers, json=json, params=params)
-        except httpx.TimeoutException as exc:
-            raise DialerUnavailable(
-                "LiveVox did not answer in time; try again.", dialer=NAME
-            ) from exc
-        except httpx.TransportError as exc:
-            raise DialerUnavailable(
-                f"LiveVox is unreachable ({exc}); try again.", dialer=NAME
-            ) from exc
-
-
-def _checked(response: httpx.Response) -> httpx.Response:
-    if response.is_success:
-        return response
-    raise error_for(response)
-
-
-def error_for(response: httpx.Response) -> DialerError:
-    status = response.status_code
-    detail = _vendor_message(response)
-    said = f" LiveVox said: {detail}" if detail else ""
-    if status == httpx.codes.TOO_MANY_REQUESTS:
-        return DialerRateLimited(
-            f"LiveVox asks us to slow down.{said}", dialer=NAME, retry_after=_retry_after(response)
-        )
-    if status >= 500:
-        return DialerUnavailable(f"LiveVox failed ({status}); try again.{said}", dialer=NAME)
-    if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
-        return DialerAuthError(
-            f"LiveVox refused our session ({status}); check the LiveVox user's role.{said}",
-            dialer=NAME,
-        )
-    kinds: dict[int, type[DialerRejected]] = {404: CampaignNotFound, 409: CampaignConflict}
-    kind = kinds.get(status, DialerRejected)
-    return kind(f"LiveVox refused the request ({status}).{said}", dialer=NAME)
-
-
-def _vendor_message(response: httpx.Response) -> str | None:
-    try:
-        return error_message(response.json())
-    except ValueError:
-        return response.text[:200] or None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers["Retry-After"])
-    except (KeyError, ValueError):
-        return None
-
-
-def _body_of(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise DialerProtocolError(
-            f"LiveVox answered {response.request.url.path} with something other than JSON.",
-            dialer=NAME,
-        ) from exc
