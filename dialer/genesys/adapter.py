@@ -18,12 +18,9 @@ from dialer.base import NotificationSink, WebhookRejected
 from dialer.errors import (
     CampaignConflict,
     CampaignNotFound,
-    DialerAuthError,
     DialerError,
     DialerProtocolError,
-    DialerRateLimited,
     DialerRejected,
-    DialerUnavailable,
 )
 from dialer.genesys.groups import Attachment, Attachments, CampaignGroup
 from dialer.genesys.vendor import (
@@ -44,6 +41,7 @@ from dialer.genesys.vendor import (
     parse_message,
     records_for,
 )
+from dialer.http import DialerHttp, RetryPolicy, Vendor, VendorSaid
 from dialer.models import (
     AgentDefaultState,
     CampaignSettings,
@@ -76,6 +74,10 @@ class GenesysSettings(BaseSettings):
     webhook_token: SecretStr | None = None
     batch_size: int = Field(default=100, ge=1, le=1000)
     timeout_seconds: float = Field(default=10.0, gt=0)
+    retries: int = Field(default=3, ge=0)
+    """Extra attempts for requests safe to repeat (the state read; see ``dialer.http``)."""
+    retry_after_max_seconds: float = Field(default=60.0, ge=0)
+    """The longest ``Retry-After`` waited out; a longer one fails the call, carrying it."""
     load_wait_seconds: float = Field(default=10.0, gt=0)
     """How long a start waits for OCS to finish loading the group."""
 
@@ -112,6 +114,10 @@ class GenesysDialer:
         self._http = http or httpx.AsyncClient(
             base_url=settings.ocs_url.rstrip("/") + "/", timeout=settings.timeout_seconds
         )
+        policy = RetryPolicy(
+            retries=settings.retries, retry_after_max_seconds=settings.retry_after_max_seconds
+        )
+        self._api = DialerHttp(self._http, VENDOR, policy=policy)
 
     # -- the Dialer port ----------------------------------------------------------------------
 
@@ -410,22 +416,10 @@ class GenesysDialer:
         params: Mapping[str, str | int] | None = None,
         json: object = None,
     ) -> Any:
-        try:
-            response = await self._http.request(method, path, params=params, json=json)
-        except httpx.TimeoutException as exc:
-            raise DialerUnavailable("OCS did not answer in time; try again.", dialer=NAME) from exc
-        except httpx.TransportError as exc:
-            raise DialerUnavailable(f"OCS is unreachable ({exc}); try again.", dialer=NAME) from exc
-        if not response.is_success:
-            raise error_for(response)
-        if not response.content:
-            return {}
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise DialerProtocolError(
-                f"OCS answered {path} with something other than JSON.", dialer=NAME
-            ) from exc
+        """Through the dialer HTTP kit: the state read is retried; control requests and record
+        additions are POSTs OCS may have applied, so only a 429 or one never sent is resent."""
+        answer = await self._api.request(method, path, params=params, json=json)
+        return {} if answer is None else answer
 
 
 def _status(message: GroupMessage, attachment: Attachment, raw: dict[str, Any]) -> CampaignStatus:
@@ -442,25 +436,20 @@ def _status(message: GroupMessage, attachment: Attachment, raw: dict[str, Any]) 
     return message.status
 
 
-def error_for(response: httpx.Response) -> DialerError:
-    status = response.status_code
+def _error_body(response: httpx.Response) -> VendorSaid:
     try:
-        detail = error_message(response.json())
+        return VendorSaid(error_message(response.json()))
     except ValueError:
-        detail = response.text[:200] or None
-    said = f" OCS said: {detail}" if detail else ""
-    if status == httpx.codes.TOO_MANY_REQUESTS:
-        return DialerRateLimited(f"OCS asks us to slow down.{said}", dialer=NAME)
-    if status >= 500:
-        return DialerUnavailable(f"OCS failed ({status}); try again.{said}", dialer=NAME)
-    if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
-        return DialerAuthError(
-            f"OCS refused us ({status}); check its HTTP access.{said}", dialer=NAME
-        )
-    kinds: dict[int, type[DialerRejected]] = {404: CampaignNotFound, 409: CampaignConflict}
-    return kinds.get(status, DialerRejected)(
-        f"OCS refused the request ({status}).{said}", dialer=NAME
-    )
+        return VendorSaid(response.text[:200] or None)
+
+
+VENDOR = Vendor(
+    name=NAME,
+    label="OCS",
+    credentials="check its HTTP access",
+    url_setting="GENESYS_OCS_URL",
+    read_error=_error_body,
+)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
