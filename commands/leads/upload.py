@@ -10,6 +10,11 @@ one by one and each duplicate counts as already there. So no contact is lost, an
 on the dialer twice, as long as the dialer refuses a contact ref it already has (the Dialer
 contract's ``DuplicateContact``).
 
+Batch retries are this module's alone: ``add_contacts`` runs inside
+``dialer.http.retried_by_caller()``, so the adapters' HTTP kit tries each request once and
+hands its error (with the dialer's ``retry_after``) back here, where the batch waits at least
+that long and is sent again, at most ``LEADS_UPLOAD_MAX_ATTEMPTS`` times.
+
 One process runs an upload at a time: it holds a lease in Redis, renewed while it works; a
 crashed process's lease expires and any replica can resume.
 """
@@ -37,7 +42,8 @@ from commands.leads.settings import LeadsSettings
 from commands.leads.source import SourceOpener
 from commands.leads.store import UploadRecord, UploadState, UploadStore, bit_is_set
 from dialer.cancellation import cancellation_requested, raise_if_cancelled
-from dialer.errors import DialerError, DialerRateLimited, DuplicateContact
+from dialer.errors import DialerError, DialerRateLimited, DialerUnavailable, DuplicateContact
+from dialer.http import retried_by_caller
 from dialer.models import Contact
 
 logger = logging.getLogger(__name__)
@@ -302,7 +308,8 @@ class _UploadRun:
         while True:
             await self._uploads.limiter.acquire()
             try:
-                await dialer.add_contacts(self._ref, contacts)
+                with retried_by_caller():  # this loop owns the batch's retries, not the kit
+                    await dialer.add_contacts(self._ref, contacts)
                 return
             except DuplicateContact as error:
                 if not uncertain:
@@ -317,10 +324,9 @@ class _UploadRun:
                 attempt += 1
                 if attempt >= settings.upload_max_attempts:
                     raise UploadStopped(_kept_failing(error, contacts, attempt)) from error
-                if isinstance(error, DialerRateLimited):
-                    if error.retry_after is not None:
-                        self._uploads.limiter.pause(error.retry_after)
-                else:
+                if isinstance(error, DialerUnavailable) and error.retry_after is not None:
+                    self._uploads.limiter.pause(error.retry_after)  # for every worker
+                if not isinstance(error, DialerRateLimited):
                     uncertain = True  # a timeout or a 5xx may hide a success
                 await asyncio.sleep(
                     retry_delay(
