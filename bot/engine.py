@@ -20,14 +20,14 @@ from datetime import UTC, datetime, timedelta
 from redis.exceptions import RedisError
 
 from bot.bootstrap import Services
-from bot.reconcile import Reconciler
+from bot.reconcile import Reconciler, accepted_deletion, read_notification
 from bot.webhook_buffer import NotificationBuffer
 from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
-from dialer.models import CampaignStatus, DialerNotification
-from state.campaign import Campaign
-from state.effects import Effect, SendDelete, SendStop
-from state.machine import Outcome
+from dialer.models import CampaignStatus, DialerNotification, NotificationSource
+from state.campaign import Campaign, with_stop_sent
+from state.effects import ConfirmStop, Effect, SendDelete, SendStop
+from state.machine import STOPPED_FOR_GOOD, Outcome
 from state.removal import removal_follow_up
 from state.store import ApplyResult
 
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 AlertHandler = Callable[[Effect, Campaign | None], Awaitable[None]]
 SWEEP_INTERVAL = timedelta(seconds=30)
+BOT = "campaign-bot"
 
 
 def _deleted_by(result: ApplyResult) -> str | None:
@@ -71,6 +72,7 @@ class Engine:
         self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"
         self.sweep_interval = sweep_interval
         self.on_deleted = on_deleted
+        self._reads: set[asyncio.Task[bool]] = set()  # confirmation reads under way
 
     async def handle(self, notification: DialerNotification) -> ApplyResult:
         result = await self.services.store.apply_notification(notification)
@@ -85,13 +87,66 @@ class Engine:
             try:
                 if isinstance(effect, SendStop):
                     await self.services.dialer.stop(effect.ref)
+                    await self._stop_accepted(effect.ref)
+                elif isinstance(effect, ConfirmStop):
+                    self._read_after_stop(effect.ref)
                 elif isinstance(effect, SendDelete):
                     await self.services.dialer.delete(effect.ref)
+                    await self._delete_accepted(effect.ref)
                 else:
                     await self.alerts(effect, campaign)
             except DialerError as exc:
                 # The removal stays at its stage; the sweeper sends the request again.
                 log.warning("%s for %s failed: %s", type(effect).__name__, effect.ref, exc)
+
+    async def _stop_accepted(self, ref: str) -> None:
+        """Remember that the dialer accepted the removal's stop, then read whether it stopped."""
+        now = datetime.now(UTC)
+
+        def change(campaign: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+            return with_stop_sent(campaign, now), ()
+
+        await self.services.store.update(ref, change, actor=BOT, action="removal:stop-sent")
+        self._read_after_stop(ref)
+
+    def _read_after_stop(self, ref: str) -> None:
+        task = asyncio.create_task(self.confirm_stop(ref), name=f"confirm stop {ref}")
+        self._reads.add(task)
+        task.add_done_callback(self._reads.discard)
+
+    async def confirm_stop(self, ref: str) -> bool:
+        """The confirmation read: after a stop was sent, read the dialer's status; if it is
+        stopped (or completed), record that as the dialer's report of the stop, audited as
+        ``confirmation``. Returns whether it recorded one. A dialer that publishes nothing for a
+        stop that changed nothing (a never-started campaign) is known stopped this way."""
+        services = self.services
+        try:
+            campaign = await services.store.get(ref)
+            if campaign is None or not campaign.is_live or campaign.stop_sent_at is None:
+                return False
+            if campaign.stop_reported:
+                return False
+            read = await services.dialer.get_campaign(ref)
+            if read.status not in STOPPED_FOR_GOOD:
+                return False
+            now = datetime.now(UTC)
+            await services.inbox.publish(
+                read_notification(campaign, read.status, now, NotificationSource.CONFIRMATION)
+            )
+            return True
+        except (DialerError, RedisError) as exc:
+            log.warning("confirmation read of %s failed: %s; the sweeper reads again", ref, exc)
+            return False
+
+    async def _delete_accepted(self, ref: str) -> None:
+        """For a dialer that publishes nothing when it deletes (Enigma), record the deletion as
+        what it is: "deleted on the dialer (request accepted)", audited as ``accepted``."""
+        if getattr(self.services.unmetered_dialer, "publishes_deletion", True):
+            return  # its own deleted notification follows
+        campaign = await self.services.store.get(ref)
+        if campaign is None or not campaign.is_live:
+            return
+        await self.services.inbox.publish(accepted_deletion(campaign, datetime.now(UTC)))
 
     async def sweep_removals(self) -> int:
         """Re-send what each stalled removal waits on; returns how many were re-sent."""

@@ -33,20 +33,47 @@ ATTEMPTS = 6
 FIRST_BACKOFF = 1.0
 
 
-def reconciliation_notification(
-    campaign: Campaign, status: CampaignStatus, now: datetime
+def read_notification(
+    campaign: Campaign,
+    status: CampaignStatus,
+    now: datetime,
+    source: NotificationSource = NotificationSource.RECONCILIATION,
 ) -> DialerNotification:
+    """A status the bot read from the dialer, marked with why it was read (never ``dialer``)."""
     return DialerNotification(
-        event_id=f"reconciliation-{uuid.uuid4().hex}",
+        event_id=f"{source.value}-{uuid.uuid4().hex}",
         dialer=campaign.dialer,
         kind=NotificationKind.STATUS,
         campaign_ref=campaign.ref,
         dialer_campaign_id=campaign.dialer_id,
-        # What the reconciler saw: a notification applied after the read makes this one stale.
+        # What the reader saw: a notification applied after the read makes this one stale.
         sequence=max(campaign.status_sequence, NO_SEQUENCE + 1),
         occurred_at=now,
         status=status,
-        source=NotificationSource.RECONCILIATION,
+        source=source,
+    )
+
+
+def reconciliation_notification(
+    campaign: Campaign, status: CampaignStatus, now: datetime
+) -> DialerNotification:
+    return read_notification(campaign, status, now, NotificationSource.RECONCILIATION)
+
+
+def accepted_deletion(campaign: Campaign, now: datetime) -> DialerNotification:
+    """"Deleted on the dialer (request accepted)": the record of a delete the dialer accepted
+    and publishes nothing about. Applied only to a removal that sent that delete."""
+    return DialerNotification(
+        event_id=f"accepted-{uuid.uuid4().hex}",
+        dialer=campaign.dialer,
+        kind=NotificationKind.STATUS,
+        campaign_ref=campaign.ref,
+        dialer_campaign_id=campaign.dialer_id,
+        sequence=max(campaign.status_sequence, NO_SEQUENCE + 1),
+        occurred_at=now,
+        status=CampaignStatus.DELETED,
+        actor="the bot's delete (the dialer accepted it and publishes no deletion)",
+        source=NotificationSource.ACCEPTED,
     )
 
 

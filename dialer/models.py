@@ -110,10 +110,15 @@ class NotificationKind(StrEnum):
 
 
 class NotificationSource(StrEnum):
-    """Who says so: the dialer itself, or the bot reading the dialer's status after an outage."""
+    """Who says so. Every status the bot stores carries the source it came from, and the audit
+    records it: only the dialer's own word (or a read of the dialer, for what the dialer never
+    publishes) ever changes a status.
+    """
 
     DIALER = "dialer"  # pushed or polled: a webhook, Pub/Sub, a poll, the simulator
-    RECONCILIATION = "reconciliation"  # read back by the bot; never advances a removal
+    RECONCILIATION = "reconciliation"  # read from the dialer by the bot (drift, an outage)
+    CONFIRMATION = "confirmation"  # read from the dialer right after a request the bot sent
+    ACCEPTED = "accepted"  # a request the dialer accepted and publishes nothing about
 
 
 class DialerNotification(Value):

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialer.models import AgentAssignment, CampaignSettings, CampaignStatus
+from dialer.models import AgentAssignment, CampaignSettings, CampaignStatus, NotificationSource
 
 NO_SEQUENCE = -1
 
@@ -73,6 +73,14 @@ class Campaign(BaseModel):
     status_sequence: int = NO_SEQUENCE
     status_changed_at: datetime | None = None
     status_actor: str | None = None
+    status_source: NotificationSource | None = None
+    """Where the status came from; ``None``: the bot assumed it (the status of a new campaign)."""
+    stop_sent_at: datetime | None = None
+    """When the dialer last accepted a stop from the bot (a lead's or a removal's); a start the
+    bot sends clears it."""
+    stop_reported: bool = False
+    """A ``stopped`` or ``completed`` was reported (never assumed) after that stop, and nothing
+    since: the seed's condition for a delete."""
 
     settings: CampaignSettings = CampaignSettings()
     settings_sequence: int = NO_SEQUENCE
@@ -86,6 +94,11 @@ class Campaign(BaseModel):
     card_ts: str | None = None  # the Slack message that shows this campaign, updated in place
 
     @property
+    def status_reported(self) -> bool:
+        """The dialer said so (a notification or a read of it), rather than the bot assuming."""
+        return self.status_source is not None
+
+    @property
     def is_live(self) -> bool:
         return self.status is not CampaignStatus.DELETED
 
@@ -94,3 +107,45 @@ class Campaign(BaseModel):
         if self.status is not CampaignStatus.RUNNING:
             return frozenset()
         return frozenset(agent.agent_id for agent in self.agents)
+
+
+def with_request(campaign: Campaign, pending: PendingOperation) -> Campaign:
+    """``campaign`` once the dialer accepted the request ``pending``.
+
+    The card shows one pending request, the latest: a stop supersedes a pending start and the
+    other way round, and a request recorded after a newer one was sent (two leads, 150 ms apart,
+    the first one's dialer call slower) is not shown. A stop is remembered for the removal rule;
+    a start forgets it. A start whose ``running`` was already applied is not shown as pending.
+    """
+    current = campaign.pending
+    newer = current is not None and current.requested_at > pending.requested_at
+    if pending.kind is PendingKind.START:
+        stopped_since = campaign.stop_sent_at is not None and campaign.stop_sent_at > (
+            pending.requested_at
+        )
+        if newer or stopped_since:
+            return campaign
+        running = campaign.status is CampaignStatus.RUNNING
+        if running and (current is None or current.kind is not PendingKind.STOP):
+            pending_now: PendingOperation | None = None
+        else:
+            pending_now = pending
+        return campaign.model_copy(
+            update={"pending": pending_now, "stop_sent_at": None, "stop_reported": False}
+        )
+    if pending.kind is PendingKind.STOP:
+        if newer:
+            return campaign  # a start sent after this stop supersedes it
+        return campaign.model_copy(
+            update={
+                "pending": pending,
+                "stop_sent_at": pending.requested_at,
+                "stop_reported": False,
+            }
+        )
+    return campaign.model_copy(update={"pending": pending})
+
+
+def with_stop_sent(campaign: Campaign, at: datetime) -> Campaign:
+    """``campaign`` once the dialer accepted a stop the removal sent."""
+    return campaign.model_copy(update={"stop_sent_at": at, "stop_reported": False})

@@ -39,6 +39,17 @@ class SendDelete:
 
 
 @dataclass(frozen=True)
+class ConfirmStop:
+    """A stop was sent: read the dialer's status, and if it is stopped (or completed) record that
+    read as the dialer's report of the stop (``source=confirmation``, audited as such). For a
+    dialer that publishes nothing when a stop changes nothing (VoIPBIN, a never-started campaign)
+    this is what makes the stop known; a lost ``stopped`` notification is made good the same way.
+    """
+
+    ref: str
+
+
+@dataclass(frozen=True)
 class RemovalRequested:
     """Post the approval message with Approve / Reject."""
 
@@ -52,4 +63,12 @@ class RemovalRejected:
     rejected_by: str
 
 
-Effect = StatusAlert | RefreshCard | SendStop | SendDelete | RemovalRequested | RemovalRejected
+Effect = (
+    StatusAlert
+    | RefreshCard
+    | SendStop
+    | SendDelete
+    | ConfirmStop
+    | RemovalRequested
+    | RemovalRejected
+)

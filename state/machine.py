@@ -80,20 +80,23 @@ def apply_notification(campaign: Campaign, event: DialerNotification) -> Transit
     return Transition(updated, Outcome.APPLIED, (RefreshCard(campaign.ref),))
 
 
+READS = frozenset({NotificationSource.RECONCILIATION, NotificationSource.CONFIRMATION})
+
+
 def _apply_status(campaign: Campaign, event: DialerNotification) -> Transition:
     new_status = event.status
     assert new_status is not None  # guaranteed by DialerNotification's validator
-    if event.source is NotificationSource.RECONCILIATION:
-        return _reconcile_status(campaign, event, new_status)
+    if event.source in READS:
+        return _read_status(campaign, event, new_status)
+    if event.source is NotificationSource.ACCEPTED:
+        return _accepted_deletion(campaign, event, new_status)
     if event.sequence < campaign.status_sequence:
         return Transition(campaign, Outcome.STALE)
     if event.sequence == campaign.status_sequence and new_status is campaign.status:
         return Transition(campaign, Outcome.STALE)
 
-    pending = campaign.pending
-    if pending is not None and new_status in FULFILLED_BY.get(pending.kind, frozenset()):
-        pending = None
-    removal, effects = _advance_removal(campaign, new_status, event)
+    stop_reported = _stop_reported(campaign, new_status)
+    removal, effects = _advance_removal(campaign, new_status, stop_reported, event)
     changed = new_status is not campaign.status
     if changed:
         effects = (StatusAlert(campaign.ref, campaign.status, new_status, event.actor), *effects)
@@ -103,6 +106,55 @@ def _apply_status(campaign: Campaign, event: DialerNotification) -> Transition:
             "status_sequence": event.sequence,
             "status_changed_at": event.occurred_at if changed else campaign.status_changed_at,
             "status_actor": event.actor if changed else campaign.status_actor,
+            "status_source": event.source,
+            "stop_reported": stop_reported,
+            "pending": _fulfilled(campaign, new_status),
+            "removal": removal,
+        }
+    )
+    return Transition(updated, Outcome.APPLIED, effects)
+
+
+def _read_status(
+    campaign: Campaign, event: DialerNotification, status: CampaignStatus
+) -> Transition:
+    """A status the bot read from the dialer: a reconciliation (it found the stored status
+    drifting from the dialer's, twice, or Redis was away) or a confirmation (read right after a
+    stop it sent).
+
+    It corrects the status shown, closes a pending request it fulfils, and is recorded with its
+    source. It moves a removal from stopping to the delete only when a stop was sent and the read
+    says ``stopped`` (or ``completed``): the dialer's state after the bot's stop, which is what a
+    dialer that publishes nothing for a stop that changed nothing leaves to go on. The status
+    sequence stays, so the dialer's own next notification applies whatever its time; the read's
+    ``sequence`` is the one the reader saw, so a notification applied in between makes it stale.
+    Deletion is never taken from a read.
+    """
+    if event.sequence < campaign.status_sequence:
+        return Transition(campaign, Outcome.STALE)
+    if status is CampaignStatus.DELETED:
+        return Transition(campaign, Outcome.IGNORED)
+    stop_reported = _stop_reported(campaign, status)
+    removal, effects = _advance_removal(campaign, status, stop_reported, event)
+    pending = _fulfilled(campaign, status)
+    changed = status is not campaign.status
+    if not changed and (stop_reported, pending, removal) == (
+        campaign.stop_reported,
+        campaign.pending,
+        campaign.removal,
+    ):
+        return Transition(campaign, Outcome.STALE)
+    if changed:
+        effects = (StatusAlert(campaign.ref, campaign.status, status, event.actor), *effects)
+    else:
+        effects = (RefreshCard(campaign.ref), *effects)
+    updated = campaign.model_copy(
+        update={
+            "status": status,
+            "status_changed_at": event.occurred_at if changed else campaign.status_changed_at,
+            "status_actor": event.actor if changed else campaign.status_actor,
+            "status_source": event.source,
+            "stop_reported": stop_reported,
             "pending": pending,
             "removal": removal,
         }
@@ -110,43 +162,50 @@ def _apply_status(campaign: Campaign, event: DialerNotification) -> Transition:
     return Transition(updated, Outcome.APPLIED, effects)
 
 
-def _reconcile_status(
+def _accepted_deletion(
     campaign: Campaign, event: DialerNotification, status: CampaignStatus
 ) -> Transition:
-    """A status the bot read from the dialer after missing its notifications (Redis was away).
-
-    It corrects the status shown, and closes a pending request it fulfils, but it is not a
-    notification: the removal stays where it is (a delete follows only a stop the bot sent and a
-    ``stopped`` the dialer reported), and the status sequence stays too, so the dialer's own next
-    notification applies whatever its time. Its ``sequence`` is the one the reconciler saw: a
-    notification applied in between makes it stale. Deletion is never taken from a read.
-    """
-    if event.sequence < campaign.status_sequence or status is campaign.status:
-        return Transition(campaign, Outcome.STALE)
-    if status is CampaignStatus.DELETED:
+    """A delete the dialer accepted, from a dialer that publishes no deletion (Enigma): recorded
+    as "deleted on the dialer (request accepted)", and only for a removal that sent that delete."""
+    removal = campaign.removal
+    if status is not CampaignStatus.DELETED or removal is None:
         return Transition(campaign, Outcome.IGNORED)
-    pending = campaign.pending
-    if pending is not None and status in FULFILLED_BY.get(pending.kind, frozenset()):
-        pending = None
+    if removal.stage is not RemovalStage.DELETING:
+        return Transition(campaign, Outcome.IGNORED)
     updated = campaign.model_copy(
         update={
             "status": status,
             "status_changed_at": event.occurred_at,
             "status_actor": event.actor,
-            "pending": pending,
+            "status_source": event.source,
+            "pending": None,
+            "removal": None,
         }
     )
     alert = StatusAlert(campaign.ref, campaign.status, status, event.actor)
     return Transition(updated, Outcome.APPLIED, (alert,))
 
 
+def _stop_reported(campaign: Campaign, status: CampaignStatus) -> bool:
+    """Whether, with ``status`` reported, a stop the bot sent has been followed by a report that
+    the campaign is stopped."""
+    return status in STOPPED_FOR_GOOD and campaign.stop_sent_at is not None
+
+
+def _fulfilled(campaign: Campaign, status: CampaignStatus) -> PendingOperation | None:
+    pending = campaign.pending
+    if pending is not None and status in FULFILLED_BY.get(pending.kind, frozenset()):
+        return None
+    return pending
+
+
 def _advance_removal(
-    campaign: Campaign, status: CampaignStatus, event: DialerNotification
+    campaign: Campaign, status: CampaignStatus, stop_reported: bool, event: DialerNotification
 ) -> tuple[Removal | None, tuple[Effect, ...]]:
     removal, ref = campaign.removal, campaign.ref
     if removal is None or status is CampaignStatus.DELETED:
         return None, ()
-    if removal.stage is RemovalStage.STOPPING and status in STOPPED_FOR_GOOD:
+    if removal.stage is RemovalStage.STOPPING and stop_reported:
         moved = {"stage": RemovalStage.DELETING, "stage_since": event.occurred_at}
         return removal.model_copy(update=moved), (SendDelete(ref),)
     if removal.stage is RemovalStage.DELETING and status is CampaignStatus.RUNNING:

@@ -1,9 +1,16 @@
 """The removal workflow's requests, as pure functions (DESIGN section 3).
 
-request -> another lead approves -> stop (unless already stopped) -> stopped notification ->
-delete -> deleted notification. The steps driven by notifications live in ``state.machine``;
-these are the steps driven by people. Each returns the new campaign and the effects to run, or
-raises ``RemovalRefused`` with a message fit to show the person.
+request -> another lead approves -> stop -> stopped reported -> delete -> deleted reported.
+
+The seed's rule, without exception: a delete is sent only after a stop was sent and a ``stopped``
+(or ``completed``) was reported after it, by the dialer's notification or by a read of the
+dialer made after the stop (``state.effects.ConfirmStop``, a reconciliation). A campaign the
+dialer already reported stopped after an earlier stop of the bot's is not stopped twice; the
+status a campaign has from its creation (assumed, not reported) never counts.
+
+The steps driven by notifications live in ``state.machine``; these are the steps driven by
+people. Each returns the new campaign and the effects to run, or raises ``RemovalRefused`` with a
+message fit to show the person.
 """
 
 from __future__ import annotations
@@ -12,7 +19,14 @@ from datetime import datetime, timedelta
 
 from dialer.models import CampaignStatus
 from state.campaign import Campaign, Removal, RemovalStage
-from state.effects import Effect, RemovalRejected, RemovalRequested, SendDelete, SendStop
+from state.effects import (
+    ConfirmStop,
+    Effect,
+    RemovalRejected,
+    RemovalRequested,
+    SendDelete,
+    SendStop,
+)
 from state.machine import STOPPED_FOR_GOOD
 
 
@@ -45,7 +59,7 @@ def approve_removal(
             "You asked for this removal, so another campaign lead has to approve it."
         )
     effect: Effect
-    if campaign.status in STOPPED_FOR_GOOD:
+    if campaign.stop_reported and campaign.status in STOPPED_FOR_GOOD:
         stage, effect = RemovalStage.DELETING, SendDelete(campaign.ref)
     else:
         stage, effect = RemovalStage.STOPPING, SendStop(campaign.ref)
@@ -74,14 +88,23 @@ def _awaiting(campaign: Campaign) -> Removal:
 def removal_follow_up(campaign: Campaign, now: datetime, patience: timedelta) -> Effect | None:
     """The request a stalled removal waits on, to send again after a crash or a failed request.
 
-    A removal is stalled when its stage has not moved for ``patience``. The stop and delete it
-    sends are safe to repeat; the caller holds a lock so that replicas do not both repeat one.
+    A removal is stalled when its stage has not moved for ``patience``. Stopping: the stop again
+    when the campaign runs or the removal's stop was never accepted; otherwise a read of the
+    dialer's status (a lost ``stopped`` notification, a dialer that publishes nothing for a stop
+    that changed nothing). The stop and delete are safe to repeat; the caller holds a lock so
+    that replicas do not both repeat one.
     """
     removal = campaign.removal
     if removal is None or (removal.stage_since and now - removal.stage_since < patience):
         return None
-    if removal.stage is RemovalStage.STOPPING and campaign.status is CampaignStatus.RUNNING:
-        return SendStop(campaign.ref)
+    if removal.stage is RemovalStage.STOPPING:
+        sent = campaign.stop_sent_at
+        stop_accepted = sent is not None and (
+            removal.stage_since is None or sent >= removal.stage_since
+        )
+        if campaign.status is CampaignStatus.RUNNING or not stop_accepted:
+            return SendStop(campaign.ref)
+        return ConfirmStop(campaign.ref)
     if removal.stage is RemovalStage.DELETING and campaign.status in STOPPED_FOR_GOOD:
         return SendDelete(campaign.ref)
     return None

@@ -45,7 +45,7 @@ from dialer.models import (
 )
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import PendingKind
-from state.effects import RefreshCard, RemovalRequested, SendDelete
+from state.effects import RefreshCard, RemovalRequested, SendStop
 from state.keys import Keys
 from state.store import CampaignStore
 
@@ -162,7 +162,9 @@ async def test_a_dialer_failure_is_shown_and_nothing_is_recorded(deps: Deps) -> 
     assert (await deps.store.require(ref)).pending is None
 
 
-async def test_removal_needs_a_second_lead_and_then_deletes_a_stopped_campaign(deps: Deps) -> None:
+async def test_removal_needs_a_second_lead_and_then_stops_a_never_started_campaign(
+    deps: Deps,
+) -> None:
     ref = await new_campaign(deps)
     asked = await handle(RemoveCampaign(ref=ref), deps, Requester(ANA, "C1"))
     assert asked.effects == (RemovalRequested(ref, ANA),)
@@ -172,7 +174,7 @@ async def test_removal_needs_a_second_lead_and_then_deletes_a_stopped_campaign(d
     blocked = await handle(StartCampaign(ref=ref), deps, Requester(BOB))
     assert "is being removed" in (blocked.text or "")
     approved = await handle(ApproveRemoval(ref=ref), deps, Requester(BOB))
-    assert approved.effects[0] == SendDelete(ref)
+    assert approved.effects[0] == SendStop(ref)  # its stopped is assumed, never reported
     twice = await handle(ApproveRemoval(ref=ref), deps, Requester(BOB))
     assert "already approved" in (twice.text or "") and not twice.effects
 

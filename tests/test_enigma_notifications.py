@@ -11,7 +11,13 @@ import pytest
 from redis.asyncio import Redis
 
 from dialer.enigma import AgentPresenceState
-from dialer.models import CampaignStatus, DialerNotification, NotificationKind
+from dialer.models import (
+    CampaignSettings,
+    CampaignStatus,
+    DialerNotification,
+    NotificationKind,
+    NotificationSource,
+)
 from tests.conftest import REAL_REDIS_URL
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
@@ -80,6 +86,7 @@ async def test_subscribing_reports_the_status_each_campaign_already_has(
     async with listening_adapter(standin, collector.sink):
         seen = await collector.wait_for_status("c-20261123-pre1", CampaignStatus.RUNNING)
     assert seen.raw["reconciled"] is True
+    assert seen.source is NotificationSource.RECONCILIATION  # a read, never passed off as a packet
 
 
 async def test_a_packet_that_arrives_during_the_reconcile_outranks_the_reconciled_status(
@@ -146,18 +153,30 @@ async def test_a_notification_the_bot_could_not_take_is_made_good_by_resubscribi
     assert running.raw["reconciled"] is True
 
 
-async def test_settings_agents_and_deletion_are_confirmed_once_enigma_accepts_them(
+async def test_enigma_never_emits_a_notification_it_did_not_receive(
     standin: EnigmaStandIn,
 ) -> None:
     ref = "c-20261123-conf"
     collector = NotificationCollector()
     async with listening_adapter(standin, collector.sink) as dialer:
         await dialer.create_campaign(new_campaign(ref=ref))
+        await dialer.update_settings(ref, CampaignSettings(aggression=80))
         await dialer.add_agents(ref, ["1009"])
         agents = await collector.wait_for(lambda n: n.kind is NotificationKind.AGENTS)
+        await collector.wait_for(lambda n: n.kind is NotificationKind.SETTINGS)
         await dialer.delete(ref)
-        await collector.wait_for_status(ref, CampaignStatus.DELETED)
+        await asyncio.sleep(0.3)
     assert {a.agent_id for a in agents.agents or ()} == {"agent-1", "1009"}
+    # Nothing published a deletion, so none is emitted; what the adapter learnt otherwise says
+    # where it came from, and nothing it did not receive passes for Enigma's own word.
+    assert not [n for n in collector.received if n.status is CampaignStatus.DELETED]
+    sources = {(n.kind, n.source) for n in collector.received if n.campaign_ref == ref}
+    assert (NotificationKind.SETTINGS, NotificationSource.ACCEPTED) in sources
+    assert (NotificationKind.AGENTS, NotificationSource.CONFIRMATION) in sources
+    for n in collector.received:
+        if n.source is NotificationSource.DIALER:
+            assert "reconciled" not in n.raw and n.kind is NotificationKind.STATUS
+    assert not dialer.publishes_deletion
 
 
 async def test_cancelling_the_subscriber_stops_listening(standin: EnigmaStandIn) -> None:

@@ -37,7 +37,21 @@ def test_a_reconciled_status_corrects_the_campaign_and_alerts_the_channel() -> N
     assert after.outcome is Outcome.APPLIED and after.campaign.status is CampaignStatus.RUNNING
 
 
-def test_a_reconciled_stopped_never_advances_a_removal_to_the_delete() -> None:
+def test_a_reconciled_stopped_advances_a_removal_only_when_a_stop_was_sent() -> None:
+    removal = Removal(
+        requested_by="U0ANA", requested_at=T0, stage=RemovalStage.STOPPING, stage_since=T0
+    )
+    before = campaign(
+        status=CampaignStatus.RUNNING, status_sequence=3, removal=removal, stop_sent_at=T0
+    )
+    result = apply_notification(before, reconciled(CampaignStatus.STOPPED, 3))
+    assert result.campaign.status_source is RECONCILIATION and result.campaign.stop_reported
+    assert result.campaign.removal is not None
+    assert result.campaign.removal.stage is RemovalStage.DELETING
+    assert SendDelete(before.ref) in result.effects
+
+
+def test_a_reconciled_stopped_without_a_stop_sent_never_advances_a_removal() -> None:
     removal = Removal(
         requested_by="U0ANA", requested_at=T0, stage=RemovalStage.STOPPING, stage_since=T0
     )
@@ -46,13 +60,12 @@ def test_a_reconciled_stopped_never_advances_a_removal_to_the_delete() -> None:
     assert result.campaign.status is CampaignStatus.STOPPED
     assert result.campaign.removal == removal
     assert not any(isinstance(effect, SendDelete) for effect in result.effects)
-    # The dialer's own stopped notification is what moves it on.
+    # Not even the dialer's own stopped moves it on: the stop has to be sent first.
     reported = apply_notification(
         result.campaign, notification(status=CampaignStatus.STOPPED, sequence=4)
     )
-    assert reported.campaign.removal is not None
-    assert reported.campaign.removal.stage is RemovalStage.DELETING
-    assert SendDelete(before.ref) in reported.effects
+    assert reported.campaign.removal == removal
+    assert not any(isinstance(effect, SendDelete) for effect in reported.effects)
 
 
 def test_a_reconciliation_read_before_a_newer_notification_is_stale() -> None:

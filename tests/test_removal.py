@@ -6,9 +6,15 @@ from datetime import timedelta
 
 import pytest
 
-from dialer.models import CampaignStatus
-from state.campaign import RemovalStage
-from state.effects import RemovalRejected, RemovalRequested, SendDelete, SendStop
+from dialer.models import CampaignStatus, NotificationSource
+from state.campaign import (
+    PendingKind,
+    PendingOperation,
+    RemovalStage,
+    with_request,
+    with_stop_sent,
+)
+from state.effects import ConfirmStop, RemovalRejected, RemovalRequested, SendDelete, SendStop
 from state.removal import (
     RemovalRefused,
     approve_removal,
@@ -51,11 +57,47 @@ def test_approving_a_running_campaign_sends_a_stop_not_a_delete() -> None:
 
 
 @pytest.mark.parametrize("status", [CampaignStatus.STOPPED, CampaignStatus.COMPLETED])
-def test_approving_a_stopped_campaign_sends_the_delete(status: CampaignStatus) -> None:
-    requested, _ = request_removal(campaign(status=status), "U0ANA", T0)
+def test_approving_a_campaign_reported_stopped_after_a_stop_sends_the_delete(
+    status: CampaignStatus,
+) -> None:
+    stopped = campaign(
+        status=status,
+        status_source=NotificationSource.DIALER,
+        stop_sent_at=T0,
+        stop_reported=True,
+    )
+    requested, _ = request_removal(stopped, "U0ANA", T0)
     approved, effects = approve_removal(requested, "U0BEN", LATER)
     assert approved.removal is not None and approved.removal.stage is RemovalStage.DELETING
     assert effects == (SendDelete(requested.ref),)
+
+
+def test_approving_a_never_started_campaign_sends_a_stop_not_a_delete() -> None:
+    never_started = campaign()  # stopped only because the bot assumes so at creation
+    assert not never_started.status_reported
+    requested, _ = request_removal(never_started, "U0ANA", T0)
+    approved, effects = approve_removal(requested, "U0BEN", LATER)
+    assert approved.removal is not None and approved.removal.stage is RemovalStage.STOPPING
+    assert effects == (SendStop(requested.ref),)
+
+
+def test_approving_a_campaign_whose_start_is_in_flight_sends_a_stop_not_a_delete() -> None:
+    start = PendingOperation(kind=PendingKind.START, requested_by="U0ANA", requested_at=T0)
+    reported_stopped = campaign(
+        status_source=NotificationSource.DIALER, stop_sent_at=T0, stop_reported=True
+    )
+    starting = with_request(reported_stopped, start)
+    requested, _ = request_removal(starting, "U0ANA", T0)
+    approved, effects = approve_removal(requested, "U0BEN", LATER)
+    assert approved.removal is not None and approved.removal.stage is RemovalStage.STOPPING
+    assert effects == (SendStop(requested.ref),)
+
+
+def test_approving_a_campaign_reported_stopped_without_a_stop_still_sends_the_stop() -> None:
+    stopped_by_itself = campaign(status_source=NotificationSource.DIALER)
+    requested, _ = request_removal(stopped_by_itself, "U0ANA", T0)
+    _, effects = approve_removal(requested, "U0BEN", LATER)
+    assert effects == (SendStop(requested.ref),)
 
 
 def test_approving_twice_is_refused() -> None:
@@ -98,9 +140,17 @@ def test_a_stalled_removal_is_followed_up_with_the_request_it_waits_on() -> None
     )
 
 
-def test_a_removal_awaiting_approval_or_stopping_is_not_followed_up() -> None:
+def test_a_removal_awaiting_approval_is_not_followed_up() -> None:
     requested, _ = request_removal(campaign(status=CampaignStatus.RUNNING), "U0ANA", T0)
     assert removal_follow_up(requested, LATER, timedelta(seconds=1)) is None
+
+
+def test_a_stalled_stopping_removal_reads_the_dialer_once_its_stop_was_accepted() -> None:
+    requested, _ = request_removal(campaign(status=CampaignStatus.RUNNING), "U0ANA", T0)
     approved, _ = approve_removal(requested, "U0BEN", T0)
     stopping = approved.model_copy(update={"status": CampaignStatus.STOPPING})
-    assert removal_follow_up(stopping, LATER, timedelta(seconds=1)) is None
+    # The removal's stop was never accepted (the dialer was down): the stop again.
+    assert removal_follow_up(stopping, LATER, timedelta(seconds=1)) == SendStop(stopping.ref)
+    # Accepted, and the stopped notification never came: read the dialer's status.
+    accepted = with_stop_sent(stopping, T0 + timedelta(seconds=1))
+    assert removal_follow_up(accepted, LATER, timedelta(seconds=1)) == ConfirmStop(stopping.ref)

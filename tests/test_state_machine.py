@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from dialer.models import CampaignStatus, NotificationKind
+from dialer.models import CampaignStatus, NotificationKind, NotificationSource
 from state.campaign import PendingKind, PendingOperation, Removal, RemovalStage
 from state.effects import RefreshCard, SendDelete, SendStop, StatusAlert
 from state.machine import Outcome, apply_notification
@@ -178,12 +178,33 @@ def test_removal_moves_only_on_notifications(
     next_stage: RemovalStage | None,
     effect: type | None,
 ) -> None:
-    before = campaign(status=stored, removal=_removal(stage))
+    stop_sent = T0 if stage is RemovalStage.STOPPING else None  # the removal's stop went out
+    before = campaign(status=stored, removal=_removal(stage), stop_sent_at=stop_sent)
     result = apply_notification(before, notification(status=reported, sequence=2))
     removal = result.campaign.removal
     assert (removal.stage if removal else None) is next_stage
     follow_ups = [e for e in result.effects if isinstance(e, SendStop | SendDelete)]
     assert [type(e) for e in follow_ups] == ([effect] if effect else [])
+
+
+@pytest.mark.parametrize("reported", [CampaignStatus.STOPPED, CampaignStatus.COMPLETED])
+def test_a_stopped_reported_before_any_stop_was_sent_never_leads_to_the_delete(
+    reported: CampaignStatus,
+) -> None:
+    before = campaign(status=CampaignStatus.RUNNING, removal=_removal(RemovalStage.STOPPING))
+    result = apply_notification(before, notification(status=reported, sequence=2))
+    assert result.campaign.status is reported and result.campaign.status_reported
+    assert result.campaign.stop_reported is False
+    assert result.campaign.removal is not None
+    assert result.campaign.removal.stage is RemovalStage.STOPPING
+    assert not any(isinstance(e, SendDelete) for e in result.effects)
+
+
+def test_a_campaign_status_records_whether_the_dialer_reported_it() -> None:
+    created = campaign()
+    assert created.status is CampaignStatus.STOPPED and not created.status_reported
+    reported = apply_notification(created, notification(status=CampaignStatus.RUNNING))
+    assert reported.campaign.status_source is NotificationSource.DIALER
 
 
 def test_a_running_campaign_under_removal_is_never_sent_a_delete() -> None:

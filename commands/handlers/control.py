@@ -5,7 +5,7 @@ The status never changes here: it changes when the dialer's notification arrives
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from commands.handlers.context import Deps, Requester, dialer_failed, mistake
 from commands.leads.keys import UploadKeys
@@ -26,10 +26,18 @@ from commands.views.forms import CampaignEditForm
 from commands.views.modals import campaign_modal
 from dialer.errors import DialerError
 from dialer.models import CampaignSettings, CampaignStatus
-from state.campaign import Campaign, PendingKind, PendingOperation
-from state.effects import RefreshCard
+from state.campaign import (
+    Campaign,
+    PendingKind,
+    PendingOperation,
+    with_request,
+    with_stop_sent,
+)
+from state.effects import ConfirmStop, Effect, RefreshCard
 from state.store import UnknownCampaign
 
+# The requests that supersede each other: the latest one is the campaign's pending request.
+OPPOSITE = frozenset({PendingKind.START, PendingKind.STOP})
 # Statuses in which a start or stop changes nothing (a completed campaign may be started again).
 ALREADY_THERE: dict[PendingKind, frozenset[CampaignStatus]] = {
     PendingKind.START: frozenset({CampaignStatus.RUNNING}),
@@ -38,6 +46,13 @@ ALREADY_THERE: dict[PendingKind, frozenset[CampaignStatus]] = {
 
 
 async def start_or_stop(deps: Deps, who: Requester, command: StartCampaign | StopCampaign) -> Reply:
+    """Send the start or stop, then show it as the campaign's one pending request.
+
+    A stop supersedes a pending start (and the other way round): the card shows the latest
+    request, and the reply says what was sent and which request it replaces. A stop is followed
+    by a confirmation read (``ConfirmStop``), so a stop the dialer publishes nothing about (the
+    campaign was already stopped) is known, and the removal rule has its reported stop.
+    """
     starting = isinstance(command, StartCampaign)
     verb = "start" if starting else "stop"
     campaign = await find_campaign(deps, command.ref, verb)
@@ -48,23 +63,53 @@ async def start_or_stop(deps: Deps, who: Requester, command: StartCampaign | Sto
     wants_every_lead = isinstance(command, StartCampaign) and not command.partial
     if wants_every_lead and (unfinished := await refuse_if_leads_unfinished(deps, campaign)):
         return unfinished
+    kind = PendingKind.START if starting else PendingKind.STOP
+    # Taken before the request goes out: the order of two leads' requests is the sending order.
+    pending = PendingOperation(kind=kind, requested_by=who.user_id, requested_at=deps.clock())
     try:
         await (deps.dialer.start if starting else deps.dialer.stop)(campaign.ref)
     except DialerError as exc:
         return dialer_failed(exc, verb)
-    kind = PendingKind.START if starting else PendingKind.STOP
-    if campaign.status in ALREADY_THERE[kind]:
+    superseded = campaign.pending
+    if superseded is None or superseded.kind not in OPPOSITE or superseded.kind is kind:
+        superseded = None
+    sent = f"{verb.capitalize()} of {name_of(campaign)} sent to the dialer"
+    if superseded is None and campaign.status in ALREADY_THERE[kind]:
         # Already there: the dialer changes nothing, and no notification will close a request.
-        return say(f"{name_of(campaign)} is already {campaign.status.value}; nothing changes.")
-    pending = PendingOperation(kind=kind, requested_by=who.user_id, requested_at=deps.clock())
-    updated = await deps.store.record_request(campaign.ref, pending)
+        already = f"{sent}; it is already {campaign.status.value}; nothing changes."
+        if starting:
+            return say(already)
+        stopped = await _record(
+            deps, who, campaign.ref, kind, lambda c: with_stop_sent(c, pending.requested_at)
+        )
+        return Reply(text=already, effects=(ConfirmStop(campaign.ref),), campaign=stopped)
+    updated = await _record(deps, who, campaign.ref, kind, lambda c: with_request(c, pending))
     lines = [
-        f"{verb.capitalize()} of {name_of(campaign)} sent to the dialer. The channel says when it "
-        f"is {'running' if starting else 'stopped'}."
+        f"{sent}. The channel says when it is {'running' if starting else 'stopped'}."
+        + (
+            f" It replaces the {superseded.kind.value} requested by <@{superseded.requested_by}>."
+            if superseded is not None
+            else ""
+        )
     ]
     if starting:
         lines += await agent_warnings(deps, campaign.ref, (a.agent_id for a in campaign.agents))
-    return Reply(text="\n".join(lines), effects=(RefreshCard(campaign.ref),), campaign=updated)
+    effects: tuple[Effect, ...] = (RefreshCard(campaign.ref),)
+    if not starting:
+        effects += (ConfirmStop(campaign.ref),)
+    return Reply(text="\n".join(lines), effects=effects, campaign=updated)
+
+
+async def _record(
+    deps: Deps, who: Requester, ref: str, kind: PendingKind, change: Callable[[Campaign], Campaign]
+) -> Campaign:
+    def pure(campaign: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+        return change(campaign), ()
+
+    updated, _ = await deps.store.update(
+        ref, pure, actor=who.user_id, action=f"request:{kind.value}"
+    )
+    return updated
 
 
 async def refuse_if_leads_unfinished(deps: Deps, campaign: Campaign) -> Reply | None:

@@ -5,13 +5,15 @@ Where notifications come from:
 * campaign status packets on ``<prefix>campaigns:*`` become ``status`` notifications
   (``started`` -> running, ``stopping``, ``stopped``, ``completed``);
 * after every (re)subscription the adapter lists the campaigns over HTTP and emits each one's
-  current status, so a change published while nobody listened is not missed for good (the state
-  machine ignores repeats);
+  current status marked ``source=reconciliation`` (a read, not a publication): it corrects what
+  is shown after a gap, and, like every reconciliation, never moves a removal on unless a stop
+  was sent (``state.machine``);
 * Enigma publishes nothing for settings, agent assignments or deletion, but answers those requests
-  synchronously ("changes reflect immediately"). Once Enigma has accepted one, the adapter emits
-  the matching ``settings``/``agents``/``deleted`` notification itself, so that pending requests
-  and the removal workflow move on. Start and stop are never confirmed this way: they are
-  asynchronous and only Enigma's packets report them;
+  synchronously ("changes reflect immediately"). The adapter never passes off a notification as
+  Enigma's: a settings change Enigma accepted is emitted marked ``source=accepted``, agents read
+  back after a change ``source=confirmation``, and a deletion not at all (``publishes_deletion``
+  is false: the engine records "deleted on the dialer (request accepted)" itself, audited as
+  such). Start and stop are confirmed only by Enigma's packets (or a read after a stop);
 * agent presence packets on ``<prefix>agents:*`` change no campaign: the adapter keeps each
   agent's latest presence for the single-campaign view (``agent_presence``).
 """
@@ -46,12 +48,12 @@ from dialer.errors import CampaignConflict, DialerError, DialerProtocolError, Di
 from dialer.models import (
     AgentDefaultState,
     CampaignSettings,
-    CampaignStatus,
     Contact,
     DialerCampaign,
     DialerNotification,
     NewCampaign,
     NotificationKind,
+    NotificationSource,
 )
 from dialer.registry import AdapterContext
 
@@ -78,6 +80,7 @@ class EnigmaSettings(BaseSettings):
 class EnigmaDialer:
     name = DIALER_NAME
     batch_size = BATCH_SIZE
+    publishes_deletion = False  # a DELETE Enigma accepted is recorded by the engine as such
 
     def __init__(
         self, settings: EnigmaSettings, *, transport: httpx.AsyncBaseTransport | None = None
@@ -131,7 +134,13 @@ class EnigmaDialer:
     async def update_settings(self, ref: str, settings: CampaignSettings) -> None:
         body = wire.modify_settings_body(ref, settings)
         await self._modify(ref, body, "change settings of")
-        self._confirm(ref, kind=NotificationKind.SETTINGS, settings=settings, raw=body)
+        self._confirm(
+            ref,
+            kind=NotificationKind.SETTINGS,
+            settings=settings,
+            raw=body,
+            source=NotificationSource.ACCEPTED,
+        )
 
     async def start(self, ref: str) -> None:
         await self._modify(ref, wire.modify_state_body(ref, running=True), "start")
@@ -154,7 +163,6 @@ class EnigmaDialer:
                 f"stopped notification first. ({exc})",
                 dialer=DIALER_NAME,
             ) from exc
-        self._confirm(ref, kind=NotificationKind.STATUS, status=CampaignStatus.DELETED)
 
     async def list_campaigns(self) -> list[DialerCampaign]:
         answer = await self._http.call(WIRE.list_campaigns, "list campaigns", idempotent=True)
@@ -257,7 +265,9 @@ class EnigmaDialer:
                     ref = campaign.dialer_id
                     arrival = replace(asked, event_id=f"{asked.event_id}:reconcile:{ref}")
                     raw = {"reconciled": True, "status": campaign.status.value}
-                    await _deliver(sink, status_notification(ref, campaign.status, arrival, raw))
+                    read = status_notification(ref, campaign.status, arrival, raw)
+                    read = read.model_copy(update={"source": NotificationSource.RECONCILIATION})
+                    await _deliver(sink, read)
                 log.info("Reconciled %d Enigma campaigns", len(campaigns))
                 return
             except (DialerError, DeliveryFailed) as exc:
@@ -296,6 +306,7 @@ class EnigmaDialer:
             kind=NotificationKind.AGENTS,
             agents=campaign.agents,
             raw={WIRE.agents: [a.agent_id for a in campaign.agents]},
+            source=NotificationSource.CONFIRMATION,
         )
 
     async def _forward_confirmations(self, sink: NotificationSink) -> None:

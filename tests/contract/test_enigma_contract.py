@@ -24,6 +24,7 @@ class TestEnigmaContract(DialerContract):
             running_enigma(REAL_REDIS_URL, prefix) as standin,
             listening_adapter(standin, collector.sink) as dialer,
         ):
-            # Every capability is claimed: Enigma publishes no deletion, settings or agents
-            # packets, but the adapter confirms those once Enigma has accepted the request.
-            yield ContractHarness(dialer, collector, Capabilities())
+            # Enigma publishes no deletion, settings or agents packets. The adapter emits the
+            # settings it had accepted and the agents it read back, each marked with that source;
+            # a deletion it does not emit (the engine records it as "request accepted").
+            yield ContractHarness(dialer, collector, Capabilities(notifies_deletion=False))
