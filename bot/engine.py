@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from redis.exceptions import RedisError
 
 from bot.bootstrap import Services
-from bot.reconcile import Reconciler, accepted_deletion, read_notification
+from bot.reconcile import Reconciler, Warn, accepted_deletion, read_notification
 from bot.webhook_buffer import NotificationBuffer
 from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
@@ -60,6 +60,7 @@ class Engine:
         sweep_interval: timedelta = SWEEP_INTERVAL,
         on_deleted: Callable[[str], Awaitable[None]] | None = None,
         buffer: NotificationBuffer | None = None,
+        warn: Warn | None = None,
     ) -> None:
         self.services = services
         if buffer is None:  # (not ``buffer or``: an empty buffer is falsy)
@@ -67,7 +68,7 @@ class Engine:
                 services.inbox, services.metrics, capacity=services.settings.webhook_buffer_max
             )
         self.buffer = buffer
-        self.reconciler = Reconciler(services, self.buffer)
+        self.reconciler = Reconciler(services, self.buffer, warn=warn)
         self.alerts = alerts
         self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"
         self.sweep_interval = sweep_interval

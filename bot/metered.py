@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import FormData
@@ -14,7 +14,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.metrics import Metrics
 from dialer.base import Dialer, NotificationSink
-from dialer.errors import DialerError
+from dialer.errors import DialerError, DialerUnavailable
 from dialer.models import (
     AgentDefaultState,
     CampaignSettings,
@@ -36,6 +36,9 @@ class MeteredDialer:
         self.name = inner.name
         self.batch_size = inner.batch_size
         self.max_calls_per_second = inner.max_calls_per_second
+        self.on_recovered: Callable[[], None] | None = None
+        """Called when a call succeeds after the dialer was unavailable (the reconciler's cue)."""
+        self._unavailable = False
 
     async def _count(self, operation: str, call: Awaitable[T]) -> T:
         try:
@@ -43,8 +46,14 @@ class MeteredDialer:
         except DialerError as exc:
             outcome = _CAMEL.sub("_", type(exc).__name__).lower()
             self.metrics.dialer_calls.inc(operation=operation, outcome=outcome)
+            if isinstance(exc, DialerUnavailable):
+                self._unavailable = True
             raise
         self.metrics.dialer_calls.inc(operation=operation, outcome="ok")
+        if self._unavailable:
+            self._unavailable = False
+            if self.on_recovered is not None:
+                self.on_recovered()
         return result
 
     async def create_campaign(self, campaign: NewCampaign) -> DialerCampaign:

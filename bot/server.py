@@ -25,6 +25,7 @@ from bot.bootstrap import Services
 from bot.connection_guard import ConnectionLimits, guarded_protocol
 from bot.engine import SWEEP_INTERVAL, AlertHandler, Engine, ignore_alerts
 from bot.http import create_http_app
+from bot.reconcile import slack_warning
 from bot.slack.app import SlackApp, build_slack_app, slack_configured, web_client
 from commands.leads.keys import UploadKeys
 from commands.leads.settings import LeadsSettings
@@ -70,8 +71,15 @@ class BotServer:
             )
             alerts = self.alerts
         uploads = UploadStore(services.redis, UploadKeys(settings.redis_key_prefix))
+        warn = None
+        if self.alerts is not None:
+            warn = slack_warning(self.alerts.client, settings.slack_alert_channel)
         self.engine = Engine(
-            services, alerts, sweep_interval=sweep_interval, on_deleted=uploads.forget
+            services,
+            alerts,
+            sweep_interval=sweep_interval,
+            on_deleted=uploads.forget,
+            warn=warn,
         )
         if self.alerts is not None:
             self.slack = build_slack_app(
