@@ -158,17 +158,19 @@ Errors (raised ``from`` the httpx error or mapped from VoIPBIN's error body)::
     │   └── DuplicateContact     a contact ref this campaign was given before
     └── DialerProtocolError      a success answer that is not JSON; a login without a token
 
-Requests are paced by one limiter per adapter (``VOIPBIN_REQUESTS_PER_SECOND``). GET, PUT and
-DELETE are retried with exponential backoff on timeouts, connection errors, 429 (``Retry-After``
-when given) and 5xx. A POST is never resent blindly: VoIPBIN's handlers create first and can fail
-after (``campaignhandler.Create`` returns an error when linking the outdial fails, with the
-campaign made), so a POST that timed out or got a 5xx may have made its resource. It is resent
-after a connection error or a 429 (it never reached a handler), and otherwise only when the
-adapter looked and found nothing: a campaign by its name (which carries a ref issued once), a
-target by its name (the contact ref) among the outdial's newest. What it finds is the answer.
-The other POSTs (tags, queue, outplan, outdial) are not resent; the create fails and removes what
-it made. A target whose upload failed that way is remembered (``RedisKeys.uncertain``) and looked
-for before the upload sends it again, so a lead is neither lost nor dialled twice.
+Requests go through the dialer HTTP kit (``dialer.http``), paced by one limiter per adapter
+(``VOIPBIN_REQUESTS_PER_SECOND``). GET, PUT and DELETE are retried with jittered exponential
+backoff on timeouts, connection errors, 429 and 5xx, or after the ``Retry-After`` asked for, up to
+``VOIPBIN_RETRY_AFTER_MAX_SECONDS`` (longer fails the call carrying it). Within a leads upload
+nothing is retried here: the upload resends the batch. A POST is never resent blindly: VoIPBIN's
+handlers create first and can fail after (``campaignhandler.Create`` returns an error when linking
+the outdial fails, with the campaign made), so a POST that timed out or got a 5xx may have made its
+resource. It is resent after a connection error or a 429 (it never reached a handler), and
+otherwise only when the adapter looked and found nothing: a campaign by its name (which carries a
+ref issued once), a target by its name (the contact ref) among the outdial's newest. What it finds
+is the answer. The other POSTs (tags, queue, outplan, outdial) are not resent; the create fails and
+removes what it made. A target whose upload failed that way is remembered (``RedisKeys.uncertain``)
+and looked for before the upload sends it again, so a lead is neither lost nor dialled twice.
 """
 
 from __future__ import annotations
