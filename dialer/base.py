@@ -21,6 +21,7 @@ from dialer.models import (
     CampaignSettings,
     Contact,
     DialerCampaign,
+    DialerCapabilities,
     DialerNotification,
     NewCampaign,
 )
@@ -36,6 +37,9 @@ class Dialer(Protocol):
     """How many contacts one ``add_contacts`` call takes at most."""
     max_calls_per_second: float
     """The pace the dialer's API tolerates; the leads pipeline stays under it."""
+    capabilities: DialerCapabilities
+    """What the dialer's API allows (agents, statistics); the same as ``capabilities_of(name)``
+    in ``dialer.registry``, which the views read by the campaign's dialer name."""
 
     async def create_campaign(self, campaign: NewCampaign) -> DialerCampaign: ...
 

@@ -67,6 +67,21 @@ class CampaignSettings(Value):
     retry_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
 
 
+class DialerCapabilities(Value):
+    """What a dialer lets the bot do through its API, declared by its adapter.
+
+    ``agents_managed_here``: agents are assigned, removed and given a default state through the
+    dialer's API, and read back from it. When false the bot sends nothing for agents: the card and
+    the agents command say ``agents_managed_where`` instead (e.g. "in LiveVox's console").
+    ``statistics_note``: said on the card when the dialer's API reports no call statistics (in
+    place of zeros); empty when it does.
+    """
+
+    agents_managed_here: bool = True
+    agents_managed_where: str = ""
+    statistics_note: str = ""
+
+
 class AgentAssignment(Value):
     agent_id: str = Field(min_length=1, max_length=64)
     default_state: AgentDefaultState = AgentDefaultState.OFFLINE

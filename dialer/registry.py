@@ -15,6 +15,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from dialer.base import Dialer
+from dialer.models import DialerCapabilities
 
 ADAPTERS: dict[str, str] = {
     "simulator": "dialer.simulator:build",
@@ -28,6 +29,13 @@ ADAPTERS: dict[str, str] = {
 # What aggression means on a dialer, for the campaign's card: ``describe(aggression) -> str``.
 PACE_NOTES: dict[str, str] = {
     "voipbin": "dialer.voipbin.mapping:pace_note",
+}
+
+
+# What a dialer's API does not allow, declared by its adapter (every other dialer: everything).
+CAPABILITIES: dict[str, str] = {
+    "livevox": "dialer.livevox.vendor:CAPABILITIES",
+    "genesys": "dialer.genesys.vendor:CAPABILITIES",
 }
 
 
@@ -67,3 +75,14 @@ def pace_note(name: str, aggression: int) -> str | None:
     module_name, _, function_name = target.partition(":")
     describe = getattr(importlib.import_module(module_name), function_name)
     return str(describe(aggression))
+
+
+def capabilities_of(name: str) -> DialerCapabilities:
+    """What dialer ``name`` lets the bot do through its API (agents, statistics)."""
+    target = CAPABILITIES.get(name)
+    if target is None:
+        return DialerCapabilities()
+    module_name, _, attribute = target.partition(":")
+    declared = getattr(importlib.import_module(module_name), attribute)
+    assert isinstance(declared, DialerCapabilities)
+    return declared

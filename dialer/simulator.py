@@ -43,6 +43,7 @@ from dialer.models import (
     CampaignStatus,
     Contact,
     DialerCampaign,
+    DialerCapabilities,
     DialerNotification,
     EndHandle,
     NewCampaign,
@@ -115,6 +116,7 @@ class SimulatorDialer:
     name = NAME
     batch_size = 100
     max_calls_per_second = 200.0
+    capabilities = DialerCapabilities()
 
     def __init__(self, knobs: SimulatorKnobs | None = None) -> None:
         self.knobs = knobs or SimulatorKnobs()

@@ -11,7 +11,15 @@ import pytest
 
 from dialer.base import Dialer
 from dialer.errors import CampaignConflict, CampaignNotFound, DialerRejected, DuplicateContact
-from dialer.models import AgentAssignment, AgentDefaultState, CampaignSettings, EndHandle
+from dialer.models import (
+    AgentAssignment,
+    AgentDefaultState,
+    CampaignSettings,
+    DialerNotification,
+    EndHandle,
+    NotificationKind,
+    NotificationSource,
+)
 from dialer.registry import AdapterContext
 from dialer.voipbin import VoipbinDialer, VoipbinSettings, build
 from tests.contract.dialer_contract import contacts_for, new_campaign
@@ -307,6 +315,41 @@ async def test_agents_are_routed_by_the_tag_of_the_campaigns_queue(
     assert set(queue["tag_ids"]) <= set(standin.store["agents"]["agent-3"]["tag_ids"])
     await dialer.remove_agents(spec.ref, ["agent-3"])
     assert standin.store["agents"]["agent-3"]["tag_ids"] == []
+
+
+async def test_an_agents_change_is_read_back_and_delivered_as_a_confirmation(
+    dialer: VoipbinDialer, standin: VoipbinStandin
+) -> None:
+    spec = new_campaign()
+    await dialer.create_campaign(spec)
+    received: list[DialerNotification] = []
+
+    async def sink(notification: DialerNotification) -> None:
+        received.append(notification)
+
+    delivery = asyncio.create_task(dialer.run_notifications(sink))
+    try:
+        await dialer.add_agents(spec.ref, ["agent-3"])
+        await dialer.set_agent_default_state(spec.ref, AgentDefaultState.AVAILABLE)
+        await dialer.remove_agents(spec.ref, ["agent-1"])
+        for _ in range(100):
+            if len(received) == 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        delivery.cancel()
+    assert [n.kind for n in received] == [NotificationKind.AGENTS] * 3
+    assert all(n.source is NotificationSource.CONFIRMATION for n in received)
+    assert all(n.campaign_ref == spec.ref for n in received)
+    added, defaulted, removed = (
+        {a.agent_id: a.default_state for a in n.agents or ()} for n in received
+    )
+    assert set(added) == {"agent-1", "agent-3"}
+    assert set(defaulted.values()) == {AgentDefaultState.AVAILABLE}
+    assert set(removed) == {"agent-3"}
+    assert received[0].sequence < received[1].sequence < received[2].sequence
+    # What was read is what VoIPBIN holds: the agent carries the campaign queue's tag.
+    assert standin.store["agents"]["agent-3"]["tag_ids"]
 
 
 # -- restarts, listing, auth, faults -------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -386,11 +387,14 @@ async def test_campaign_updated_of_a_campaign_without_outplan_is_ignored(
     assert await receive(dialer, "campaign_updated", campaign(outplan_id="gone")) == []
 
 
-async def test_run_notifications_returns_at_once(dialer: VoipbinDialer) -> None:
+async def test_run_notifications_delivers_nothing_but_confirmation_reads(
+    dialer: VoipbinDialer,
+) -> None:
     async def sink(_: object) -> None:
-        raise AssertionError("nothing is pushed outside webhooks")
+        raise AssertionError("nothing is pushed outside webhooks and the adapter's own reads")
 
-    await dialer.run_notifications(sink)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(dialer.run_notifications(sink), timeout=0.1)
 
 
 # -- matching by VoIPBIN's id ---------------------------------------------------------------

@@ -26,6 +26,7 @@ from commands.views.forms import CampaignEditForm
 from commands.views.modals import campaign_modal
 from dialer.errors import DialerError
 from dialer.models import CampaignSettings, CampaignStatus
+from dialer.registry import capabilities_of
 from state.campaign import (
     Campaign,
     PendingKind,
@@ -178,6 +179,8 @@ async def change_agents(
         return campaign
     if (locked := refuse_if_locked(campaign)) is not None:
         return locked
+    if (elsewhere := agents_elsewhere(campaign)) is not None:
+        return say(f"{elsewhere} Nothing was sent to the dialer.")
     present = {a.agent_id for a in campaign.agents}
     warnings: list[str] = []
     try:
@@ -212,6 +215,18 @@ async def change_agents(
     text = f"Agents of {name_of(campaign)}: {escape(detail)}. Sent to the dialer."
     return Reply(
         text="\n".join([text, *warnings]), effects=(RefreshCard(campaign.ref),), campaign=updated
+    )
+
+
+def agents_elsewhere(campaign: Campaign) -> str | None:
+    """Where the campaign's agents are managed, when its dialer takes no agents through its API
+    (``DialerCapabilities.agents_managed_here``); None when they are managed here."""
+    capabilities = capabilities_of(campaign.dialer)
+    if capabilities.agents_managed_here:
+        return None
+    return (
+        f"The agents of {name_of(campaign)} are not managed by the bot: they are assigned in "
+        f"{escape(capabilities.agents_managed_where)}."
     )
 
 

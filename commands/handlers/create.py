@@ -5,10 +5,12 @@ from __future__ import annotations
 from commands.handlers.context import Deps, Requester, dialer_failed
 from commands.handlers.control import agent_warnings, name_of
 from commands.replies import Reply
+from commands.text import escape
 from commands.views.forms import NewCampaignForm
 from commands.views.modals import new_campaign_modal
 from dialer.errors import DialerError
 from dialer.models import NewCampaign
+from dialer.registry import capabilities_of
 from state.campaign import Campaign
 from state.effects import RefreshCard
 
@@ -25,8 +27,11 @@ async def create_campaign(
     The ref is issued first and never reused, even if the dialer then refuses the campaign.
     """
     ref = await deps.store.issue_ref()
+    capabilities = capabilities_of(deps.dialer.name)
+    # A dialer that takes no agents through its API is sent none (and the campaign shows none).
+    agents = form.agents if capabilities.agents_managed_here else ()
     spec = NewCampaign(
-        ref=ref, name=form.name, detail=form.detail, settings=form.settings, agents=form.agents
+        ref=ref, name=form.name, detail=form.detail, settings=form.settings, agents=agents
     )
     try:
         on_dialer = await deps.dialer.create_campaign(spec)
@@ -42,9 +47,14 @@ async def create_campaign(
         created_by=who.user_id,
         created_at=deps.clock(),
         settings=form.settings,
-        agents=form.agents,
+        agents=agents,
     )
     await deps.store.create(campaign)
     lines = [f"Created {name_of(campaign)} in <#{channel_id}>; the channel shows its leads upload."]
-    lines += await agent_warnings(deps, ref, (a.agent_id for a in form.agents))
+    if form.agents and not agents:
+        lines.append(
+            f"The agents given were not sent: agents are assigned in "
+            f"{escape(capabilities.agents_managed_where)}."
+        )
+    lines += await agent_warnings(deps, ref, (a.agent_id for a in agents))
     return Reply(text="\n".join(lines), effects=(RefreshCard(ref),), campaign=campaign)

@@ -12,7 +12,7 @@ from commands.text import ago, code, escape, user
 from commands.views import ids
 from commands.views.blocks import Block, actions, button, confirm_dialog, context, section
 from dialer.models import AgentDefaultState, CampaignStatus
-from dialer.registry import pace_note
+from dialer.registry import capabilities_of, pace_note
 from state.campaign import Campaign, PendingKind, PendingOperation, RemovalStage
 
 STATUS_ICON: dict[CampaignStatus, str] = {
@@ -88,24 +88,79 @@ def summary_lines(campaign: Campaign, now: datetime) -> list[str]:
 
 def facts(campaign: Campaign) -> str:
     settings = campaign.settings
-    agents = campaign.agents
-    states = sorted({a.default_state.value for a in agents})
-    agent_text = f"{len(agents)} agent{'s' if len(agents) != 1 else ''}"
-    if states:
-        agent_text += f" ({'/'.join(states)})"
     parts = [
         f"aggression *{settings.aggression}*",
         *filter(None, [pace_note(campaign.dialer, settings.aggression)]),
         f"at the end: {settings.end_handle.value}",
-        agent_text,
+        agents_text(campaign),
     ]
-    counters = campaign.counters
-    if counters:
-        parts.append(
-            f"dialled {counters.get('dialled', 0)} of {counters.get('uploaded', 0)}, "
-            f"{counters.get('active', 0)} active"
-        )
+    statistics = statistics_text(campaign)
+    if statistics:
+        parts.append(statistics)
     return " · ".join(parts)
+
+
+def agents_text(campaign: Campaign) -> str:
+    """``2 agents (offline)``, or where agents are managed when the dialer takes none."""
+    capabilities = capabilities_of(campaign.dialer)
+    if not capabilities.agents_managed_here:
+        return f"agents are assigned in {escape(capabilities.agents_managed_where)}"
+    agents = campaign.agents
+    states = sorted({a.default_state.value for a in agents})
+    text = f"{len(agents)} agent{'s' if len(agents) != 1 else ''}"
+    if states:
+        text += f" ({'/'.join(states)})"
+    return text
+
+
+def statistics_text(campaign: Campaign) -> str | None:
+    """The dialer's statistics, as far as it reports them: calls dialled of the leads uploaded,
+    connected, remaining, active calls; OCS's busy factor, hit ratio, overdial rate and time to
+    complete. A dialer whose API reports none says so (``statistics_note``) instead of zeros."""
+    counters = campaign.counters
+    parts: list[str] = []
+    dialled, uploaded = counters.get("dialled"), counters.get("uploaded")
+    if dialled is not None and uploaded is not None:
+        parts.append(f"dialled {dialled:,} of {uploaded:,}")
+    elif dialled is not None:
+        parts.append(f"dialled {dialled:,}")
+    elif uploaded is not None:
+        parts.append(f"{uploaded:,} leads")
+    if "answered" in counters:
+        parts.append(f"{counters['answered']:,} connected")
+    remaining = counters.get("remaining")
+    if remaining is None and dialled is not None and uploaded is not None:
+        remaining = max(0, uploaded - dialled)
+    if remaining is not None:
+        parts.append(f"{remaining:,} remaining")
+    if "active" in counters:
+        parts.append(f"{counters['active']:,} active calls")
+    for key, label in PERCENTAGES.items():
+        if key in counters:
+            parts.append(f"{label} {counters[key]} %")
+    if "time_to_complete_s" in counters:
+        parts.append(f"done in about {_duration(counters['time_to_complete_s'])}")
+    if parts:
+        return ", ".join(parts)
+    note = capabilities_of(campaign.dialer).statistics_note
+    return f"_{escape(note)}_" if note else None
+
+
+PERCENTAGES = {
+    "busy_factor_pct": "busy factor",
+    "hit_ratio_pct": "hit ratio",
+    "overdial_rate_pct": "overdial rate",
+    "percent_done": "done",
+}
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 0)} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def is_locked(campaign: Campaign) -> bool:

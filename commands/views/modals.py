@@ -25,6 +25,7 @@ from commands.views.campaign import (
     summary_lines,
 )
 from dialer.models import AgentDefaultState, CampaignSettings, EndHandle
+from dialer.registry import capabilities_of
 from state.campaign import Campaign
 
 MAX_LISTED_AGENTS = 40
@@ -137,6 +138,13 @@ def campaign_modal(
 
 
 def _agent_blocks(campaign: Campaign, conflicts: dict[str, set[str]], locked: bool) -> list[Block]:
+    capabilities = capabilities_of(campaign.dialer)
+    if not capabilities.agents_managed_here:
+        where = escape(capabilities.agents_managed_where)
+        return [
+            section("*Agents*"),
+            context(f"Agents are assigned in {where}; the bot does not manage them."),
+        ]
     agents = campaign.agents
     blocks: list[Block] = [section(f"*Agents* ({len(agents)})")]
     if not agents:

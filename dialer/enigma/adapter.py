@@ -50,6 +50,7 @@ from dialer.models import (
     CampaignSettings,
     Contact,
     DialerCampaign,
+    DialerCapabilities,
     DialerNotification,
     NewCampaign,
     NotificationKind,
@@ -81,6 +82,7 @@ class EnigmaDialer:
     name = DIALER_NAME
     batch_size = BATCH_SIZE
     publishes_deletion = False  # a DELETE Enigma accepted is recorded by the engine as such
+    capabilities = DialerCapabilities()
 
     def __init__(
         self, settings: EnigmaSettings, *, transport: httpx.AsyncBaseTransport | None = None

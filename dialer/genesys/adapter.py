@@ -24,6 +24,7 @@ from dialer.errors import (
 )
 from dialer.genesys.groups import Attachment, Attachments, CampaignGroup
 from dialer.genesys.vendor import (
+    CAPABILITIES,
     OCS,
     Action,
     DialMode,
@@ -91,11 +92,13 @@ class GenesysDialer:
     * ``start`` / ``stop``: StartDialing (with the dial mode and optimisation goal) / StopDialing;
     * ``update_settings``: SetDialingMode while dialling; otherwise kept for the next start;
     * ``delete``: Unload (only from InActive or NotLoaded); ``deleted`` once OCS reports NotLoaded;
-    * agents: OCS staffs a group with its configured agent group, so there is nothing to send.
+    * agents: OCS staffs a group with its configured agent group, so there is nothing to send
+      (``capabilities``: the bot sends nothing and says where agents are managed).
     """
 
     name = NAME
     max_calls_per_second = 10.0
+    capabilities = CAPABILITIES
 
     def __init__(
         self,

@@ -39,7 +39,13 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from dialer.models import AGGRESSION_MAX, AGGRESSION_MIN, CampaignStatus, Contact
+from dialer.models import (
+    AGGRESSION_MAX,
+    AGGRESSION_MIN,
+    CampaignStatus,
+    Contact,
+    DialerCapabilities,
+)
 
 E = TypeVar("E", bound=IntEnum)
 
@@ -117,6 +123,11 @@ class OcsVocabulary:
                 "GSW_STAT_TIME_TO_COMPLETE": ("time_to_complete_s", 1),
             }
         )
+    )
+
+    # -- agents: the campaign group's configured Agent Group or Place Group ----------------
+    agents_managed_in: str = (
+        "Genesys Administrator: the campaign group's Agent Group or Place Group staffs it"
     )
 
     # -- auto-completion ------------------------------------------------------------------
@@ -208,6 +219,9 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "date_time": _STATUS_PAGE,
         "statistics": _STATUS_PAGE + " (since 8.1.517.04: fractions, 0.85 = 85 %; "
         "GSW_STAT_TIME_TO_COMPLETE in seconds, 600 = 10 minutes; each may be null)",
+        "agents_managed_in": 'docs.genesys.com "Campaign Group" (OU/Dep/CampaignGroup): a '
+        "campaign group is assigned to an Agent Group or a Place Group in Genesys Administrator; "
+        "OCS's control requests name no agents",
         "auto_completion": _AUTO_PAGE + " (the attribute, 0 or 1); how it travels on OCS's HTTP "
         "control request (a query parameter here) is assumed",
         "auto_completion_requests": _AUTO_PAGE + ": only CampaignLoad, StartDialing and "
@@ -418,3 +432,9 @@ def _moment(value: object) -> datetime:
         return datetime.fromtimestamp(float(value), UTC)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError, OSError):
         raise Garbage(f"{OCS.date_time} is not a time") from None
+
+
+CAPABILITIES = DialerCapabilities(
+    agents_managed_here=False, agents_managed_where=OCS.agents_managed_in
+)
+"""What the Dialer port can do on OCS: agents are configured on the campaign group, not sent."""

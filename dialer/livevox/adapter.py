@@ -38,6 +38,7 @@ from dialer.livevox.poller import (
 )
 from dialer.livevox.session import NAME, LiveVoxSession
 from dialer.livevox.vendor import (
+    CAPABILITIES,
     VENDOR,
     LiveVoxCampaign,
     UnreadableCampaign,
@@ -120,11 +121,12 @@ class LiveVoxDialer:
       LiveVox keeps only that id, so the other settings are the bot's record (kept on its Redis);
     * ``start`` / ``stop``: PLAY / PAUSE, so a stopped campaign can be started again;
     * ``delete``: STOP, which ends a LiveVox campaign for good (only from Built, Paused, Done);
-    * agents: LiveVox staffs a campaign with its service's agents, so there is nothing to send;
-      the bot's own record of the assignment is the only one (``reports_agents`` is false).
+    * agents: LiveVox staffs a campaign with its service's agents, so there is nothing to send
+      (``capabilities``: the bot sends nothing and says where agents are managed).
     """
 
     name = NAME
+    capabilities = CAPABILITIES
 
     def __init__(
         self,

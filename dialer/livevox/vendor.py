@@ -48,7 +48,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from dialer.models import CampaignSettings, CampaignStatus, Contact, NewCampaign
+from dialer.models import (
+    CampaignSettings,
+    CampaignStatus,
+    Contact,
+    DialerCapabilities,
+    NewCampaign,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +117,10 @@ class LiveVoxVocabulary:
     status_field: str = "status"
     upload_date_field: str = "uploadDate"  # milliseconds since the epoch, as a string
     statistics_field: str = "statistics"
+    # -- agents: not part of a campaign (see CAPABILITIES) ---------------------------------
+    agents_managed_in: str = (
+        "LiveVox's console: an agent takes a campaign's calls by logging into its service"
+    )
     # LiveVox's real-time counter name -> the bot's counter name.
     counters: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType(
@@ -251,6 +261,9 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "statistics_field": "assumed: neither the search entry nor the read carries counters; "
         "read only when present; confirm with the Campaign API Swagger",
         "counters": "assumed: as statistics_field",
+        "agents_managed_in": f"{_CAMPAIGN}/Requests (no campaign request or configuration names "
+        f"agents); {_NET} LiveVox.NET/Models/Call/Common/Agent/Service.cs (agents log into a "
+        "service, whose campaigns they then take)",
         "states": f"{_CAMPAIGN}/Requests/SearchCampaignRequest.cs (LOADING, SCHEDULED_UNBUILT, "
         "READY_UNBUILT, SCHEDULED, READY, REPORTED, DONE, PLAYING, PAUSED; DEACTIVATED and BROKEN "
         "besides); STOPPED from Enumerations/CampaignStatus.cs; the bot statuses are ours",
@@ -460,3 +473,12 @@ def error_message(body: object) -> str | None:
             if isinstance(value, str) and value:
                 return value
     return None
+
+
+CAPABILITIES = DialerCapabilities(
+    agents_managed_here=False,
+    agents_managed_where=VENDOR.agents_managed_in,
+    statistics_note="LiveVox's Campaign API reports no call counts: see LiveVox's reports",
+)
+"""What the Dialer port can do on LiveVox: agents are not part of a campaign, and call counts are
+shown only if a campaign ever carries the (assumed) ``statistics`` object."""

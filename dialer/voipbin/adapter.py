@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -15,6 +16,7 @@ from redis.asyncio import Redis
 
 from dialer.base import NotificationSink, WebhookRejected
 from dialer.cancellation import raise_if_cancelled
+from dialer.confirmations import Confirmations, now_micros
 from dialer.errors import (
     CampaignConflict,
     CampaignNotFound,
@@ -29,9 +31,11 @@ from dialer.models import (
     CampaignStatus,
     Contact,
     DialerCampaign,
+    DialerCapabilities,
     DialerNotification,
     NewCampaign,
     NotificationKind,
+    NotificationSource,
 )
 from dialer.voipbin.client import MAX_PAGE_SIZE, NAME, NotFound, Sleep, VoipbinClient
 from dialer.voipbin.mapping import (
@@ -118,6 +122,7 @@ class _Campaign:
 class VoipbinDialer:
     name = NAME
     batch_size = BATCH_SIZE
+    capabilities = DialerCapabilities()
 
     def __init__(
         self,
@@ -134,6 +139,7 @@ class VoipbinDialer:
         self._keys = RedisKeys(key_prefix)
         self._api = VoipbinClient(settings, transport=transport, sleep=sleep)
         self._campaigns: dict[str, _Campaign] = {}
+        self._confirmations = Confirmations()
         self.ignored_events: Counter[str] = Counter()
         """Deliveries answered 2xx but not used, by event type (the bot has no metrics hook
         for adapters yet; this is where a future one reads them)."""
@@ -507,11 +513,13 @@ class VoipbinDialer:
         call_in = any(a.default_state is AgentDefaultState.AVAILABLE for a in current)
         for agent_id in agent_ids:
             await self._retag_agent(agent_id, metadata, add=True, call_in=call_in)
+        await self._confirm_agents(ref)
 
     async def remove_agents(self, ref: str, agent_ids: Sequence[str]) -> None:
         metadata = await self._own_queue_metadata(ref)
         for agent_id in agent_ids:
             await self._retag_agent(agent_id, metadata, add=False, call_in=False)
+        await self._confirm_agents(ref)
 
     async def set_agent_default_state(self, ref: str, state: AgentDefaultState) -> None:
         metadata = await self._own_queue_metadata(ref)
@@ -519,6 +527,34 @@ class VoipbinDialer:
         call_in = state is AgentDefaultState.AVAILABLE
         for agent in await self._agents_tagged(metadata.agent_tag):
             await self._put_tags(agent, metadata, add=True, call_in=call_in)
+        await self._confirm_agents(ref)
+
+    async def _confirm_agents(self, ref: str) -> None:
+        """VoIPBIN publishes no campaign event when an agent's tags change: read back the agents
+        carrying the campaign's queue tag and deliver them as an agents notification
+        (``source=confirmation``) through ``run_notifications``."""
+        try:
+            campaign = await self._resolve(ref)
+            agents = await self._assignments(campaign)
+        except DialerError as exc:
+            # The change itself went through; the next agents change reads them again.
+            log.warning("could not read back the VoIPBIN agents of %s: %s", ref, exc)
+            return
+        sequence = now_micros()
+        self._confirmations.put(
+            DialerNotification(
+                event_id=f"{NAME}:agents:{campaign.campaign_id}:{sequence}",
+                dialer=NAME,
+                kind=NotificationKind.AGENTS,
+                campaign_ref=ref,
+                dialer_campaign_id=campaign.campaign_id,
+                sequence=sequence,
+                occurred_at=datetime.fromtimestamp(sequence / 1_000_000, UTC),
+                agents=agents,
+                raw={"tag_ids": {a.agent_id: a.default_state.value for a in agents}},
+                source=NotificationSource.CONFIRMATION,
+            )
+        )
 
     async def _own_queue_metadata(self, ref: str) -> CampaignMetadata:
         metadata = await self._metadata(await self._resolve(ref))
@@ -574,8 +610,9 @@ class VoipbinDialer:
     # -- notifications -----------------------------------------------------------------------
 
     async def run_notifications(self, sink: NotificationSink) -> None:
-        """VoIPBIN pushes by webhook (``receive_webhook``): nothing to run here."""
-        return None
+        """VoIPBIN pushes by webhook (``receive_webhook``); what runs here is the adapter's own
+        confirmation reads (the agents read back after a change), until cancelled."""
+        await self._confirmations.forward(sink)
 
     async def receive_webhook(
         self, headers: Mapping[str, str], body: bytes
