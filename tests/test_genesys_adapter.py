@@ -13,7 +13,13 @@ from fakeredis import FakeAsyncRedis
 from dialer.errors import CampaignConflict, CampaignNotFound, DialerUnavailable
 from dialer.genesys import GenesysDialer, GenesysSettings
 from dialer.genesys.groups import Attachments
-from dialer.models import CampaignSettings, CampaignStatus, EndHandle, NotificationKind
+from dialer.models import (
+    CampaignSettings,
+    CampaignStatus,
+    EndHandle,
+    NotificationKind,
+    NotificationSource,
+)
 from dialer.registry import AdapterContext
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
@@ -179,8 +185,32 @@ async def test_listing_shows_every_configured_group(rig: Rig) -> None:
     assert listed == {"100": spec.ref, "101": None}
 
 
-async def test_notifications_are_pushed_so_the_poller_returns_at_once(rig: Rig) -> None:
-    await asyncio.wait_for(rig.dialer.run_notifications(rig.collector.sink), timeout=0.1)
+async def test_nothing_runs_but_confirmation_reads_when_nothing_was_asked(rig: Rig) -> None:
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(rig.dialer.run_notifications(rig.collector.sink), timeout=0.1)
+    assert rig.collector.received == []
+
+
+async def test_settings_changed_while_stopped_are_confirmed_as_kept_for_the_next_start(
+    rig: Rig,
+) -> None:
+    spec = new_campaign(settings=CampaignSettings(aggression=40))
+    await rig.dialer.create_campaign(spec)
+    delivery = asyncio.create_task(rig.dialer.run_notifications(rig.collector.sink))
+    try:
+        await rig.dialer.update_settings(spec.ref, CampaignSettings(aggression=90))
+        for _ in range(100):
+            if rig.collector.received:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        delivery.cancel()
+    (confirmed,) = rig.collector.received
+    assert confirmed.kind is NotificationKind.SETTINGS
+    assert confirmed.source is NotificationSource.CONFIRMATION
+    assert confirmed.settings == CampaignSettings(aggression=90)
+    assert confirmed.campaign_ref == spec.ref
+    assert "100:setdialingmode" not in rig.ocs.requests
 
 
 async def test_an_unreachable_ocs_is_unavailable_and_the_group_stays_free() -> None:

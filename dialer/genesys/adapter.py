@@ -8,6 +8,7 @@ import binascii
 import hmac
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialer.base import NotificationSink, WebhookRejected
+from dialer.confirmations import Confirmations, now_micros
 from dialer.errors import (
     CampaignConflict,
     CampaignNotFound,
@@ -53,6 +55,7 @@ from dialer.models import (
     EndHandle,
     NewCampaign,
     NotificationKind,
+    NotificationSource,
 )
 from dialer.registry import AdapterContext
 
@@ -90,7 +93,8 @@ class GenesysDialer:
       campaign, else the first free one) and loads the group;
     * ``add_contacts``: records added to the group's calling list, one per number, chained;
     * ``start`` / ``stop``: StartDialing (with the dial mode and optimisation goal) / StopDialing;
-    * ``update_settings``: SetDialingMode while dialling; otherwise kept for the next start;
+    * ``update_settings``: SetDialingMode while dialling (OCS's message confirms it); otherwise
+      kept for the next start and read back as a confirmation (``run_notifications``);
     * ``delete``: Unload (only from InActive or NotLoaded); ``deleted`` once OCS reports NotLoaded;
     * agents: OCS staffs a group with its configured agent group, so there is nothing to send
       (``capabilities``: the bot sends nothing and says where agents are managed).
@@ -121,6 +125,7 @@ class GenesysDialer:
             retries=settings.retries, retry_after_max_seconds=settings.retry_after_max_seconds
         )
         self._api = DialerHttp(self._http, VENDOR, policy=policy)
+        self._confirmations = Confirmations()
 
     # -- the Dialer port ----------------------------------------------------------------------
 
@@ -171,7 +176,34 @@ class GenesysDialer:
         attachment, group = await self._attached(ref)
         await self._attachments.save_settings(attachment, settings)
         if await self._state(group) in DIALLING:
+            # OCS confirms with its SetDialingMode message (a settings notification).
             await self._control(group, OCS.set_dialing_mode, settings, **self._pacing(settings))
+            return
+        await self._confirm_kept_settings(ref, group)
+
+    async def _confirm_kept_settings(self, ref: str, group: CampaignGroup) -> None:
+        """A group that is not dialling takes its pacing with the next StartDialing, and OCS
+        publishes nothing until then: the settings kept for that start are read back and
+        delivered as a settings notification (``source=confirmation``), so the card shows them."""
+        kept = await self._attachments.of_ref(ref)
+        if kept is None:
+            return
+        sequence = now_micros()
+        self._confirmations.put(
+            DialerNotification(
+                event_id=f"{NAME}:{group.dbid}:{sequence}:kept-settings",
+                dialer=NAME,
+                kind=NotificationKind.SETTINGS,
+                campaign_ref=ref,
+                dialer_campaign_id=str(group.dbid),
+                sequence=sequence,
+                occurred_at=datetime.fromtimestamp(sequence / 1_000_000, UTC),
+                settings=kept.settings,
+                actor="kept for the next start (OCS takes pacing with StartDialing)",
+                raw={"kept_for_next_start": kept.settings.model_dump(mode="json")},
+                source=NotificationSource.CONFIRMATION,
+            )
+        )
 
     async def start(self, ref: str) -> None:
         attachment, group = await self._attached(ref)
@@ -224,7 +256,9 @@ class GenesysDialer:
         await self._attached(ref)
 
     async def run_notifications(self, sink: NotificationSink) -> None:
-        return  # OCS pushes its notifications to the webhook
+        """OCS pushes its notifications to the webhook; what runs here is the adapter's own
+        confirmation reads (settings kept for a stopped group's next start), until cancelled."""
+        await self._confirmations.forward(sink)
 
     async def receive_webhook(
         self, headers: Mapping[str, str], body: bytes
