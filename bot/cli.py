@@ -1,7 +1,10 @@
 """``campaign-bot``: the command line entry point.
 
-campaign-bot [serve]   the HTTP server (or Socket Mode) and the engine, until SIGTERM/SIGINT
-campaign-bot demo      a scripted session against local stand-ins; exits 0 if every step passed
+campaign-bot [serve]      the HTTP server (or Socket Mode) and the engine, until SIGTERM/SIGINT;
+                          with no Slack token configured, the Slack playground instead
+campaign-bot playground   the bot with a local Slack playground in the browser (loopback only
+                          unless PLAYGROUND_HOST is set), whatever Slack settings there are
+campaign-bot demo         a scripted session against local stand-ins; exits 0 if every step passed
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
@@ -22,6 +26,9 @@ from bot.logging_setup import Redactor, configure_logging
 from bot.server import BotServer
 from bot.settings import Settings
 from commands.leads.settings import LeadsSettings
+
+if TYPE_CHECKING:
+    from bot.playground.app import Playground
 
 log = logging.getLogger("campaign-bot")
 
@@ -76,14 +83,8 @@ async def serve(settings: Settings) -> None:
     try:
         leads_settings = LeadsSettings()
         services = build_services(settings)
-    except ValidationError as exc:
-        raise SettingsError(setting_errors(exc)) from None
     except ValueError as exc:
-        # An adapter may wrap its settings' errors in a sentence of its own; name the variables.
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, ValidationError):
-            raise SettingsError(setting_errors(cause)) from None
-        raise SettingsError([f"campaign-bot: {str(exc).splitlines()[0]}"]) from None
+        raise _explained(exc) from None
     log.info("dialer: %s; listening on %s:%d", settings.dialer, settings.host, settings.port)
     server = BotServer(
         services,
@@ -98,6 +99,63 @@ async def serve(settings: Settings) -> None:
         await services.aclose()
 
 
+def _explained(exc: ValueError) -> SettingsError:
+    """A start-up error as lines naming the variables."""
+    if isinstance(exc, ValidationError):
+        return SettingsError(setting_errors(exc))
+    # An adapter may wrap its settings' errors in a sentence of its own; name the variables.
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ValidationError):
+        return SettingsError(setting_errors(cause))
+    return SettingsError([f"campaign-bot: {str(exc).splitlines()[0]}"])
+
+
+async def playground(settings: Settings) -> None:
+    """The bot with the Slack playground: its address is printed first, then it serves until
+    SIGTERM/SIGINT."""
+    from bot.playground.app import Playground, PlaygroundSettings
+
+    try:
+        options = PlaygroundSettings()
+        leads_settings = LeadsSettings()
+    except ValueError as exc:
+        raise _explained(exc) from None
+    host = options.host or "127.0.0.1"
+    runner = Playground(
+        settings,
+        host=host,
+        open_to_all=options.host is not None,
+        leads_settings=leads_settings,
+    )
+    try:
+        url = runner.bind()
+    except OSError as exc:
+        raise SettingsError(
+            [f"campaign-bot: PORT: cannot listen on {host}:{settings.port} ({exc.strerror})"]
+        ) from None
+    print(f"Slack playground: {url}", flush=True)
+    print(
+        "  No Slack workspace is configured, so Slack is played locally: open the address above, "
+        "act as a lead or not, and watch the simulator dial. Set SLACK_BOT_TOKEN and "
+        "SLACK_SIGNING_SECRET to use a real workspace.",
+        flush=True,
+    )
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop_signal, _stopping_playground, runner, stop_signal)
+    try:
+        await runner.start()
+    except ValueError as exc:
+        raise _explained(exc) from None
+    log.info("dialer: %s; playground and Slack events on %s", settings.dialer, runner.url)
+    await runner.wait()
+
+
+def _stopping_playground(runner: Playground, stop_signal: signal.Signals) -> None:
+    log.info("%s: stopping gracefully", stop_signal.name)
+    runner.shutdown()
+
+
 def _stopping(server: BotServer, stop_signal: signal.Signals) -> None:
     log.info("%s: stopping gracefully (send it again to stop at once)", stop_signal.name)
     server.shutdown()
@@ -109,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "demo"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "playground", "demo"]
+    )
     args = parser.parse_args(argv)
     redactor = Redactor.from_environ()
     if args.command == "demo":
@@ -121,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings.log_level, json_lines=settings.log_json, redactor=redactor)
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(settings))
+            if args.command == "playground" or _playground_by_default(settings):
+                asyncio.run(playground(settings))
+            else:
+                asyncio.run(serve(settings))
     except SettingsError as exc:
         for line in exc.lines:
             print(redactor.redact(line), file=sys.stderr)
@@ -130,6 +193,17 @@ def main(argv: list[str] | None = None) -> int:
         log.exception("campaign-bot stopped by an unexpected error")
         return 1
     return 0
+
+
+def _playground_by_default(settings: Settings) -> bool:
+    """No Slack credential at all, and the playground not turned off."""
+    from bot.playground.app import PlaygroundSettings, no_slack_configured
+
+    try:
+        enabled = PlaygroundSettings().enabled
+    except ValidationError as exc:
+        raise SettingsError(setting_errors(exc)) from None
+    return enabled and no_slack_configured(settings)
 
 
 if __name__ == "__main__":

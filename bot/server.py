@@ -19,6 +19,7 @@ from datetime import timedelta
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from starlette.types import ASGIApp
 
 from bot.alerts import SLACK_PACE, ChannelAlerts
 from bot.bootstrap import Services
@@ -39,7 +40,7 @@ SLACK_NOT_CONFIGURED = (
     "SLACK IS NOT CONFIGURED: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or "
     "SLACK_APP_TOKEN (Socket Mode). POST /slack/events answers 503 and nothing is posted to "
     "Slack; dialer webhooks and the engine still run. To see a campaign's whole life without a "
-    "Slack workspace, run `campaign-bot demo`."
+    "Slack workspace, run `campaign-bot playground` (or `campaign-bot demo`)."
 )
 
 
@@ -86,7 +87,8 @@ class BotServer:
                 services, self.alerts.client, self.engine.dispatch, leads_settings=leads_settings
             )
         metrics = self.alerts.metrics if self.alerts is not None else None
-        self.app = create_http_app(services, self.slack, metrics, self.engine.buffer)
+        # ASGI: the playground wraps it with its page (bot.playground).
+        self.app: ASGIApp = create_http_app(services, self.slack, metrics, self.engine.buffer)
         self._server: uvicorn.Server | None = None
 
     @property

@@ -193,6 +193,7 @@ class _StoredFile:
 
 
 Handler = Callable[[Json], Json]
+Subscriber = Callable[[SlackCall, Json], None]
 
 
 class SlackError(Exception):
@@ -242,6 +243,7 @@ class SlackStandIn:
         self._last_ts_micros = 0
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
+        self._subscribers: list[Subscriber] = []
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -385,6 +387,13 @@ class SlackStandIn:
         self._files[file_id] = _StoredFile(file_id, name, content, filetype, title or name)
         return file_id
 
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call ``subscriber(call, answer)`` after every call is recorded, in the stand-in's event
+        loop: ``answer`` is the JSON body answered to a Web API method (``ok``, ``view``, ``ts``,
+        ``error``…); for a ``response_url`` post ``{"ok", "response_url": key, "error"}``; ``{}``
+        for uploads and downloads."""
+        self._subscribers.append(subscriber)
+
     def add_usergroup(self, group_id: str, users: list[str]) -> None:
         self._usergroups[group_id] = list(users)
 
@@ -466,7 +475,7 @@ class SlackStandIn:
         )
         arrived = time.monotonic()
         status, body, headers = self._answer(method, args, auth)
-        self._record(SlackCall(method, args, auth, arrived, status, body.get("error")))
+        self._record(SlackCall(method, args, auth, arrived, status, body.get("error")), body)
         if delay := self._latency.get(method, 0.0):
             await asyncio.sleep(delay)
         return JSONResponse(body, status_code=status, headers=headers)
@@ -531,8 +540,10 @@ class SlackStandIn:
             del self._failures[method]
         raise SlackError(failure.error, failure.status)
 
-    def _record(self, call: SlackCall) -> None:
+    def _record(self, call: SlackCall, answer: Json | None = None) -> None:
         self._calls.append(call)
+        for subscriber in list(self._subscribers):
+            subscriber(call, answer or {})
 
     async def _upload(self, request: Request) -> Response:
         file_id = request.path_params["file_id"]
@@ -568,7 +579,8 @@ class SlackStandIn:
         self._record(
             SlackCall(
                 "response_url", body, None, arrived, status, None if status == 200 else answer
-            )
+            ),
+            {"ok": status == 200, "response_url": key, "error": answer},
         )
         if status == 200:
             self._responses.append(ResponsePost(key, body, arrived))

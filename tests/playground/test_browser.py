@@ -1,0 +1,190 @@
+"""The playground in a real browser: a person runs a campaign's whole life through the page, as
+Slack's people would, and every step is written as a screenshot under the test's folder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bot.playground.app import Playground
+from dialer.models import CampaignStatus
+from tests.playground.conftest import CHROMIUM, needs_chromium
+
+pytestmark = [needs_chromium, pytest.mark.timeout(120)]
+
+ROWS = 12
+LEADS = "name,phone\n" + "".join(f"Lead {n},+1415555{n:04d}\n" for n in range(1, ROWS + 1))
+NAME = 'Spring <b>renewals</b> <img src=x onerror="window.__xss=1">'
+# Records every text a channel message showed, by its ts: an update in place keeps the ts.
+RECORD_TEXTS = """() => {
+  window.__texts = [];
+  const note = () => document.querySelectorAll('#timeline li[data-kind="message"]').forEach(
+    (li) => window.__texts.push([li.dataset.ts, li.textContent]));
+  new MutationObserver(note).observe(document.getElementById('timeline'),
+    {subtree: true, childList: true, characterData: true});
+}"""
+STARTING_AND_NOT_RUNNING = """(ref) => {
+  const replied = [...document.querySelectorAll("#timeline li.ephemeral")].some(
+    (li) => li.textContent.includes("Start of"));
+  if (!replied) return null;
+  const cell = document.querySelector(`#dialer tr[data-ref="${ref}"] td:nth-child(3)`);
+  const running = [...document.querySelectorAll("#timeline strong")].some(
+    (s) => s.textContent === "running");
+  const notified = document.querySelector("#dialer .notifications").textContent.includes(
+    "status → running");
+  return [cell.textContent, running, notified];
+}"""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as driver:
+        launched = await driver.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+class Steps:
+    def __init__(self, page: Page, folder: Path) -> None:
+        self.page = page
+        self.folder = folder
+        self.count = 0
+
+    async def shot(self, name: str) -> None:
+        self.count += 1
+        await self.page.screenshot(path=self.folder / f"{self.count:02d}-{name}.png")
+
+    async def act_as(self, name: str) -> None:
+        await self.page.get_by_label("Acting as").select_option(value=f"U{name.upper()}")
+
+    async def type(self, text: str) -> None:
+        box = self.page.get_by_label("Message #outbound-campaigns")
+        await box.fill(text)
+        await box.press("Enter")
+
+    def message(self, needle: str) -> object:
+        return self.page.locator("#timeline li", has_text=needle).last
+
+
+async def test_a_campaigns_life_through_the_page(
+    playground: Playground, browser: Browser, tmp_path: Path
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    steps = Steps(page, tmp_path)
+    await page.goto(playground.url + "/")
+    await expect(page.locator("body[data-ready]")).to_be_attached()
+    await page.evaluate(RECORD_TEXTS)
+    await steps.act_as("ana")
+
+    # /campaign new: the modal, with a mistake first.
+    await steps.type("/campaign new")
+    dialog = page.locator("dialog#modal[open]")
+    await expect(dialog.get_by_role("heading", name="New campaign")).to_be_visible()
+    await steps.shot("new-campaign-modal")
+    await dialog.get_by_label("Name").fill(NAME)
+    await dialog.get_by_label("Agents", exact=False).first.fill("bad agent!")
+    leads = dialog.get_by_label("Leads (CSV)")
+    await leads.set_input_files(
+        files=[{"name": "leads.csv", "mimeType": "text/csv", "buffer": LEADS.encode()}]
+    )
+    await expect(dialog.get_by_text("Uploaded leads.csv")).to_be_visible()
+    await dialog.get_by_role("button", name="Create").click()
+    agents_error = dialog.locator('.field[data-block-id="agents"] .error')
+    await expect(agents_error).to_contain_text("Agent ids are")
+    await expect(dialog.locator("#field-agents")).to_have_attribute("aria-invalid", "true")
+    await steps.shot("validation-error-next-to-its-field")
+
+    await dialog.get_by_label("Agents", exact=False).first.fill("1001 1002")
+    await dialog.get_by_role("button", name="Create").click()
+    await expect(page.locator("dialog#modal[open]")).to_have_count(0)
+    uploaded = steps.message(f"uploaded: {ROWS} contacts")
+    await expect(uploaded).to_be_visible(timeout=15_000)
+    await steps.shot("leads-uploaded")
+    campaign = next(c for c in await playground.services.store.list_live() if c.name == NAME)
+    ref = campaign.ref
+    # The progress message was updated in place: one ts showed the progress, then the summary.
+    texts: list[list[str]] = await page.evaluate("window.__texts")
+    summary_ts = next(ts for ts, text in texts if f"uploaded: {ROWS} contacts" in text)
+    assert any(ts == summary_ts and "Uploading leads" in text for ts, text in texts), texts
+    assert await uploaded.get_attribute("data-edits") != "0"
+
+    # The campaign's name is shown as text, never run as HTML.
+    card = page.locator("#timeline li", has=page.locator('button[data-action-id="campaign_start"]'))
+    await expect(card.first).to_contain_text(NAME)
+    assert await page.evaluate("window.__xss") is None
+    assert await page.locator("#timeline img").count() == 0
+
+    # Start: "starting" first; "running" only once the simulator's notification has arrived.
+    await card.first.get_by_role("button", name="Start").click()
+    # One look at the page once the bot has said the start was sent: the dialer has not started
+    # yet, no notification has come, and no message says running.
+    seen = await page.wait_for_function(STARTING_AND_NOT_RUNNING, arg=ref)
+    assert await seen.json_value() == ["stopped", False, False]
+    await expect(page.locator("#timeline strong", has_text="running").first).to_be_visible(
+        timeout=10_000
+    )
+    notifications = page.locator("#dialer .notifications")
+    await expect(notifications).to_contain_text(f"{ref}  status → running")
+    await steps.shot("running-after-the-dialers-notification")
+
+    # Change aggression in the campaign's modal.
+    await card.first.get_by_role("button", name="Edit").click()
+    dialog = page.locator("dialog#modal[open]")
+    await expect(dialog.get_by_role("heading", name="Campaign")).to_be_visible()
+    await dialog.get_by_label("Aggression").fill("85")
+    await steps.shot("aggression-in-the-modal")
+    await dialog.get_by_role("button", name="Apply").click()
+    row = page.locator(f'#dialer tr[data-ref="{ref}"]')
+    await expect(row.locator("td").nth(3)).to_have_text("85", timeout=10_000)
+    await steps.shot("aggression-changed")
+
+    # Stop.
+    await steps.type(f"/campaign stop {ref}")
+    await expect(row.locator("td").nth(2)).to_have_text("stopped", timeout=10_000)
+    await expect(page.locator("#timeline strong", has_text="stopped").first).to_be_visible()
+    await steps.shot("stopped")
+
+    # Removal: asked by ana, refused to eve (not a lead), approved by bob.
+    await card.first.get_by_role("button", name="Remove").click()
+    confirm = page.locator("dialog#confirm[open]")
+    await expect(confirm).to_be_visible()
+    await steps.shot("remove-confirm-dialog")
+    await confirm.locator("button[value=confirm]").click()
+    approval = page.locator(
+        "#timeline li", has=page.locator('button[data-action-id="removal_approve"]')
+    )
+    await expect(approval.first).to_be_visible(timeout=10_000)
+    await steps.shot("removal-requested")
+
+    await steps.act_as("eve")
+    await approval.first.get_by_role("button", name="Approve").click()
+    await page.locator("dialog#confirm[open] button[value=confirm]").click()
+    refused = page.locator("#timeline li.ephemeral", has_text="Only campaign leads")
+    await expect(refused).to_be_visible(timeout=10_000)
+    await expect(refused).to_contain_text("Only visible to you")
+    await steps.shot("non-lead-refused")
+    assert (await playground.services.store.get(ref)).status is not CampaignStatus.DELETED
+
+    await steps.act_as("bob")
+    await expect(refused).to_have_count(0)  # eve's ephemeral reply is hers alone
+    await approval.first.get_by_role("button", name="Approve").click()
+    await page.locator("dialog#confirm[open] button[value=confirm]").click()
+    await expect(page.locator("#timeline strong", has_text="deleted").first).to_be_visible(
+        timeout=10_000
+    )
+    await steps.shot("deleted")
+
+    assert (await playground.services.store.get(ref)).status is CampaignStatus.DELETED
+    assert playground.slack.refused_payloads() == []
+    assert await page.locator("#banners .banner").count() == 0
+    assert errors == []
+    assert len(list(tmp_path.glob("*.png"))) == steps.count >= 10
