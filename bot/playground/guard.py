@@ -14,8 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 REFUSED = (
-    b"The playground answers connections from this machine only; "
-    b"set PLAYGROUND_HOST to open it."
+    b"The playground answers connections from this machine only; set PLAYGROUND_HOST to open it."
 )
 
 

@@ -186,5 +186,14 @@ async def test_a_campaigns_life_through_the_page(
     assert (await playground.services.store.get(ref)).status is CampaignStatus.DELETED
     assert playground.slack.refused_payloads() == []
     assert await page.locator("#banners .banner").count() == 0
+
+    # What Slack refuses is refused here too, and said in a banner with Slack's reason.
+    playground.slack.fail("views.open", "invalid_arguments")
+    await steps.type("/campaign new")
+    refusal = page.locator("#banners .banner", has_text="Slack refused views.open")
+    await expect(refusal).to_contain_text("invalid_arguments")
+    await steps.shot("refused-payload-banner")
+    await refusal.get_by_role("button", name="Dismiss").click()
+    await expect(refusal).to_have_count(0)
     assert errors == []
     assert len(list(tmp_path.glob("*.png"))) == steps.count >= 10
