@@ -6,6 +6,8 @@ from commands.handlers.context import Deps, Requester, dialer_failed
 from commands.handlers.control import agent_warnings, name_of
 from commands.replies import Reply
 from commands.text import escape
+from commands.views import ids
+from commands.views.blocks import actions, button, section
 from commands.views.forms import NewCampaignForm
 from commands.views.modals import new_campaign_modal
 from dialer.errors import DialerError
@@ -57,4 +59,9 @@ async def create_campaign(
             f"{escape(capabilities.agents_managed_where)}."
         )
     lines += await agent_warnings(deps, ref, (a.agent_id for a in agents))
-    return Reply(text="\n".join(lines), effects=(RefreshCard(ref),), campaign=campaign)
+    text = "\n".join(lines)
+    # Slack closes the New campaign modal at the ack (the leads check and the dialer come after
+    # it), so the lead is taken to the campaign's view by this reply's button.
+    view = button("Open campaign", ids.EDIT, ref, style="primary")
+    blocks = [section(text), actions(view, block_id=f"created:{ref}")]
+    return Reply(text=text, blocks=blocks, effects=(RefreshCard(ref),), campaign=campaign)

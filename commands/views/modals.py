@@ -86,7 +86,7 @@ def new_campaign_modal(channel_id: str | None, leads_file: tuple[str, str] | Non
             {"type": "plain_text_input", "multiline": True, "max_length": 500},
             optional=True,
         ),
-        *_settings_inputs(defaults, full=False),
+        *_settings_inputs(defaults, full=True),
         input_block(
             ids.AGENTS,
             "Agents",
