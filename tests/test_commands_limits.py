@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from commands.limits import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, clip_message, listed
 
 
@@ -28,7 +30,7 @@ def test_one_enormous_line_is_cut_inside_it() -> None:
 
 def test_a_message_keeps_to_40000_characters_and_3000_a_section() -> None:
     long = "\n".join(f"error {n}" for n in range(20_000))
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": long}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "kept"}]},
     ]
