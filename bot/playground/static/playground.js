@@ -717,7 +717,9 @@
         tbody.append(row);
       }
       table.append(thead, tbody);
-      parts.push(table);
+      const wrap = el("div", "table-wrap");
+      wrap.append(table);
+      parts.push(wrap);
     }
     parts.push(el("h3", "", "Notifications sent to the bot"));
     const list = el("ol", "notifications");
