@@ -4,8 +4,8 @@ Slack app and the HTTP server. Tests start the same object on a loopback port.
 ``shutdown`` (the CLI calls it on SIGTERM or SIGINT) stops taking requests, then, in order:
 in-flight leads uploads are cancelled (their progress is in Redis, batch by batch; any replica,
 or this one at its next start, resumes them), the engine stops consuming (entries it had not
-acknowledged stay pending for another consumer), and the queued Slack alerts are sent for at most
-``SHUTDOWN_DRAIN_SECONDS``.
+acknowledged stay pending for another consumer), and the pending Slack alerts are sent for at most
+``SHUTDOWN_DRAIN_SECONDS``; what is left stays in Redis for another replica or the next start.
 """
 
 from __future__ import annotations
@@ -119,6 +119,8 @@ class BotServer:
         )
         self._server = _Server(config)
         background = [asyncio.create_task(self.engine.run(), name="engine")]
+        if self.alerts is not None:
+            self.alerts.start()  # alerts left in Redis by a stopped or dead replica, and new ones
         socket_mode: AsyncSocketModeHandler | None = None
         if self.slack is not None:
             background.append(

@@ -15,6 +15,9 @@ DELETED_CAMPAIGN_TTL = timedelta(days=90)
 """How long a deleted campaign's document is kept for the record. Its ref is kept forever."""
 AUDIT_MAXLEN = 100_000
 NOTIFICATION_STREAM_MAXLEN = 1_000_000
+ALERT_LEASE_TTL = timedelta(seconds=3)
+"""How long a replica holds a channel's alerts without renewing (it renews every second while
+it sends); after a crash another replica takes the channel over this long after."""
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,23 @@ class Keys:
     @property
     def notifications(self) -> str:
         return f"{self.prefix}notifications"
+
+    # SET of channels whose alert outbox has entries. A channel leaves it when its outbox is empty.
+    @property
+    def alerts_pending(self) -> str:
+        return f"{self.prefix}alerts:pending"
+
+    # STREAM of one channel's alerts and card redraws waiting to be sent to Slack. Entries are
+    # deleted once Slack accepted them (or they failed for good); the key once it is empty.
+    def alert_outbox(self, channel: str) -> str:
+        return f"{self.prefix}alerts:{channel}:outbox"
+
+    # STRING id of the replica sending the channel's alerts, ALERT_LEASE_TTL: renewed while it
+    # works, deleted when the outbox is empty.
+    def alert_lease(self, channel: str) -> str:
+        return f"{self.prefix}alerts:{channel}:lease"
+
+    # STRING "1", set after each Slack call for the channel and expiring after the pace (~1 s):
+    # while it exists no replica makes the channel's next call.
+    def alert_quiet(self, channel: str) -> str:
+        return f"{self.prefix}alerts:{channel}:quiet"

@@ -3,7 +3,9 @@
 Every change to a campaign is read-compute-write under WATCH/MULTI: the pure functions compute the
 new campaign, and the write (campaign document, event id, agent index, audit entry) commits as one
 transaction or retries. So any number of coroutines or processes may apply notifications to the
-same campaign at once and each notification is applied exactly once.
+same campaign at once and each notification is applied exactly once. With an alert outbox attached
+(``state.outbox``, the Slack alerts' own), the effects a notification shows in Slack are recorded
+in that same transaction: applied once, shown once, even if the process dies right after.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from state.campaign import Campaign, PendingOperation
 from state.effects import Effect
 from state.keys import AUDIT_MAXLEN, DELETED_CAMPAIGN_TTL, SEEN_EVENT_TTL, Keys
 from state.machine import Outcome, apply_notification
+from state.outbox import AlertOutbox, is_shown
 from state.refs import SUFFIX_LENGTH, candidate_ref
 
 Change = Callable[[Campaign], tuple[Campaign, Sequence[Effect]]]
@@ -58,6 +61,8 @@ class CampaignStore:
         self.keys = keys or Keys()
         self._clock = clock
         self._audit_maxlen = audit_maxlen
+        self.outbox: AlertOutbox | None = None
+        """Where notifications' shown effects are recorded; set by the Slack alerts."""
 
     # -- references -------------------------------------------------------------------------
 
@@ -207,8 +212,18 @@ class CampaignStore:
                     if transition.outcome is Outcome.APPLIED:
                         self._write_applied(pipe, current, updated)
                     self._audit_event(pipe, ref, event, transition.outcome)
+                    effects = tuple(transition.effects)
+                    outbox = self.outbox
+                    recorded = 0
+                    if outbox is not None:
+                        # Shown effects go to the outbox with the notification; the caller gets
+                        # the rest (the requests to the dialer).
+                        recorded = outbox.stage(pipe, effects, updated)
+                        effects = tuple(e for e in effects if not is_shown(e))
                     await pipe.execute()
-                    return ApplyResult(transition.outcome, updated, transition.effects)
+                    if outbox is not None and recorded:
+                        outbox.recorded(transition.effects)
+                    return ApplyResult(transition.outcome, updated, effects)
                 except WatchError:
                     continue
 

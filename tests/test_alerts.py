@@ -234,8 +234,24 @@ async def test_close_gives_up_at_its_deadline_when_slack_keeps_refusing(harness:
     await harness.alerts.aclose(deadline=0.2)
 
     assert time.monotonic() - started < 1
-    assert harness.alerts.metrics.dropped == 1  # the card; the alert was in flight
     assert harness.slack.messages_in(CHANNEL) == []
+    # Nothing is lost: the alert (it was in flight) and the card wait in Redis for the next start.
+    assert await harness.alerts.outbox.pending_count(CHANNEL) == 2
+    harness.slack.clear_rate_limit("chat.postMessage")
+    next_start = ChannelAlerts(
+        with_retries(harness.slack.client()),  # a new process: Slack's Retry-After is not known
+        harness.store,
+        DEFAULT_CHANNEL,
+        render_card=render_card,
+        render_alert=render_alert,
+        pace=PACE,
+    )
+    next_start.start()
+    await harness.slack.wait_for(lambda: harness.cards())
+    await next_start.aclose()
+    assert harness.alert_lines() == ["c-1: stopped → running"]
+    assert harness.cards()["c-1"].text == "card c-1: running"
+    assert await harness.alerts.outbox.pending_count(CHANNEL) == 0
 
 
 async def test_calls_for_different_channels_are_paced_separately(harness: Harness) -> None:
