@@ -95,7 +95,7 @@ async def test_with_nothing_configured_serve_prints_the_playground_first_and_ser
     assert "stopped" in log
 
 
-async def test_with_slack_tokens_configured_there_is_no_playground() -> None:
+async def test_with_slack_tokens_configured_there_is_no_playground_unless_asked_for() -> None:
     port = free_port()
     env = bare_environment(
         PORT=str(port),
@@ -127,3 +127,32 @@ async def test_with_slack_tokens_configured_there_is_no_playground() -> None:
         output = process.stdout.read()
         process.stdout.close()
     assert "Slack playground" not in output
+
+    # Asked for explicitly, the playground runs anyway, with Slack played locally.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "playground"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert await _first_line(process) == f"Slack playground: {url}"
+        await _answering(url)
+        async with httpx.AsyncClient(base_url=url, timeout=5.0) as http:
+            sent = await http.post(
+                "/playground/api/command",
+                json={"user": "UANA", "text": "/campaign help"},
+                headers={"X-Playground": "1"},
+            )
+            assert sent.json() == {"ok": True}
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        assert process.stdout is not None
+        process.stdout.close()
