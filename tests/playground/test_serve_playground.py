@@ -156,3 +156,36 @@ async def test_with_slack_tokens_configured_there_is_no_playground_unless_asked_
             process.wait(10)
         assert process.stdout is not None
         process.stdout.close()
+
+
+async def test_with_the_playground_turned_off_serve_without_slack_says_so_and_answers_503(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    output = tmp_path / "output.log"
+    with output.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli"],
+            cwd=ROOT,
+            env=bare_environment(PORT=str(port), HOST="127.0.0.1", PLAYGROUND_ENABLED="false"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            await _answering(f"http://127.0.0.1:{port}/healthz")
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                assert (await http.get("/healthz")).json()["slack"] is False
+                events = await http.post("/slack/events", content=b"payload=%7B%7D")
+                assert events.status_code == 503
+                assert "Slack is not configured" in events.text
+                assert (await http.get("/")).status_code == 404
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(process.wait, 20) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+    log = output.read_text()
+    assert "SLACK IS NOT CONFIGURED" in log and "campaign-bot playground" in log
+    assert "Slack playground:" not in log
