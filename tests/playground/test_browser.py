@@ -14,6 +14,7 @@ from dialer.models import CampaignStatus
 from tests.playground.conftest import CHROMIUM, needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.timeout(120)]
+expect.set_options(timeout=10_000)  # a busy CI machine shares its cores
 
 ROWS = 12
 LEADS = "name,phone\n" + "".join(f"Lead {n},+1415555{n:04d}\n" for n in range(1, ROWS + 1))
@@ -78,7 +79,9 @@ async def test_a_campaigns_life_through_the_page(
 ) -> None:
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
+    page.set_default_timeout(15_000)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     steps = Steps(page, tmp_path)
     await page.goto(playground.url + "/")
     await expect(page.locator("body[data-ready]")).to_be_attached()
