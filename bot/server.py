@@ -126,6 +126,8 @@ class BotServer:
             background.append(
                 asyncio.create_task(self._resume_uploads_forever(), name="resume uploads")
             )
+            if self.slack.edge.home is not None:
+                background.append(asyncio.create_task(self.slack.edge.home.run(), name="home"))
             if settings.slack_app_token is not None:
                 socket_mode = AsyncSocketModeHandler(
                     self.slack.app, settings.slack_app_token.get_secret_value()

@@ -39,6 +39,7 @@ from commands.views.approval import approval_decided, approval_request
 from commands.views.blocks import Block, actions, button, section
 from commands.views.campaign import render_card
 from commands.views.help import help_blocks, mistake_blocks
+from commands.views.home import HomeModel, home_view, in_home_order, pages_of, waiting_for
 from commands.views.modals import campaign_modal, new_campaign_modal
 from commands.views.overview import PAGE_SIZE, OverviewPage, OverviewRow, overview_blocks
 from dialer.models import AgentAssignment, AgentDefaultState, CampaignStatus, DialerCampaign
@@ -306,3 +307,31 @@ def test_upload_progress_and_its_end(sent: int) -> None:
             text = render_summary(summary)
             resume = button("Resume upload", "leads_resume", "c-20261123-0001", style="primary")
             assert_message_accepted(escape(text), [section(escape(text)), actions(resume)])
+
+
+# -- the App Home tab --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 25, 26, 200, 500])
+@pytest.mark.parametrize("name", NAMES.values(), ids=NAMES.keys())
+@pytest.mark.parametrize("lead", [True, False], ids=["lead", "not-a-lead"])
+def test_the_home_tab(count: int, name: str, lead: bool) -> None:
+    states = list(every_campaign_state())
+    live = [
+        states[n % len(states)].model_copy(
+            update={"name": name, "ref": f"c-1-{n:05d}", "channel_id": f"C{n % 7:04d}"}
+        )
+        for n in range(count)
+    ]
+    waiting = tuple(waiting_for("U0BOB", live)) + tuple(
+        campaign(9000 + n, name=name, removal=RemovalStage.AWAITING_APPROVAL) for n in range(20)
+    )
+    pages = pages_of(len(in_home_order(live)))
+    for page in {0, pages // 2, pages - 1, pages + 3}:
+        model = HomeModel("U0BOB", lead, tuple(live), waiting, page, "Simulator " + NASTY)
+        view = home_view(model, NOW)
+        assert_view_accepted(view)
+        assert len(view["blocks"]) <= 100
+        more = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        shows_more = any(e["text"]["text"] == "Show more" for e in more)
+        assert shows_more == (min(page, pages - 1) + 1 < pages)

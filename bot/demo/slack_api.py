@@ -14,6 +14,7 @@ Channels, rate limits and response URLs, at a glance::
     #  U…/W… ids are the app's DM with that user and always accepted.
     #  conversations.info -> channel{is_member,is_channel,is_group,is_im,is_mpim,is_private,...}
     #  conversations.join (scope channels:join) makes the bot a member of a public channel.
+    #  conversations.members -> the ``users`` given to add_channel (empty when not given).
     SlackStandIn(scopes={...})               # default DEFAULT_SCOPES (no chat:write.public)
     slack.rate_limit("chat.postMessage", retry_after=3, times=None, channel="C1")  # 429s
     slack.clear_rate_limit("chat.postMessage", channel="C1")
@@ -260,6 +261,7 @@ class SlackStandIn:
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
+            "conversations.members": self._conversations_members,
         }
         for channel_id in member_of:
             self.add_channel(channel_id)
@@ -787,6 +789,14 @@ class SlackStandIn:
         if found is None or (found.kind != "public" and not found.member):
             raise SlackError("channel_not_found")
         return {"channel": found.json()}
+
+    def _conversations_members(self, args: Json) -> Json:
+        """The channel's people as ``add_channel(users=...)`` set them (none when not set), in
+        one page; the bot sees a private channel only when it is in it."""
+        found = self._conversations.get(_required(args, "channel"))
+        if found is None or (found.kind != "public" and not found.member):
+            raise SlackError("channel_not_found")
+        return {"members": sorted(found.users or ()), "response_metadata": {"next_cursor": ""}}
 
     def _conversations_join(self, args: Json) -> Json:
         if "channels:join" not in self.scopes:

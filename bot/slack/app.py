@@ -15,6 +15,7 @@ from bot.slack.channels import ChannelAccess
 from bot.slack.client import with_retries
 from bot.slack.delivery import Delivery, Dispatch
 from bot.slack.edge import SlackEdge
+from bot.slack.home import HomeTabs
 from bot.slack.leads import LeadsIntake
 from bot.slack.listeners import register_listeners
 from bot.slack.once import Once
@@ -106,6 +107,7 @@ def build_slack_app(
         leads=LeadsIntake(client, files, uploads, leads_settings),
         channels=ChannelAccess(client),
         default_channel=settings.slack_alert_channel,
+        home=HomeTabs(client, deps, services.redis, settings.redis_key_prefix),
     )
     secret = settings.slack_signing_secret
     app = AsyncApp(

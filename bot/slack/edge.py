@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.slack.channels import ChannelAccess
 from bot.slack.delivery import Delivery, Where
+from bot.slack.home import HomeTabs
 from bot.slack.leads import LeadsIntake
 from bot.slack.once import Once
 from commands.handlers.context import Deps, Requester
@@ -22,6 +23,7 @@ class SlackEdge:
     leads: LeadsIntake
     channels: ChannelAccess
     default_channel: str | None = None
+    home: HomeTabs | None = None
 
     async def run(self, command: Command, where: Where) -> None:
         """Handle a typed command for the person at ``where`` and show the reply.

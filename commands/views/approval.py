@@ -14,7 +14,9 @@ HOW_IT_GOES = (
 )
 
 
-def approval_request(campaign: Campaign, requested_by: str) -> tuple[str, list[Block]]:
+def approval_buttons(campaign: Campaign, *, block_id: str) -> Block:
+    """**Approve** (with a confirmation) and **Reject**, on the approval message and the Home
+    tab alike: the same action ids, so the same handlers."""
     ref = campaign.ref
     approve_confirm = confirm_dialog(
         "Approve removal?",
@@ -22,6 +24,15 @@ def approval_request(campaign: Campaign, requested_by: str) -> tuple[str, list[B
         "This cannot be undone.",
         "Approve",
     )
+    return actions(
+        button("Approve", ids.APPROVE, ref, style="danger", confirm=approve_confirm),
+        button("Reject", ids.REJECT, ref),
+        block_id=block_id,
+    )
+
+
+def approval_request(campaign: Campaign, requested_by: str) -> tuple[str, list[Block]]:
+    ref = campaign.ref
     blocks = [
         section(
             f":warning: *Removal requested* by {user(requested_by)}\n"
@@ -33,11 +44,7 @@ def approval_request(campaign: Campaign, requested_by: str) -> tuple[str, list[B
             f"`/campaign remove {ref} cancel`."
         ),
         context(HOW_IT_GOES),
-        actions(
-            button("Approve", ids.APPROVE, ref, style="danger", confirm=approve_confirm),
-            button("Reject", ids.REJECT, ref),
-            block_id=f"approval:{ref}",
-        ),
+        approval_buttons(campaign, block_id=f"approval:{ref}"),
     ]
     return f"Removal of {ref} requested; waiting for approval", blocks
 
