@@ -194,7 +194,7 @@ class ChannelAlerts:
 
     async def _poll(self) -> None:
         backoff = self.poll_interval
-        while True:
+        while not self._closing:
             self._wake.clear()
             try:
                 await self._start_workers()
@@ -202,8 +202,10 @@ class ChannelAlerts:
             except (RedisError, OSError) as exc:
                 log.warning("alerts: Redis unavailable (%s); looking again later", exc)
                 backoff = min(backoff * 2, 5.0)
+            # aclose sets the event rather than cancelling: a cancellation that lands as a
+            # timeout expires can be taken for the timeout (and wait_for can swallow one).
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(backoff):  # (wait_for can swallow a cancellation)
+                async with asyncio.timeout(backoff):
                     await self._wake.wait()
 
     async def _start_workers(self, skip: frozenset[str] = frozenset()) -> None:
@@ -372,9 +374,11 @@ class ChannelAlerts:
         self._closing = True
         give_up_at = time.monotonic() + deadline
         if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+            self._wake.set()  # the poller sees it is closing and ends
+            await asyncio.wait({self._poller}, timeout=max(deadline, 1.0))
+            while not self._poller.done():
+                self._poller.cancel()
+                await asyncio.wait({self._poller}, timeout=1.0)
         held_elsewhere: set[str] = set()
         while (remaining := give_up_at - time.monotonic()) > 0:
             # What was recorded since the last look, or while a worker was finishing.
