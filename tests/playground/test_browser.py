@@ -200,3 +200,33 @@ async def test_a_campaigns_life_through_the_page(
     await expect(refusal).to_have_count(0)
     assert errors == []
     assert len(list(tmp_path.glob("*.png"))) == steps.count >= 10
+
+
+async def test_a_campaign_from_a_file_posted_in_the_channel(
+    playground: Playground, browser: Browser, tmp_path: Path
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    steps = Steps(page, tmp_path)
+    await page.goto(playground.url + "/")
+    await expect(page.locator("body[data-ready]")).to_be_attached()
+    await steps.act_as("bob")
+
+    await page.get_by_label("Attach a file").set_input_files(
+        files=[{"name": "big-leads.csv", "mimeType": "text/csv", "buffer": LEADS.encode()}]
+    )
+    await steps.type("This week's leads")
+    posted = page.locator("#timeline li", has_text="big-leads.csv")
+    await expect(posted).to_contain_text("This week's leads")
+    await posted.get_by_label("More actions").click()
+    await posted.get_by_role("button", name="Create campaign from this file").click()
+    dialog = page.locator("dialog#modal[open]")
+    await expect(dialog).to_contain_text("big-leads.csv (from the message)")
+    assert await dialog.locator('input[type="file"]').count() == 0
+    await steps.shot("new-campaign-from-a-posted-file")
+    await dialog.get_by_label("Name").fill("From the channel")
+    await dialog.get_by_role("button", name="Create").click()
+    await expect(steps.message(f"uploaded: {ROWS} contacts")).to_be_visible(timeout=15_000)
+    await steps.shot("created-from-the-file")
+    assert errors == []
