@@ -38,7 +38,9 @@ from dialer.voipbin import VoipbinDialer, VoipbinSettings
 from state.campaign import Campaign
 from state.keys import Keys
 from state.store import CampaignStore
-from tests.standins.voipbin import VoipbinStandin
+from tests.contract.dialer_contract import contacts_for
+from tests.standins.server import webhook_receiver_app
+from tests.standins.voipbin import VoipbinStandin, serving
 
 ANA, BOB = "U0ANA", "U0BOB"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -228,3 +230,51 @@ def test_the_card_shows_each_dialers_statistics_or_says_there_are_none() -> None
     livevox = facts(_campaign("livevox", {}))
     assert "reports no call counts" in livevox and "dialled" not in livevox
     assert "remaining" not in facts(_campaign("simulator", {}))
+
+
+async def test_voipbin_calls_on_the_standin_show_as_statistics_on_the_card() -> None:
+    secret = "stats-secret"
+    redis = fakeredis.FakeAsyncRedis()
+    async with VoipbinStandin(webhook_secret=secret) as standin:
+        settings = VoipbinSettings(
+            api_url=standin.api_url,
+            accesskey=standin.accesskey,
+            webhook_secret=secret,
+            requests_per_second=1000,
+            caller_id="+14155550100",
+        )
+        dialer = VoipbinDialer(settings, redis)
+        store = store_for(redis)
+        deps = Deps(store, dialer, Authorizer((ANA,), no_groups), lambda: NOW)
+
+        async def sink(notification: DialerNotification) -> None:
+            await store.apply_notification(notification)
+
+        async with serving(webhook_receiver_app("voipbin", dialer, sink)) as receiver_url:
+            standin.webhook_url = f"{receiver_url}/dialer/voipbin/events"
+            try:
+                calling = NewCampaignForm(
+                    name="Spring",
+                    detail="",
+                    settings=CampaignSettings(),
+                    agents=(
+                        AgentAssignment(
+                            agent_id="agent-1", default_state=AgentDefaultState.AVAILABLE
+                        ),
+                    ),
+                    leads_file_id="F1",
+                )
+                created = await create_campaign(deps, Requester(ANA, "C1"), calling, "C1")
+                assert created.campaign is not None
+                ref = created.campaign.ref
+                await dialer.add_contacts(ref, contacts_for(ref, 3))
+                await dialer.start(ref)
+                shown = await _until(store, ref, lambda c: c.counters.get("succeeded", 0) >= 1)
+                text = facts(shown)
+                assert "dialled " in text and " of 3" in text and "remaining" in text
+                assert "active calls" in text
+            finally:
+                await dialer.stop(ref)
+                await standin.quiesce()
+                await dialer.aclose()
+    await redis.aclose()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fakeredis import FakeAsyncRedis
 
+from commands.views.campaign import facts
 from dialer.errors import CampaignConflict, CampaignNotFound, DialerUnavailable
 from dialer.genesys import GenesysDialer, GenesysSettings
 from dialer.genesys.groups import Attachments
@@ -21,6 +22,9 @@ from dialer.models import (
     NotificationSource,
 )
 from dialer.registry import AdapterContext
+from state.campaign import Campaign
+from state.effects import RefreshCard
+from state.machine import apply_notification
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.standins.genesys import (
@@ -176,6 +180,25 @@ async def test_periodic_activity_becomes_progress(rig: Rig) -> None:
     assert progress.campaign_ref == ref and progress.counters["busy_factor_pct"] == 82
     assert progress.counters["hit_ratio_pct"] == 31  # OCS sent 0.31
     assert progress.status is None
+
+
+@pytest.mark.parametrize("knobs", [GenesysKnobs(activity_interval=0.05)])
+async def test_ocs_statistics_show_on_the_card_redrawn_without_an_alert(rig: Rig) -> None:
+    ref = await _running(rig)
+    progress = await rig.collector.wait_for(lambda n: n.kind is NotificationKind.PROGRESS)
+    campaign = Campaign(
+        ref=ref,
+        name="Spring",
+        dialer="genesys",
+        dialer_id="100",
+        created_by="U1",
+        created_at=progress.occurred_at,
+        status=CampaignStatus.RUNNING,
+    )
+    transition = apply_notification(campaign, progress)
+    assert transition.effects == (RefreshCard(ref),)  # a redraw, never an alert
+    text = facts(transition.campaign)
+    assert "busy factor 82 %" in text and "hit ratio 31 %" in text
 
 
 async def test_listing_shows_every_configured_group(rig: Rig) -> None:

@@ -6,11 +6,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from commands.views.campaign import facts
 from dialer.errors import (
     CampaignConflict,
     DialerAuthError,
@@ -23,6 +25,7 @@ from dialer.livevox import LiveVoxDialer
 from dialer.livevox.vendor import UNKNOWN_STATES
 from dialer.models import CampaignSettings, CampaignStatus, NotificationKind
 from dialer.registry import AdapterContext
+from state.campaign import Campaign
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.standins.livevox import LiveVoxKnobs, LiveVoxStandin, adapter_settings, scratch_redis
@@ -337,3 +340,28 @@ async def test_listing_shows_the_name_without_the_ref(dialer: LiveVoxDialer) -> 
     await dialer.create_campaign(spec)
     listed = {c.ref: c for c in await dialer.list_campaigns()}
     assert listed[spec.ref].name == "Spring renewals"
+
+
+async def test_a_playing_campaign_shows_the_no_statistics_note_and_takes_no_agents(
+    rig: Rig, dialer: LiveVoxDialer
+) -> None:
+    collector = NotificationCollector()
+    ref = await _created(dialer, contacts=20)
+    await dialer.start(ref)
+    await _poll_until(dialer, collector, ref, CampaignStatus.RUNNING)
+    read = await dialer.get_campaign(ref)
+    assert read.counters == {}  # the stand-in, like LiveVox's documents, carries no counts
+    campaign = Campaign(
+        ref=ref,
+        name="Spring",
+        dialer=dialer.name,
+        dialer_id=read.dialer_id,
+        created_by="U1",
+        created_at=datetime.now(UTC),
+        status=read.status,
+        counters=read.counters,
+    )
+    text = facts(campaign)
+    assert "reports no call counts" in text and "0 active" not in text
+    assert "LiveVox's console" in text
+    assert not dialer.capabilities.agents_managed_here
