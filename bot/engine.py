@@ -22,13 +22,14 @@ from redis.exceptions import RedisError
 from bot.bootstrap import Services
 from bot.reconcile import Reconciler, Warn, accepted_deletion, read_notification
 from bot.webhook_buffer import NotificationBuffer
+from commands.handlers.removal import expire_if_due
 from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
 from dialer.models import CampaignStatus, DialerNotification, NotificationSource
 from state.campaign import Campaign, with_stop_sent
-from state.effects import ConfirmStop, Effect, SendDelete, SendStop
+from state.effects import ConfirmStop, Effect, RefreshCard, SendDelete, SendStop
 from state.machine import STOPPED_FOR_GOOD, Outcome
-from state.removal import removal_follow_up
+from state.removal import is_expired, removal_follow_up
 from state.store import ApplyResult
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ class Engine:
         self.sweep_interval = sweep_interval
         self.on_deleted = on_deleted
         self._reads: set[asyncio.Task[bool]] = set()  # confirmation reads under way
+        self.on_removal_expired: Callable[[Campaign], Awaitable[None]] | None = None
+        """Shows an expired removal request in Slack (its approval message); given the campaign
+        as it was, with the request."""
 
     async def handle(self, notification: DialerNotification) -> ApplyResult:
         result = await self.services.store.apply_notification(notification)
@@ -154,7 +158,11 @@ class Engine:
         store = self.services.store
         sent = 0
         now = datetime.now(UTC)
+        approval_ttl = timedelta(seconds=self.services.settings.removal_approval_ttl_seconds)
         for campaign in await store.list_live():
+            if campaign.removal is not None and is_expired(campaign.removal, now, approval_ttl):
+                await self._expire_request(campaign.ref, now, approval_ttl)
+                continue
             follow_up = removal_follow_up(campaign, now, self.sweep_interval)
             if follow_up is None:
                 continue
@@ -164,6 +172,22 @@ class Engine:
                 await self.dispatch([follow_up], campaign)
                 sent += 1
         return sent
+
+    async def _expire_request(self, ref: str, now: datetime, ttl: timedelta) -> None:
+        """Expire a removal request that waited too long for its approval, once: under the
+        removal lock, and by an update that only one caller can make."""
+        store = self.services.store
+        lock = f"{store.keys.prefix}lock:removal:{ref}"
+        ttl_ms = int(self.sweep_interval.total_seconds() * 1000)
+        if not await store.redis.set(lock, self.consumer, nx=True, px=ttl_ms):
+            return
+        before = await expire_if_due(store, ref, now, ttl)
+        if before is None:
+            return
+        log.info("the removal request of %s expired without an approval", ref)
+        await self.dispatch([RefreshCard(ref)], await store.get(ref))
+        if self.on_removal_expired is not None:
+            await self.on_removal_expired(before)
 
     async def run(self) -> None:
         """Pump notifications in, apply them, and sweep removals, until cancelled; after a Redis

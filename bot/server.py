@@ -28,6 +28,7 @@ from bot.engine import SWEEP_INTERVAL, AlertHandler, Engine, ignore_alerts
 from bot.http import create_http_app
 from bot.reconcile import slack_warning
 from bot.slack.app import SlackApp, build_slack_app, slack_configured, web_client
+from bot.slack.expiry import ExpiredApprovals
 from commands.leads.keys import UploadKeys
 from commands.leads.settings import LeadsSettings
 from commands.leads.store import UploadStore
@@ -86,6 +87,7 @@ class BotServer:
             self.slack = build_slack_app(
                 services, self.alerts.client, self.engine.dispatch, leads_settings=leads_settings
             )
+            self.engine.on_removal_expired = ExpiredApprovals(self.alerts.client)
         metrics = self.alerts.metrics if self.alerts is not None else None
         # ASGI: the playground wraps it with its page (bot.playground).
         self.app: ASGIApp = create_http_app(services, self.slack, metrics, self.engine.buffer)

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     ``/dialer/<name>/events`` could then forge its notifications. Off unless set explicitly."""
     reconcile_interval_seconds: float = Field(default=60.0, gt=0)
     """How often one replica compares every live campaign's status with the dialer's."""
+    removal_approval_ttl_seconds: float = Field(default=86_400.0, gt=0)
+    """How long a removal request waits for another lead's approval before it expires."""
+    audit_retention_days: float = Field(default=90.0, gt=0)
+    """How long a deleted campaign's history (its audit) is kept after the deletion."""
 
     @model_validator(mode="after")
     def _socket_outwaits_blocking_reads(self) -> Settings:

@@ -74,11 +74,12 @@ class RemoveCampaign(CampaignCommand):
 
 
 class ApproveRemoval(CampaignCommand):
-    pass
+    request_id: str | None = None
+    """From the button: the request it approves (an earlier request's button approves nothing)."""
 
 
 class RejectRemoval(CampaignCommand):
-    pass
+    request_id: str | None = None
 
 
 class CancelRemoval(CampaignCommand):

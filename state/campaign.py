@@ -55,6 +55,11 @@ class Removal(BaseModel):
     approved_at: datetime | None = None
     approval_message_ts: str | None = None
     stage_since: datetime | None = None  # when the stage last changed, to spot a stalled step
+    expires_at: datetime | None = None
+    """Past it, a request still awaiting approval expires (``REMOVAL_APPROVAL_TTL_SECONDS``)."""
+    request_id: str = ""
+    """Names this request on its Approve / Reject buttons: a button of an earlier, decided
+    request never decides a newer one."""
 
 
 class Campaign(BaseModel):

@@ -15,6 +15,7 @@ message fit to show the person.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from dialer.models import CampaignStatus
@@ -22,6 +23,7 @@ from state.campaign import Campaign, Removal, RemovalStage
 from state.effects import (
     ConfirmStop,
     Effect,
+    RefreshCard,
     RemovalRejected,
     RemovalRequested,
     SendDelete,
@@ -34,8 +36,30 @@ class RemovalRefused(Exception):
     pass
 
 
+class RemovalExpired(RemovalRefused):
+    """The request waited longer than ``REMOVAL_APPROVAL_TTL_SECONDS`` for its approval."""
+
+
+DEFAULT_APPROVAL_TTL = timedelta(days=1)
+
+
+def approval_deadline(removal: Removal, ttl: timedelta = DEFAULT_APPROVAL_TTL) -> datetime:
+    """When a request awaiting approval expires (requests stored before requests carried their
+    own deadline expire ``ttl`` after they were made)."""
+    return removal.expires_at or removal.requested_at + ttl
+
+
+def is_expired(removal: Removal, now: datetime, ttl: timedelta = DEFAULT_APPROVAL_TTL) -> bool:
+    return removal.stage is RemovalStage.AWAITING_APPROVAL and now >= approval_deadline(
+        removal, ttl
+    )
+
+
 def request_removal(
-    campaign: Campaign, requested_by: str, now: datetime
+    campaign: Campaign,
+    requested_by: str,
+    now: datetime,
+    ttl: timedelta | None = None,
 ) -> tuple[Campaign, tuple[Effect, ...]]:
     if campaign.status is CampaignStatus.DELETED:
         raise RemovalRefused(f"Campaign `{campaign.ref}` is already deleted.")
@@ -44,7 +68,13 @@ def request_removal(
             f"Removal of `{campaign.ref}` is already under way "
             f"(requested by <@{campaign.removal.requested_by}>)."
         )
-    removal = Removal(requested_by=requested_by, requested_at=now, stage_since=now)
+    removal = Removal(
+        requested_by=requested_by,
+        requested_at=now,
+        stage_since=now,
+        expires_at=None if ttl is None else now + ttl,
+        request_id=uuid.uuid4().hex[:12],
+    )
     return campaign.model_copy(update={"removal": removal}), (
         RemovalRequested(campaign.ref, requested_by),
     )
@@ -54,6 +84,12 @@ def approve_removal(
     campaign: Campaign, approver: str, now: datetime
 ) -> tuple[Campaign, tuple[Effect, ...]]:
     removal = _awaiting(campaign)
+    if is_expired(removal, now):
+        raise RemovalExpired(
+            f"The removal request of `{campaign.ref}` expired at "
+            f"{approval_deadline(removal):%Y-%m-%d %H:%M} UTC without an approval, so it can no "
+            f"longer be approved. Ask again with `/campaign remove {campaign.ref}`."
+        )
     if approver == removal.requested_by:
         raise RemovalRefused(
             "You asked for this removal, so another campaign lead has to approve it."
@@ -74,6 +110,17 @@ def reject_removal(campaign: Campaign, rejected_by: str) -> tuple[Campaign, tupl
     return campaign.model_copy(update={"removal": None}), (
         RemovalRejected(campaign.ref, rejected_by),
     )
+
+
+def expire_removal(
+    campaign: Campaign, now: datetime, ttl: timedelta = DEFAULT_APPROVAL_TTL
+) -> tuple[Campaign, tuple[Effect, ...]]:
+    """Drop a request that waited past its deadline; the card's buttons come back. Refused for
+    anything else (decided meanwhile, not yet due), so that only one caller ever expires it."""
+    removal = _awaiting(campaign)
+    if not is_expired(removal, now, ttl):
+        raise RemovalRefused(f"The removal request of `{campaign.ref}` has not expired.")
+    return campaign.model_copy(update={"removal": None}), (RefreshCard(campaign.ref),)
 
 
 def _awaiting(campaign: Campaign) -> Removal:

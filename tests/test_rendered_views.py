@@ -35,7 +35,7 @@ from commands.leads.store import UploadState
 from commands.leads.validation import RejectedRow, RejectReason, ValidationRules
 from commands.text import escape
 from commands.views.alerts import render_alert
-from commands.views.approval import approval_decided, approval_request
+from commands.views.approval import approval_decided, approval_expired, approval_request
 from commands.views.blocks import Block, actions, button, section
 from commands.views.campaign import render_card
 from commands.views.help import help_blocks, mistake_blocks
@@ -199,6 +199,7 @@ def test_the_card_the_modal_and_the_approval_messages_in_every_state(name: str) 
         for decided_by, approved in (("U0BOB", True), ("U0BOB", False), ("U0ANA", False)):
             text, blocks = approval_decided(state, "U0ANA", decided_by, approved)
             assert_message_accepted(text, blocks)
+        assert_message_accepted(*approval_expired(state, "U0ANA"))
 
 
 @pytest.mark.parametrize("agents", [0, 60])

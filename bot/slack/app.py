@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from slack_bolt.async_app import AsyncApp
@@ -89,7 +90,12 @@ def build_slack_app(
     authz = Authorizer(settings.campaign_leads, group_members(client))
     if authz.nobody_allowed:
         log.warning(NOBODY_IS_A_LEAD)
-    deps = Deps(store=services.store, dialer=services.dialer, authz=authz)
+    deps = Deps(
+        store=services.store,
+        dialer=services.dialer,
+        authz=authz,
+        removal_approval_ttl=timedelta(seconds=settings.removal_approval_ttl_seconds),
+    )
     leads_settings = leads_settings or LeadsSettings()
     http = httpx.AsyncClient(timeout=30.0)
     files = SlackFiles(client, http, max_bytes=leads_settings.max_file_bytes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from commands.authz import Authorizer
 from commands.parse import USAGE
@@ -22,6 +22,8 @@ class Deps:
     dialer: Dialer
     authz: Authorizer
     clock: Callable[[], datetime] = utcnow
+    removal_approval_ttl: timedelta = timedelta(days=1)
+    """How long a removal request waits for approval (``REMOVAL_APPROVAL_TTL_SECONDS``)."""
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,11 @@ async def handle(command: Command, deps: Deps, who: Requester) -> Reply:
             return await change_agents(deps, who, command)
         case RemoveCampaign(ref=ref):
             return await ask_to_remove(deps, who, ref)
-        case ApproveRemoval(ref=ref):
-            return await decide_removal(deps, who, ref, approve=True)
-        case RejectRemoval(ref=ref) | CancelRemoval(ref=ref):
+        case ApproveRemoval(ref=ref, request_id=request_id):
+            return await decide_removal(deps, who, ref, approve=True, request_id=request_id)
+        case RejectRemoval(ref=ref, request_id=request_id):
+            return await decide_removal(deps, who, ref, approve=False, request_id=request_id)
+        case CancelRemoval(ref=ref):
             return await decide_removal(deps, who, ref, approve=False)
     raise TypeError(f"no handler for {type(command).__name__}")
 

@@ -11,15 +11,26 @@ dialer must do next (stop, or delete once stopped) comes back as effects for the
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from commands.handlers.context import Deps, Requester
 from commands.handlers.control import find_campaign, name_of
 from commands.replies import ChannelEdit, ChannelPost, Reply, say
-from commands.text import escape
-from commands.views.approval import approval_decided, approval_request
+from commands.text import code, escape
+from commands.views.approval import approval_decided, approval_expired, approval_request
 from state.campaign import Campaign
 from state.effects import Effect, RefreshCard
-from state.removal import RemovalRefused, approve_removal, reject_removal, request_removal
+from state.removal import (
+    RemovalExpired,
+    RemovalRefused,
+    approval_deadline,
+    approve_removal,
+    expire_removal,
+    is_expired,
+    reject_removal,
+    request_removal,
+)
+from state.store import CampaignStore
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +45,7 @@ async def ask_to_remove(deps: Deps, who: Requester, ref: str) -> Reply:
     now = deps.clock()
 
     def change(campaign: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
-        return request_removal(campaign, who.user_id, now)
+        return request_removal(campaign, who.user_id, now, deps.removal_approval_ttl)
 
     try:
         campaign, effects = await deps.store.update(
@@ -52,12 +63,31 @@ async def ask_to_remove(deps: Deps, who: Requester, ref: str) -> Reply:
     )
 
 
-async def decide_removal(deps: Deps, who: Requester, ref: str, *, approve: bool) -> Reply:
+async def decide_removal(
+    deps: Deps, who: Requester, ref: str, *, approve: bool, request_id: str | None = None
+) -> Reply:
+    """Approve or reject the removal request awaiting approval. ``request_id`` (from a button):
+    the request the button was posted for; any other request is left alone, so a decision is
+    single-use. An Approve after the request expired is refused, and expires it if the sweeper
+    has not yet."""
     found = await find_campaign(deps, ref, "remove")
     if isinstance(found, Reply):
         return found
     removal = found.removal
     now = deps.clock()
+    if request_id and (removal is None or removal.request_id not in ("", request_id)):
+        if await deps.store.redis.exists(_expired_key(deps.store, request_id)):
+            return say(
+                f":no_entry: That removal request of {code(ref)} expired without an approval, "
+                "so it can no longer be approved or rejected; nothing changed. Ask again with "
+                f"`/campaign remove {ref}`."
+            )
+        return say(
+            f":no_entry: That approval message is for an earlier removal request of "
+            f"{code(ref)}, already decided; nothing changed."
+        )
+    if removal is not None and is_expired(removal, now, deps.removal_approval_ttl):
+        return await _refuse_expired(deps, who, found, now)
 
     def change(campaign: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
         if approve:
@@ -71,6 +101,8 @@ async def decide_removal(deps: Deps, who: Requester, ref: str, *, approve: bool)
             actor=who.user_id,
             action="removal:approve" if approve else "removal:reject",
         )
+    except RemovalExpired:
+        return await _refuse_expired(deps, who, found, now)
     except RemovalRefused as exc:
         return say(f":no_entry: {escape(str(exc))}")
     assert removal is not None  # the change would have refused otherwise
@@ -122,3 +154,65 @@ async def withdraw_removal(deps: Deps, ref: str, requested_by: str) -> None:
         await deps.store.update(ref, change, actor="campaign-bot", action="removal:withdrawn")
     except Exception:
         log.exception("the removal request of %s could not be withdrawn", ref)
+
+
+async def expire_if_due(
+    store: CampaignStore, ref: str, now: datetime, ttl: timedelta
+) -> Campaign | None:
+    """Expire ``ref``'s removal request if it waited past its deadline: one atomic update, so of
+    any number of callers (replicas' sweepers, a late Approve) exactly one gets the campaign as
+    it was (with its request, to update the approval message); the others get None."""
+    before: list[Campaign] = []
+
+    def change(campaign: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+        before[:] = [campaign]
+        return expire_removal(campaign, now, ttl)
+
+    try:
+        await store.update(ref, change, actor="campaign-bot", action="removal:expired")
+    except RemovalRefused:
+        return None
+    expired = before[-1]
+    if expired.removal is not None and expired.removal.request_id:
+        # So that a click on its Approve later is told why nothing happens.
+        await store.redis.set(
+            _expired_key(store, expired.removal.request_id), ref, ex=EXPIRED_REQUEST_MEMORY
+        )
+    return expired
+
+
+EXPIRED_REQUEST_MEMORY = timedelta(days=30)
+
+
+def _expired_key(store: CampaignStore, request_id: str) -> str:
+    # STRING ref, EXPIRED_REQUEST_MEMORY: a removal request (by its id) that expired unapproved.
+    return f"{store.keys.prefix}removal-expired:{request_id}"
+
+
+def expired_approval_edit(campaign: Campaign) -> ChannelEdit | None:
+    """The approval message of ``campaign``'s (now expired) request, rewritten as expired."""
+    removal = campaign.removal
+    if removal is None or not removal.approval_message_ts or not campaign.channel_id:
+        return None
+    text, blocks = approval_expired(campaign, removal.requested_by)
+    return ChannelEdit(campaign.channel_id, removal.approval_message_ts, text, blocks)
+
+
+async def _refuse_expired(deps: Deps, who: Requester, found: Campaign, now: datetime) -> Reply:
+    assert found.removal is not None
+    deadline = approval_deadline(found.removal, deps.removal_approval_ttl)
+    text = (
+        f":no_entry: The removal request of {name_of(found)} expired at "
+        f"{deadline:%Y-%m-%d %H:%M} UTC without an approval, so it cannot be approved or "
+        f"rejected now; nothing changed. Ask again with `/campaign remove {found.ref}`."
+    )
+    expired = await expire_if_due(deps.store, found.ref, now, deps.removal_approval_ttl)
+    if expired is None:
+        return say(text)  # the sweeper (or another click) expired it already
+    edit = expired_approval_edit(expired)
+    return Reply(
+        text=text,
+        edits=(edit,) if edit is not None else (),
+        effects=(RefreshCard(found.ref),),
+        campaign=await deps.store.get(found.ref),
+    )

@@ -24,9 +24,12 @@ def approval_buttons(campaign: Campaign, *, block_id: str) -> Block:
         "This cannot be undone.",
         "Approve",
     )
+    # "<ref> <request id>": a button of an earlier, decided request never decides a newer one.
+    removal = campaign.removal
+    value = f"{ref} {removal.request_id}" if removal is not None and removal.request_id else ref
     return actions(
-        button("Approve", ids.APPROVE, ref, style="danger", confirm=approve_confirm),
-        button("Reject", ids.REJECT, ref),
+        button("Approve", ids.APPROVE, value, style="danger", confirm=approve_confirm),
+        button("Reject", ids.REJECT, value),
         block_id=block_id,
     )
 
@@ -71,3 +74,16 @@ def approval_decided(
         follow = "The campaign stays; its buttons work again."
         text = f"Removal of {campaign.ref} rejected"
     return text, [section(outcome), context(follow)]
+
+
+def approval_expired(campaign: Campaign, requested_by: str) -> tuple[str, list[Block]]:
+    """The approval message once its request expired: no buttons; the card's are back."""
+    outcome = (
+        f":hourglass_flowing_sand: *Removal request expired*: nobody approved it in time "
+        f"(requested by {user(requested_by)})\n{title_line(campaign)}"
+    )
+    follow = (
+        f"The campaign stays; its buttons work again. To remove it, ask again with "
+        f"`/campaign remove {campaign.ref}`."
+    )
+    return f"Removal of {campaign.ref} expired", [section(outcome), context(follow)]

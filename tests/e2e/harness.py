@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -48,16 +49,18 @@ async def running_bot(
     leads_settings: LeadsSettings | None = None,
     slack: SlackStandIn | None = None,
     sweep_interval: timedelta = SWEEP_INTERVAL,
+    **settings: Any,
 ) -> AsyncIterator[Bot]:
     """A bot with its own Slack stand-in. Given a ``dialer``, a ``prefix`` or a ``slack``, the
     caller owns them (a second bot may go on with the same dialer, Redis data and Slack
-    workspace: a restart)."""
+    workspace: a restart). ``settings``: further ``Settings`` fields, say
+    ``removal_approval_ttl_seconds``."""
     owns_dialer, owns_data = dialer is None, prefix is None
     prefix = prefix or f"test:{uuid.uuid4().hex[:10]}:"
     async with contextlib.AsyncExitStack() as stack:
         if slack is None:
             slack = await stack.enter_async_context(SlackStandIn(member_of={CHANNEL}))
-        settings = Settings(
+        config = Settings(
             slack_bot_token="xoxb-e2e",
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=slack.api_url,
@@ -65,8 +68,9 @@ async def running_bot(
             redis_key_prefix=prefix,
             host="127.0.0.1",
             log_level="WARNING",
+            **settings,
         )
-        services = build_services(settings, redis=redis, dialer=dialer or SimulatorDialer(FAST))
+        services = build_services(config, redis=redis, dialer=dialer or SimulatorDialer(FAST))
         server = BotServer(
             services,
             alert_pace=0.0,

@@ -69,10 +69,16 @@ def register(app: AsyncApp, edge: SlackEdge) -> None:
     def campaign_button(command_type: type[CampaignCommand]) -> Listener:
         async def on_click(ack: AsyncAck, body: Body, respond: AsyncRespond) -> None:
             await ack()
-            ref = str(action_of(body).get("value") or "")
+            # Approve / Reject carry "<ref> <request id>": they decide that request only.
+            ref, _, request_id = str(action_of(body).get("value") or "").partition(" ")
             if not looks_like_ref(ref) or not await first_time(body):
                 return
-            await edge.run(command_type(ref=ref), where_of(body, respond))
+            command = (
+                command_type(ref=ref, request_id=request_id or None)
+                if issubclass(command_type, ApproveRemoval | RejectRemoval)
+                else command_type(ref=ref)
+            )
+            await edge.run(command, where_of(body, respond))
 
         return on_click
 
