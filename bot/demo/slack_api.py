@@ -582,7 +582,7 @@ class SlackStandIn:
             SlackCall(
                 "response_url", body, None, arrived, status, None if status == 200 else answer
             ),
-            {"ok": status == 200, "response_url": key, "error": answer},
+            {"ok": status == 200, "response_url": key, "error": None if status == 200 else answer},
         )
         if status == 200:
             self._responses.append(ResponsePost(key, body, arrived))

@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from slack_sdk.errors import SlackApiError
 from starlette.types import Message, Receive, Scope, Send
 
 from bot.demo.forms import LEADS_CSV
+from bot.demo.slack_api import SlackStandIn
 from bot.playground.app import Playground, people_for
 from bot.playground.guard import LoopbackOnly
 from dialer.models import CampaignStatus
@@ -184,3 +186,22 @@ async def test_a_modal_error_comes_back_per_field_and_the_form_stays_open(
         assert "UBOB" not in (await _state(http))["views"]
         unknown = await http.post("/playground/api/command", json={"user": "UMALLORY", "text": ""})
         assert unknown.status_code == 400
+
+
+async def test_the_stand_in_tells_a_subscriber_every_call_with_its_answer() -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    async with SlackStandIn(member_of={"C1"}) as slack:
+        slack.subscribe(lambda call, answer: seen.append((call.method, answer)))
+        client = slack.client()
+        posted = await client.chat_postMessage(channel="C1", text="hi")
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="C1", text="x", blocks=[{"type": "nonsense"}])
+        url = slack.response_url()
+        async with httpx.AsyncClient() as http:
+            await http.post(url, json={"text": "reply"})
+    assert seen[0] == ("chat.postMessage", posted.data)
+    assert seen[1][0] == "chat.postMessage" and seen[1][1]["error"] == "invalid_blocks"
+    assert seen[2] == (
+        "response_url",
+        {"ok": True, "response_url": url.rsplit("/", 1)[-1], "error": None},
+    )
