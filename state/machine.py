@@ -95,7 +95,7 @@ def _apply_status(campaign: Campaign, event: DialerNotification) -> Transition:
     if event.sequence == campaign.status_sequence and new_status is campaign.status:
         return Transition(campaign, Outcome.STALE)
 
-    stop_reported = _stop_reported(campaign, new_status)
+    stop_reported = _stop_reported(campaign, new_status, event)
     removal, effects = _advance_removal(campaign, new_status, stop_reported, event)
     changed = new_status is not campaign.status
     if changed:
@@ -134,7 +134,7 @@ def _read_status(
         return Transition(campaign, Outcome.STALE)
     if status is CampaignStatus.DELETED:
         return Transition(campaign, Outcome.IGNORED)
-    stop_reported = _stop_reported(campaign, status)
+    stop_reported = _stop_reported(campaign, status, event)
     removal, effects = _advance_removal(campaign, status, stop_reported, event)
     pending = _fulfilled(campaign, status)
     changed = status is not campaign.status
@@ -186,10 +186,17 @@ def _accepted_deletion(
     return Transition(updated, Outcome.APPLIED, (alert,))
 
 
-def _stop_reported(campaign: Campaign, status: CampaignStatus) -> bool:
+def _stop_reported(campaign: Campaign, status: CampaignStatus, event: DialerNotification) -> bool:
     """Whether, with ``status`` reported, a stop the bot sent has been followed by a report that
-    the campaign is stopped."""
-    return status in STOPPED_FOR_GOOD and campaign.stop_sent_at is not None
+    the campaign is stopped.
+
+    A report that happened before the bot's latest stop (a ``stopped`` or ``completed`` from an
+    earlier run, delivered late) says nothing about that stop: it keeps what was known.
+    """
+    sent = campaign.stop_sent_at
+    if sent is not None and event.occurred_at < sent:
+        return campaign.stop_reported and status in STOPPED_FOR_GOOD
+    return status in STOPPED_FOR_GOOD and sent is not None
 
 
 def _fulfilled(campaign: Campaign, status: CampaignStatus) -> PendingOperation | None:
