@@ -445,6 +445,22 @@ class Playground:
             for user, stack in state.views.items()
             if stack
         }
+        home = {p.id: view for p in self.people if (view := self._home(p.id)) is not None}
+        direct = {
+            p.id: [
+                {
+                    "kind": "message",
+                    "key": f"d{m.ts}",
+                    "ts": m.ts,
+                    "user": m.user,
+                    "text": m.text,
+                    "blocks": m.blocks,
+                    "edits": m.edits,
+                }
+                for m in self.slack.messages_in(p.id)
+            ]
+            for p in self.people
+        }
         names = {p.id: p.name for p in self.people}
         names[BOT_USER_ID] = "campaign-bot"
         return {
@@ -456,12 +472,21 @@ class Playground:
             "shortcuts": SHORTCUTS,
             "timeline": timeline,
             "views": views,
+            "home": home,
+            "direct": {user: messages for user, messages in direct.items() if messages},
             "refused": [
                 {"id": r.id, "method": r.method, "error": r.error, "messages": r.messages}
                 for r in state.refusals
             ],
             "dialer": await self._dialer_panel(),
         }
+
+    def _home(self, user: str) -> Json | None:
+        """The Home tab the bot published for ``user`` (views.publish), if any."""
+        try:
+            return self.slack.view(f"VHOME{user}")
+        except KeyError:
+            return None
 
     def _view(self, view_id: str) -> Json:
         """A view as shown now: the stand-in's (views.open/update/push), or one the bot answered
@@ -577,6 +602,7 @@ class Playground:
             "close": self.close,
             "post": self.post,
             "shortcut": self.shortcut,
+            "home": self.home_opened,
         }
         act = actions.get(request.path_params["what"])
         if act is None:
@@ -661,7 +687,23 @@ class Playground:
             "actions": [action],
         }
         kind = str(where.get("kind") or "")
-        if kind == "view":
+        if kind == "home":
+            home = self._home(user)
+            if home is None:
+                return {"ok": False, "error": "The Home tab is not published yet."}
+            payload["container"] = {"type": "view", "view_id": home["id"]}
+            payload["view"] = {**home, "state": {"values": {}}}
+        elif kind == "dm":
+            ref = str(where.get("ref") or "")
+            payload["channel"] = {"id": user, "name": "directmessage"}
+            payload["container"] = {
+                "type": "message",
+                "message_ts": ref,
+                "channel_id": user,
+                "is_ephemeral": False,
+            }
+            payload["response_url"] = self._response_url(_Source(user, "dm", ref))
+        elif kind == "view":
             view_id = str(where.get("view_id") or "")
             if view_id not in (self._state.views.get(user) or []):
                 return {"ok": False, "error": "That form is no longer open."}
@@ -786,6 +828,32 @@ class Playground:
         answer = await self._driver.slack.client(self.bot_token).files_info(file=file_id)
         file = answer.get("file")
         return dict(file) if isinstance(file, dict) else None
+
+    async def home_opened(self, body: Json) -> Json:
+        """The person opened the app's Home tab: Slack sends ``app_home_opened`` (Events API,
+        JSON)."""
+        user = str(body["user"])
+        event = {
+            "token": "unused",
+            "team_id": TEAM_ID,
+            "api_app_id": "APLAYGROUND",
+            "type": "event_callback",
+            "event_id": f"Ev{next(self._ids):08d}{secrets.token_hex(4)}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": f"D{user}",
+                "tab": "home",
+                "event_ts": f"{time.time():.6f}",
+            },
+        }
+        answer = await self._driver.post_signed(
+            json.dumps(event), headers={"Content-Type": "application/json"}
+        )
+        if answer.status != 200:
+            return {"ok": False, "error": f"The bot answered HTTP {answer.status}"}
+        return {"ok": True}
 
     async def shortcut(self, body: Json) -> Json:
         """A message shortcut chosen from a message's ⋯ menu."""

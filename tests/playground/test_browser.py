@@ -233,4 +233,12 @@ async def test_a_campaign_from_a_file_posted_in_the_channel(
     await dialog.get_by_role("button", name="Create").click()
     await expect(steps.message(f"uploaded: {ROWS} contacts")).to_be_visible(timeout=15_000)
     await steps.shot("created-from-the-file")
+
+    # The app's Home tab: opening it sends app_home_opened; the bot publishes bob's Home.
+    await page.get_by_role("tab", name="campaign-bot · Home").click()
+    await expect(page.locator("#home")).to_contain_text("From the channel")
+    await steps.shot("home-tab")
+    await page.get_by_role("tab", name="# outbound-campaigns").click()
+    await expect(page.get_by_label("Message #outbound-campaigns")).to_be_visible()
+    assert playground.slack.refused_payloads() == []
     assert errors == []

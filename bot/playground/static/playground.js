@@ -596,7 +596,7 @@
     return new Date(parseFloat(ts) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   }
 
-  function renderEntry(entry, node) {
+  function renderEntry(entry, node, place) {
     node.replaceChildren();
     node.className = "msg" + (entry.kind === "ephemeral" ? " ephemeral" : "");
     node.dataset.ts = entry.ts;
@@ -613,9 +613,9 @@
     if (entry.edits) meta.append(el("span", "edited", "(edited)"));
     node.append(meta);
     if (entry.kind === "ephemeral") node.append(el("p", "only-you", "Only visible to you"));
-    const where = entry.kind === "ephemeral"
+    const where = place || (entry.kind === "ephemeral"
       ? { kind: "ephemeral", ref: entry.key }
-      : { kind: "message", ref: entry.ts };
+      : { kind: "message", ref: entry.ts });
     const content = el("div", "content");
     if (entry.blocks && entry.blocks.length) renderBlocks(entry.blocks, where, content);
     else content.append(mrkdwn(entry.text || "", el("div", "plain text")));
@@ -788,6 +788,7 @@
     me = who.value;
     sessionStorage.setItem("playground-user", me);
     render();
+    if (onHome) api("home", {});
   });
 
   // -- the message box ------------------------------------------------------------------------
@@ -824,9 +825,71 @@
 
   // -- everything -----------------------------------------------------------------------------
 
+  // -- the Home tab and direct messages --------------------------------------------------------
+
+  let onHome = false;
+  let homeShown = "";
+  const directRendered = new Map();
+
+  function renderHome() {
+    const home = state.home[me];
+    const key = home ? me + "/" + home.hash : me + "/none";
+    if (key !== homeShown) {
+      homeShown = key;
+      const area = $("home");
+      if (home) area.replaceChildren(renderBlocks(home.blocks || [], { kind: "home" }, el("div")));
+      else area.replaceChildren(el("p", "hint", "Opening the Home tab…"));
+    }
+    const list = $("direct");
+    const messages = state.direct[me] || [];
+    const seen = new Set();
+    for (const entry of messages) {
+      const sig = JSON.stringify(entry);
+      let item = directRendered.get(entry.key);
+      if (!item) {
+        item = { node: el("li"), sig: "" };
+        directRendered.set(entry.key, item);
+        list.append(item.node);
+      }
+      if (item.sig !== sig) {
+        renderEntry(entry, item.node, { kind: "dm", ref: entry.ts });
+        item.sig = sig;
+      }
+      seen.add(entry.key);
+    }
+    for (const [key, item] of directRendered) {
+      if (!seen.has(key)) { item.node.remove(); directRendered.delete(key); }
+    }
+    if (!messages.length && !list.querySelector(".hint")) list.append(el("li", "hint", "None."));
+    if (messages.length) list.querySelectorAll(".hint").forEach((n) => n.remove());
+  }
+
+  function showTab(home) {
+    onHome = home;
+    $("channel-title").setAttribute("aria-selected", String(!home));
+    $("home-tab").setAttribute("aria-selected", String(home));
+    $("channel-title").tabIndex = home ? -1 : 0;
+    $("home-tab").tabIndex = home ? 0 : -1;
+    $("panel-channel").hidden = home;
+    $("panel-home").hidden = !home;
+    if (home) api("home", {}); // Slack tells the app each time the tab is opened
+  }
+
+  $("channel-title").addEventListener("click", () => showTab(false));
+  $("home-tab").addEventListener("click", () => showTab(true));
+  for (const tab of [$("channel-title"), $("home-tab")]) {
+    tab.addEventListener("keydown", (event) => {
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+      const other = tab.id === "home-tab" ? $("channel-title") : $("home-tab");
+      other.focus();
+      showTab(other.id === "home-tab");
+    });
+  }
+
   function render() {
     renderPeople();
     renderTimeline();
+    renderHome();
     renderModal();
     renderDialer();
     renderBanners();
@@ -835,6 +898,7 @@
   function apply(next) {
     state = next;
     $("channel-title").textContent = "# " + state.channel.name;
+    $("panel-channel").querySelector("label[for=message]").textContent = "Message #" + state.channel.name;
     render();
     document.body.dataset.ready = "1";
   }
