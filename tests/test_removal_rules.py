@@ -13,11 +13,15 @@ import pytest
 
 from dialer.models import CampaignStatus, NotificationSource
 from state.campaign import Removal, RemovalStage, with_stop_sent
-from state.effects import SendDelete, SendStop
+from state.effects import RefreshCard, SendDelete, SendStop
 from state.machine import Outcome, apply_notification
 from state.removal import (
+    RemovalExpired,
     RemovalRefused,
+    approval_deadline,
     approve_removal,
+    expire_removal,
+    is_expired,
     reject_removal,
     removal_follow_up,
     request_removal,
@@ -206,3 +210,47 @@ def test_a_late_old_stopped_keeps_a_stop_already_reported() -> None:
     )
     after = apply_notification(reported, read_early).campaign
     assert after.stop_reported is True
+
+
+def test_a_request_carries_its_own_deadline_when_given_a_ttl() -> None:
+    requested, _ = request_removal(campaign(), "U0ANA", T0, timedelta(hours=2))
+    assert requested.removal is not None
+    assert requested.removal.expires_at == T0 + timedelta(hours=2)
+    assert approval_deadline(requested.removal) == T0 + timedelta(hours=2)
+    assert requested.removal.request_id
+    untimed, _ = request_removal(campaign(), "U0ANA", T0)
+    assert untimed.removal is not None and untimed.removal.expires_at is None
+    assert approval_deadline(untimed.removal, timedelta(minutes=5)) == T0 + timedelta(minutes=5)
+    assert untimed.removal.request_id != requested.removal.request_id
+
+
+def test_a_request_expires_at_its_deadline_not_before() -> None:
+    requested, _ = request_removal(campaign(), "U0ANA", T0, timedelta(hours=1))
+    assert requested.removal is not None
+    assert not is_expired(requested.removal, T0 + timedelta(minutes=59))
+    assert is_expired(requested.removal, T0 + timedelta(hours=1))
+
+
+def test_an_approved_removal_never_expires() -> None:
+    requested, _ = request_removal(campaign(), "U0ANA", T0, timedelta(hours=1))
+    approved, _ = approve_removal(requested, "U0BEN", T0)
+    assert approved.removal is not None
+    assert not is_expired(approved.removal, T0 + timedelta(days=30))
+
+
+def test_an_expired_request_cannot_be_approved_and_says_until_when_it_could() -> None:
+    requested, _ = request_removal(campaign(), "U0ANA", T0, timedelta(hours=1))
+    with pytest.raises(RemovalExpired, match="expired at 2026-11-23 10:00 UTC"):
+        approve_removal(requested, "U0BEN", T0 + timedelta(hours=1))
+
+
+def test_expiring_drops_only_a_request_past_its_deadline() -> None:
+    requested, _ = request_removal(campaign(), "U0ANA", T0, timedelta(hours=1))
+    with pytest.raises(RemovalRefused, match="has not expired"):
+        expire_removal(requested, T0 + timedelta(minutes=30))
+    expired, effects = expire_removal(requested, T0 + timedelta(hours=1))
+    assert expired.removal is None
+    assert effects == (RefreshCard(requested.ref),)
+    approved, _ = approve_removal(requested, "U0BEN", T0)
+    with pytest.raises(RemovalRefused, match="already approved"):
+        expire_removal(approved, T0 + timedelta(days=2))
