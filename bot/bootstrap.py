@@ -114,7 +114,9 @@ def build_services(
     return Services(
         settings=settings,
         redis=redis,
-        store=CampaignStore(redis, keys),
+        store=CampaignStore(
+            redis, keys, audit_retention=timedelta(days=settings.audit_retention_days)
+        ),
         inbox=NotificationInbox(
             redis, keys, claim_idle=timedelta(seconds=settings.notification_claim_idle_seconds)
         ),

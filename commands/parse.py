@@ -26,6 +26,7 @@ from commands.requests import (
     SetAgentDefault,
     ShowCampaign,
     ShowHelp,
+    ShowHistory,
     StartCampaign,
     StopCampaign,
 )
@@ -45,6 +46,7 @@ USAGE: dict[str, str] = {
     "agents": "/campaign agents <ref> add|remove <agent…>  or  "
     "/campaign agents <ref> default offline|available",
     "remove": "/campaign remove <ref> [cancel]",
+    "history": "/campaign history <ref> [csv]",
     "help": "/campaign help",
 }
 
@@ -89,6 +91,10 @@ def parse_command(text: str) -> Command:
         return StartCampaign(ref=ref, partial=True)
     if verb == "remove" and [word.lower() for word in rest] == ["cancel"]:
         return CancelRemoval(ref=ref)
+    if verb == "history":
+        if [word.lower() for word in rest] in ([], ["csv"]):
+            return ShowHistory(ref=ref, as_csv=bool(rest))
+        raise CommandError("`history` takes the campaign reference, and `csv` after it.", usage)
     if rest:
         raise CommandError(f"`{verb}` takes only the campaign reference.", usage)
     simple: dict[str, type[ShowCampaign | StartCampaign | StopCampaign | RemoveCampaign]] = {

@@ -29,6 +29,16 @@ class ChannelEdit:
 
 
 @dataclass(frozen=True)
+class FileShare:
+    """A file for the person who asked, in a direct message from the app."""
+
+    filename: str
+    title: str
+    content: bytes
+    comment: str = ""
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str | None = None
     """Shown only to the person who asked (ephemeral); also the fallback of ``blocks``."""
@@ -38,6 +48,7 @@ class Reply:
     modal: Block | None = None
     posts: tuple[ChannelPost, ...] = ()
     edits: tuple[ChannelEdit, ...] = ()
+    files: tuple[FileShare, ...] = ()
     effects: tuple[Effect, ...] = ()
     """For the engine: requests to the dialer and card redraws / alerts for the channel."""
     campaign: Campaign | None = None

@@ -73,6 +73,14 @@ class RemoveCampaign(CampaignCommand):
     pass
 
 
+class ShowHistory(CampaignCommand):
+    changes_campaigns: ClassVar[bool] = False
+    as_csv: bool = False
+    """``history <ref> csv``: every event, as a CSV file for the person who asked."""
+    before: str | None = None
+    """**Older**: the entries older than this audit entry id."""
+
+
 class ApproveRemoval(CampaignCommand):
     request_id: str | None = None
     """From the button: the request it approves (an earlier request's button approves nothing)."""

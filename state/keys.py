@@ -14,6 +14,8 @@ SEEN_EVENT_TTL = timedelta(days=7)
 DELETED_CAMPAIGN_TTL = timedelta(days=90)
 """How long a deleted campaign's document is kept for the record. Its ref is kept forever."""
 AUDIT_MAXLEN = 100_000
+CAMPAIGN_AUDIT_MAXLEN = 10_000
+"""Entries kept in one campaign's own audit stream (its history), newest kept."""
 NOTIFICATION_STREAM_MAXLEN = 1_000_000
 ALERT_LEASE_TTL = timedelta(seconds=3)
 """How long a replica holds a channel's alerts without renewing (it renews every second while
@@ -54,6 +56,12 @@ class Keys:
     @property
     def audit(self) -> str:
         return f"{self.prefix}audit"
+
+    # STREAM, capped at CAMPAIGN_AUDIT_MAXLEN (approximate): the entries of the audit that are
+    # about this campaign (``/campaign history``). Kept while the campaign lives, then for
+    # AUDIT_RETENTION_DAYS after its deletion (EXPIRE set with the deletion).
+    def campaign_audit(self, ref: str) -> str:
+        return f"{self.prefix}audit:{ref}"
 
     # STREAM with consumer group, capped at NOTIFICATION_STREAM_MAXLEN: notifications waiting to
     # be applied. Entries are acknowledged once applied.

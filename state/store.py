@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -23,7 +23,13 @@ from redis.exceptions import WatchError
 from dialer.models import CampaignStatus, DialerNotification, NotificationSource
 from state.campaign import Campaign, PendingOperation
 from state.effects import Effect
-from state.keys import AUDIT_MAXLEN, DELETED_CAMPAIGN_TTL, SEEN_EVENT_TTL, Keys
+from state.keys import (
+    AUDIT_MAXLEN,
+    CAMPAIGN_AUDIT_MAXLEN,
+    DELETED_CAMPAIGN_TTL,
+    SEEN_EVENT_TTL,
+    Keys,
+)
 from state.machine import Outcome, apply_notification
 from state.outbox import AlertOutbox, is_shown
 from state.refs import SUFFIX_LENGTH, candidate_ref
@@ -56,11 +62,14 @@ class CampaignStore:
         *,
         clock: Callable[[], datetime] = utcnow,
         audit_maxlen: int = AUDIT_MAXLEN,
+        audit_retention: timedelta = DELETED_CAMPAIGN_TTL,
     ) -> None:
         self.redis = redis
         self.keys = keys or Keys()
         self._clock = clock
         self._audit_maxlen = audit_maxlen
+        self.audit_retention = audit_retention
+        """How long a deleted campaign's record and history are kept (AUDIT_RETENTION_DAYS)."""
         self.outbox: AlertOutbox | None = None
         """Where notifications' shown effects are recorded; set by the Slack alerts."""
 
@@ -125,6 +134,26 @@ class CampaignStore:
         entries: Any = await self.redis.xrevrange(self.keys.audit, count=count)
         return [{_text(k): _text(v) for k, v in fields.items()} for _, fields in entries]
 
+    async def campaign_audit(
+        self, ref: str, count: int = 100, *, before: str | None = None
+    ) -> list[tuple[str, dict[str, str]]]:
+        """One campaign's audit entries, newest first, as (entry id, fields); ``before``: only
+        entries older than this entry id (the next page)."""
+        newest = f"({before}" if before else "+"
+        entries: Any = await self.redis.xrevrange(
+            self.keys.campaign_audit(ref), max=newest, min="-", count=count
+        )
+        return [
+            (_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+            for entry_id, fields in entries
+        ]
+
+    async def note(self, ref: str, action: str, actor: str, data: dict[str, Any]) -> None:
+        """Audit something that is not a change of the campaign document (leads uploaded)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._audit(pipe, action, ref, actor, data)
+            await pipe.execute()
+
     # -- writing ----------------------------------------------------------------------------
 
     async def create(self, campaign: Campaign) -> None:
@@ -136,7 +165,18 @@ class CampaignStore:
             pipe.zadd(self.keys.live_campaigns, {campaign.ref: campaign.created_at.timestamp()})
             if campaign.dialer_id:
                 pipe.set(self.keys.dialer_id(campaign.dialer, campaign.dialer_id), campaign.ref)
-            self._audit(pipe, "created", campaign.ref, campaign.created_by, {})
+            self._audit(
+                pipe,
+                "created",
+                campaign.ref,
+                campaign.created_by,
+                {
+                    "name": campaign.name,
+                    "channel": campaign.channel_id,
+                    "settings": campaign.settings.model_dump(mode="json"),
+                    "agents": [a.agent_id for a in campaign.agents],
+                },
+            )
             stored, *_ = await pipe.execute()
         if not stored:
             raise ValueError(f"campaign {campaign.ref} already exists")
@@ -166,7 +206,7 @@ class CampaignStore:
                     if updated.dialer_id and updated.dialer_id != current.dialer_id:
                         pipe.set(self.keys.dialer_id(updated.dialer, updated.dialer_id), ref)
                     self._reindex_agents(pipe, current, updated)
-                    self._audit(pipe, action, ref, actor, {})
+                    self._audit(pipe, action, ref, actor, change_details(current, updated))
                     await pipe.execute()
                     return updated, tuple(effects)
                 except WatchError:
@@ -211,7 +251,7 @@ class CampaignStore:
                     pipe.set(seen_key, "1", ex=SEEN_EVENT_TTL)
                     if transition.outcome is Outcome.APPLIED:
                         self._write_applied(pipe, current, updated)
-                    self._audit_event(pipe, ref, event, transition.outcome)
+                    self._audit_event(pipe, ref, event, transition.outcome, current)
                     effects = tuple(transition.effects)
                     outbox = self.outbox
                     recorded = 0
@@ -232,12 +272,13 @@ class CampaignStore:
     def _write_applied(self, pipe: Pipeline, current: Campaign, updated: Campaign) -> None:
         key = self.keys.campaign(updated.ref)
         if updated.status is CampaignStatus.DELETED:
-            pipe.set(key, updated.model_dump_json(), ex=DELETED_CAMPAIGN_TTL)
+            retention = self.audit_retention
+            pipe.set(key, updated.model_dump_json(), ex=retention)
             pipe.zrem(self.keys.live_campaigns, updated.ref)
             if updated.dialer_id:
-                pipe.expire(
-                    self.keys.dialer_id(updated.dialer, updated.dialer_id), DELETED_CAMPAIGN_TTL
-                )
+                pipe.expire(self.keys.dialer_id(updated.dialer, updated.dialer_id), retention)
+            # Its history outlives it by the retention; later entries keep that expiry.
+            pipe.expire(self.keys.campaign_audit(updated.ref), retention)
         else:
             pipe.set(key, updated.model_dump_json())
         self._reindex_agents(pipe, current, updated)
@@ -261,33 +302,64 @@ class CampaignStore:
             await pipe.execute()
 
     def _audit_event(
-        self, pipe: Pipeline, ref: str, event: DialerNotification, outcome: Outcome
+        self,
+        pipe: Pipeline,
+        ref: str,
+        event: DialerNotification,
+        outcome: Outcome,
+        current: Campaign | None = None,
     ) -> None:
         # A status read back from the dialer is audited as such, never as the dialer's word.
         kind = "notification" if event.source is NotificationSource.DIALER else event.source.value
-        self._audit(
-            pipe,
-            f"{kind}:{outcome}",
-            ref,
-            event.dialer,
-            {"event": event.model_dump(mode="json")},
-        )
+        data: dict[str, Any] = {"event": event.model_dump(mode="json")}
+        if current is not None:  # what it was before, for the campaign's history
+            data["previous_status"] = current.status.value
+            if event.settings is not None:
+                data["previous_settings"] = current.settings.model_dump(mode="json")
+        self._audit(pipe, f"{kind}:{outcome}", ref, event.dialer, data)
 
     def _audit(
         self, pipe: Pipeline, action: str, ref: str, actor: str, data: dict[str, Any]
     ) -> None:
-        pipe.xadd(
-            self.keys.audit,
-            {
-                "at": self._clock().isoformat(),
-                "action": action,
-                "ref": ref,
-                "actor": actor,
-                "data": json.dumps(data, default=str),
-            },
-            maxlen=self._audit_maxlen,
-            approximate=True,
-        )
+        entry: dict[Any, Any] = {
+            "at": self._clock().isoformat(),
+            "action": action,
+            "ref": ref,
+            "actor": actor,
+            "data": json.dumps(data, default=str),
+        }
+        pipe.xadd(self.keys.audit, entry, maxlen=self._audit_maxlen, approximate=True)
+        if ref:
+            pipe.xadd(
+                self.keys.campaign_audit(ref),
+                entry,
+                maxlen=CAMPAIGN_AUDIT_MAXLEN,
+                approximate=True,
+            )
+
+
+def change_details(before: Campaign, after: Campaign) -> dict[str, Any]:
+    """What an update changed, for the audit: settings before → after, agents added and
+    removed, the request recorded, the removal's requester and approver."""
+    details: dict[str, Any] = {}
+    if before.settings != after.settings:
+        old, new = before.settings.model_dump(mode="json"), after.settings.model_dump(mode="json")
+        details["settings"] = {k: [old.get(k), v] for k, v in new.items() if old.get(k) != v}
+    old_agents = {a.agent_id for a in before.agents}
+    new_agents = {a.agent_id for a in after.agents}
+    if old_agents != new_agents:
+        details["agents_added"] = sorted(new_agents - old_agents)
+        details["agents_removed"] = sorted(old_agents - new_agents)
+    if after.pending is not None and after.pending != before.pending:
+        details["pending"] = {"kind": after.pending.kind.value, "detail": after.pending.detail}
+    removal = after.removal or before.removal
+    if removal is not None and after.removal != before.removal:
+        details["removal"] = {
+            "requested_by": removal.requested_by,
+            "approved_by": after.removal.approved_by if after.removal else None,
+            "stage": after.removal.stage.value if after.removal else None,
+        }
+    return details
 
 
 def _text(value: bytes | str) -> str:

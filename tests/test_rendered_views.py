@@ -39,6 +39,7 @@ from commands.views.approval import approval_decided, approval_expired, approval
 from commands.views.blocks import Block, actions, button, section
 from commands.views.campaign import render_card
 from commands.views.help import help_blocks, mistake_blocks
+from commands.views.history import HistoryEvent, HistoryPage, history_blocks
 from commands.views.home import HomeModel, home_view, in_home_order, pages_of, waiting_for
 from commands.views.modals import campaign_modal, new_campaign_modal
 from commands.views.overview import PAGE_SIZE, OverviewPage, OverviewRow, overview_blocks
@@ -336,3 +337,32 @@ def test_the_home_tab(count: int, name: str, lead: bool) -> None:
         more = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
         shows_more = any(e["text"]["text"] == "Show more" for e in more)
         assert shows_more == (min(page, pages - 1) + 1 < pages)
+
+
+# -- campaign history --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 25])
+def test_the_history_page(count: int) -> None:
+    events = tuple(
+        HistoryEvent(
+            entry_id=f"{n}-0",
+            at="2026-11-23 09:00:00 UTC",
+            kind=kind,
+            actor="U0ANA",
+            requested_by="U0ANA",
+            approved_by="U0BOB",
+            status_before="stopped",
+            status_after="running",
+            source="notification",
+            change=(NASTY * 40)[:2500],
+        )
+        for n, kind in zip(
+            range(count),
+            itertools.cycle(["created", "status", "removal approved", "settings changed"]),
+            strict=False,
+        )
+    )
+    for older in (None, "1-0"):
+        page = HistoryPage("c-20261123-0001", NAMES["long"], events, older is None, older)
+        assert_message_accepted(*history_blocks(page))

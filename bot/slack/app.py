@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,9 +24,11 @@ from bot.slack.once import Once
 from commands.authz import Authorizer, GroupMembers
 from commands.handlers.context import Deps
 from commands.leads.keys import UploadKeys
+from commands.leads.progress import UploadSummary
 from commands.leads.settings import LeadsSettings
 from commands.leads.slack_file import SlackFiles
 from commands.leads.upload import LeadUploads
+from state.store import CampaignStore
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,25 @@ def group_members(client: AsyncWebClient) -> GroupMembers:
         return frozenset(str(u) for u in answer.get("users") or [])
 
     return members
+
+
+def upload_recorder(store: CampaignStore) -> Callable[[UploadSummary], Awaitable[None]]:
+    """Each leads upload run into the campaign's history: how many contacts, how it ended."""
+
+    async def record(summary: UploadSummary) -> None:
+        await store.note(
+            summary.campaign_ref,
+            f"leads:{summary.state.value}",
+            "campaign-bot",
+            {
+                "total": summary.total,
+                "sent": summary.sent,
+                "sent_this_run": summary.sent_this_run,
+                "error": summary.error,
+            },
+        )
+
+    return record
 
 
 @dataclass
@@ -106,6 +128,7 @@ def build_slack_app(
         leads_settings,
         keys=UploadKeys(settings.redis_key_prefix),
     )
+    uploads.on_finished = upload_recorder(services.store)
     edge = SlackEdge(
         deps=deps,
         delivery=Delivery(client, deps, dispatch),

@@ -22,7 +22,7 @@ from bot.slack.channels import HOW_TO_FIX
 from commands.handlers.context import Deps
 from commands.handlers.removal import remember_approval_message, withdraw_removal
 from commands.limits import clip_message
-from commands.replies import ChannelPost, Reply
+from commands.replies import ChannelPost, FileShare, Reply
 from state.campaign import Campaign
 from state.effects import Effect
 
@@ -72,6 +72,9 @@ class Delivery:
             )
         if reply.effects:
             await self.dispatch(reply.effects, reply.campaign)
+        for file in reply.files:
+            if not await self._share(file, where):
+                text = f":warning: The file {file.filename} could not be sent; try again."
         if text is not None:
             await self.tell(where, text, reply.blocks, replace=reply.replace_original)
 
@@ -97,6 +100,20 @@ class Delivery:
         if post.approval_for is not None:
             await remember_approval_message(self.deps, post.approval_for, str(answer["ts"]))
         return None
+
+    async def _share(self, file: FileShare, where: Where) -> bool:
+        """Upload ``file`` (files.getUploadURLExternal, then completeUploadExternal) into the
+        app's direct message with the person."""
+        shared = await self._call(
+            "files.completeUploadExternal",
+            self.client.files_upload_v2,
+            content=file.content,
+            filename=file.filename,
+            title=file.title,
+            channel=where.user_id,
+            initial_comment=file.comment or None,
+        )
+        return shared is not None
 
     async def tell(
         self, where: Where, text: str, blocks: list[Any] | None = None, *, replace: bool = False

@@ -14,6 +14,7 @@ from commands.handlers.control import (
     start_or_stop,
 )
 from commands.handlers.create import open_new_campaign
+from commands.handlers.history import show_history
 from commands.handlers.overview import ONLY_LEADS_SEE_ALL, list_campaigns
 from commands.handlers.removal import ask_to_remove, decide_removal
 from commands.replies import Reply, say
@@ -31,6 +32,7 @@ from commands.requests import (
     SetAgentDefault,
     ShowCampaign,
     ShowHelp,
+    ShowHistory,
     StartCampaign,
     StopCampaign,
 )
@@ -61,6 +63,9 @@ async def handle(command: Command, deps: Deps, who: Requester) -> Reply:
             return await change_settings(deps, who, command)
         case AddAgents() | RemoveAgents() | SetAgentDefault():
             return await change_agents(deps, who, command)
+        case ShowHistory(ref=ref, as_csv=as_csv, before=before):
+            lead = await deps.authz.may_change(who.user_id)
+            return await show_history(deps, who, ref, lead=lead, as_csv=as_csv, before=before)
         case RemoveCampaign(ref=ref):
             return await ask_to_remove(deps, who, ref)
         case ApproveRemoval(ref=ref, request_id=request_id):

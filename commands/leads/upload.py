@@ -26,7 +26,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -147,6 +147,8 @@ class LeadUploads:
         self.settings = settings
         self.limiter = RateLimiter(dialer.max_calls_per_second)
         self.rng = rng
+        self.on_finished: Callable[[UploadSummary], Awaitable[None]] | None = None
+        """Told each run's outcome (the campaign's history records leads uploaded)."""
 
     async def start(
         self, campaign_ref: str, report: ValidationReport, reporter: ProgressReporter
@@ -378,6 +380,11 @@ class _UploadRun:
             await self._reporter.finish(summary)
         except Exception:
             logger.exception("final upload report for %s failed", self._ref)
+        if self._uploads.on_finished is not None:
+            try:
+                await self._uploads.on_finished(summary)
+            except Exception:
+                logger.exception("the upload of %s was not recorded in its history", self._ref)
         return summary
 
     def _changed_message(self) -> str:

@@ -17,6 +17,8 @@ WHAT_EACH_DOES: dict[str, str] = {
     "agents": "add or remove agents, or choose how they join",
     "remove": "ask another campaign lead to approve removing it; `cancel` withdraws your "
     "request while it waits (another lead's `cancel` rejects it)",
+    "history": "everything that happened to it, newest first: requests, approvals, statuses "
+    "and their source, settings before → after; `csv`: all of it as a file",
 }
 
 

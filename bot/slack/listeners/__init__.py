@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.edge import SlackEdge
-from bot.slack.listeners import actions, commands, events, shortcuts, submissions
+from bot.slack.listeners import actions, commands, events, history, shortcuts, submissions
 
 
 def register_listeners(app: AsyncApp, edge: SlackEdge) -> None:
@@ -14,3 +14,4 @@ def register_listeners(app: AsyncApp, edge: SlackEdge) -> None:
     submissions.register(app, edge)
     shortcuts.register(app, edge)
     events.register(app, edge)
+    history.register(app, edge)
