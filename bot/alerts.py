@@ -227,25 +227,32 @@ class ChannelAlerts:
         except (RedisError, OSError) as exc:
             log.warning("alerts for %s: Redis unavailable (%s)", channel, exc)
             return False
-        lost = asyncio.Event()
-        renewer = asyncio.create_task(self._renew(channel, lost))
+        lost, done = asyncio.Event(), asyncio.Event()
+        renewer = asyncio.create_task(self._renew(channel, lost, done))
         try:
             await self._drain(channel, lost)
+        except (RedisError, OSError) as exc:
+            log.warning("alerts for %s: Redis unavailable (%s); they stay pending", channel, exc)
         except Exception:
             log.exception("alerts for %s stopped; they stay pending", channel)
         finally:
+            # Told to stop rather than cancelled, so no renewal is cut off mid-command.
+            done.set()
+            await asyncio.wait({renewer}, timeout=self.outbox.lease_ttl)
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
             with contextlib.suppress(RedisError, OSError):
                 await self.outbox.release(channel, self.owner)
         if not self._closing:
             self._wake.set()  # anything recorded since the outbox looked empty
         return True
 
-    async def _renew(self, channel: str, lost: asyncio.Event) -> None:
+    async def _renew(self, channel: str, lost: asyncio.Event, done: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(self.outbox.lease_ttl / 3)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.outbox.lease_ttl / 3):
+                    await done.wait()
+            if done.is_set():
+                return
             try:
                 held = await self.outbox.renew(channel, self.owner)
             except (RedisError, OSError):
@@ -376,7 +383,9 @@ class ChannelAlerts:
         if self._poller is not None:
             self._wake.set()  # the poller sees it is closing and ends
             await asyncio.wait({self._poller}, timeout=max(deadline, 1.0))
-            while not self._poller.done():
+            for _ in range(3):
+                if self._poller.done():
+                    break
                 self._poller.cancel()
                 await asyncio.wait({self._poller}, timeout=1.0)
         held_elsewhere: set[str] = set()
@@ -398,10 +407,12 @@ class ChannelAlerts:
                 if _held_elsewhere(task):
                     held_elsewhere.add(channel)
         unfinished = {task for task in self._workers.values() if not task.done()}
-        for task in unfinished:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*unfinished, return_exceptions=True)
+        for _ in range(3):  # a cancellation that lands as a timeout expires can be lost
+            if not unfinished:
+                break
+            for task in unfinished:
+                task.cancel()
+            _, unfinished = await asyncio.wait(unfinished, timeout=1.0)
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             async with asyncio.timeout(1.0):
                 channels = await self.outbox.pending_channels()
