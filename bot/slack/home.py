@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.delivery import SLACK_FAILURES
@@ -157,6 +158,9 @@ class HomeTabs:
                 await self.refresh()
             except asyncio.CancelledError:
                 raise
+            except (RedisError, OSError) as exc:
+                # Redis away: /healthz says so; the tabs catch up once it is back.
+                log.warning("Home tabs not refreshed: %s", exc)
             except Exception:
                 log.exception("refreshing Home tabs failed; trying again")
             await asyncio.sleep(self.tick)
