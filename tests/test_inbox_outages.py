@@ -212,3 +212,39 @@ async def test_cancelling_a_consumer_mid_read_on_a_real_redis_ends_it(
     done, _ = await asyncio.wait({consumer}, timeout=2)
     assert done == {consumer}
     assert consumer.cancelled()
+
+
+async def test_the_stream_lives_under_the_deployments_key_prefix() -> None:
+    client = Redis()
+    assert NotificationInbox(client, Keys("cb-prod:")).stream == "cb-prod:notifications"
+    assert NotificationInbox(client).stream == Keys().notifications
+    await client.aclose()
+
+
+async def test_one_campaigns_notifications_keep_their_order_while_campaigns_interleave(
+    redis: Redis, keys: Keys
+) -> None:
+    inbox = NotificationInbox(redis, keys)
+    await inbox.ensure_group()
+    order: list[tuple[str, int]] = []
+    first_started = asyncio.Event()
+
+    async def handle(event: DialerNotification) -> None:
+        name = event.campaign_ref or f"{event.dialer}:{event.dialer_campaign_id}"
+        if name == "c-20261123-aaaa" and event.sequence == 1:
+            first_started.set()
+            await REAL_SLEEP(0.05)  # slow: the other campaign goes on meanwhile
+        else:
+            await asyncio.wait_for(first_started.wait(), 1)
+        order.append((name, event.sequence))
+
+    for sequence in (1, 2):
+        await inbox.publish(notification("c-20261123-aaaa", sequence=sequence))
+    by_id = notification("c-20261123-tmp0", sequence=1).model_copy(
+        update={"campaign_ref": None, "dialer_campaign_id": "d-9"}
+    )
+    await inbox.publish(by_id)
+    assert await inbox.process("replica-a", handle) == 3
+    mine = [sequence for name, sequence in order if name == "c-20261123-aaaa"]
+    assert mine == [1, 2]
+    assert order[0] == ("simulator:d-9", 1)  # not held up behind the slow campaign

@@ -9,13 +9,13 @@ import pytest
 from redis.asyncio import Redis
 
 import state.store
-from dialer.models import CampaignStatus
-from state.campaign import Campaign
-from state.effects import Effect
+from dialer.models import AgentAssignment, CampaignStatus
+from state.campaign import Campaign, Removal, RemovalStage
+from state.effects import Effect, SendDelete, StatusAlert
 from state.keys import DELETED_CAMPAIGN_TTL, Keys
 from state.machine import Outcome
 from state.refs import SUFFIX_LENGTH
-from state.store import CampaignStore
+from state.store import CampaignStore, UnknownCampaign
 from tests.state_builders import T0, campaign, notification
 
 
@@ -181,3 +181,104 @@ async def test_the_audit_returns_the_newest_entries_first_up_to_the_count(
     assert len(newest) == 2
     assert all(e["action"] == "notification:applied" for e in newest)
     assert len(await store.audit_entries()) == 4
+
+
+async def test_an_update_is_stored_and_audited_as_its_action(store: CampaignStore) -> None:
+    ref = await stored(store)
+
+    def rename(current: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+        return current.model_copy(update={"detail": "renamed"}), ()
+
+    updated, effects = await store.update(ref, rename, actor="U0ANA", action="edit")
+    assert updated.detail == "renamed" and effects == ()
+    assert (await store.require(ref)).detail == "renamed"
+    entry = (await store.audit_entries(1))[0]
+    assert (entry["action"], entry["ref"], entry["actor"]) == ("edit", ref, "U0ANA")
+
+
+async def test_updating_an_unknown_campaign_says_so(store: CampaignStore) -> None:
+    def anything(current: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+        return current, ()
+
+    with pytest.raises(UnknownCampaign):
+        await store.update("c-20261123-nope", anything, actor="U0ANA", action="edit")
+
+
+async def test_an_update_of_a_running_campaigns_agents_moves_the_agent_index(
+    store: CampaignStore,
+) -> None:
+    ref = await stored(store)
+    await store.apply_notification(notification(ref, status=CampaignStatus.RUNNING))
+    assert await store.running_campaigns_of("agent-7") == {ref}
+
+    def swap(current: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+        return current.model_copy(update={"agents": (AgentAssignment(agent_id="agent-8"),)}), ()
+
+    await store.update(ref, swap, actor="U0ANA", action="agents")
+    assert await store.running_campaigns_of("agent-7") == set()
+    assert await store.running_campaigns_of("agent-8") == {ref}
+
+
+async def test_an_unmatched_notification_is_remembered_as_seen_and_audited_under_its_ref(
+    store: CampaignStore, redis: Redis, keys: Keys
+) -> None:
+    named = notification("c-20261123-gone", status=CampaignStatus.RUNNING)
+    await store.apply_notification(named)
+    assert await redis.exists(keys.seen_event(named.dialer, named.event_id))
+    assert (await store.audit_entries(1))[0]["ref"] == "c-20261123-gone"
+    await store.apply_notification(by_dialer_id("sim-nobody"))  # type: ignore[arg-type]
+    assert (await store.audit_entries(1))[0]["ref"] == ""
+
+
+class Outbox:
+    """Stands in for the alert outbox: counts what it is given to stage and told was recorded."""
+
+    def __init__(self, staged: int) -> None:
+        self.staged = staged
+        self.given: list[tuple[Effect, ...]] = []
+        self.told: list[tuple[Effect, ...]] = []
+
+    def stage(self, pipe: object, effects: tuple[Effect, ...], campaign: Campaign) -> int:
+        self.given.append(tuple(effects))
+        return self.staged
+
+    def recorded(self, effects: tuple[Effect, ...]) -> None:
+        self.told.append(tuple(effects))
+
+
+async def test_with_an_outbox_shown_effects_go_to_it_and_the_dialers_to_the_caller(
+    store: CampaignStore,
+) -> None:
+    ref = await stored(store, status=CampaignStatus.RUNNING)
+    deleting = Removal(
+        requested_by="U0ANA", requested_at=T0, stage=RemovalStage.STOPPING, approved_by="U0BEN"
+    )
+
+    def approved(current: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+        return current.model_copy(update={"removal": deleting, "stop_sent_at": T0}), ()
+
+    await store.update(ref, approved, actor="U0BEN", action="approve")
+    outbox = Outbox(staged=1)
+    store.outbox = outbox  # type: ignore[assignment]
+    result = await store.apply_notification(notification(ref, status=CampaignStatus.STOPPED))
+    alert = StatusAlert(ref, CampaignStatus.RUNNING, CampaignStatus.STOPPED)
+    assert outbox.given == [(alert, SendDelete(ref))]
+    assert result.effects == (SendDelete(ref),)
+    assert outbox.told == [(alert, SendDelete(ref))]
+
+
+async def test_with_nothing_staged_the_outbox_is_not_told_anything_was_recorded(
+    store: CampaignStore,
+) -> None:
+    ref = await stored(store)
+    outbox = Outbox(staged=0)
+    store.outbox = outbox  # type: ignore[assignment]
+    result = await store.apply_notification(notification(ref, status=CampaignStatus.RUNNING))
+    assert result.effects == ()
+    assert outbox.told == []
+
+
+async def test_without_an_outbox_the_caller_gets_every_effect(store: CampaignStore) -> None:
+    ref = await stored(store)
+    result = await store.apply_notification(notification(ref, status=CampaignStatus.RUNNING))
+    assert result.effects == (StatusAlert(ref, CampaignStatus.STOPPED, CampaignStatus.RUNNING),)

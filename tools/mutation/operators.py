@@ -14,9 +14,9 @@ Operators (each mutant is exactly one change):
 * ``call``: a statement that only calls something (``pipe.zrem(...)``,
   ``await self.ensure_group()``) deleted.
 
-Declarations are left alone: annotations, decorators, docstrings, parameter defaults and the
-arguments of logging calls (``log.warning(...)``); changing them changes no behaviour a test
-could pin, or only a log line.
+Declarations are left alone: annotations, decorators, docstrings, parameter defaults and
+logging calls (``log.warning(...)``); changing them changes no behaviour a test could pin, or
+only a log line.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def _sites(node: ast.AST) -> list[tuple[str, int]]:
         return [("guard", 0)]
     if isinstance(node, ast.Expr):
         call = node.value.value if isinstance(node.value, ast.Await) else node.value
-        if isinstance(call, ast.Call):
+        if isinstance(call, ast.Call) and not _is_log_call(call):
             return [("call", 0)]
     return []
 
