@@ -765,8 +765,10 @@ class SlackStandIn:
             if stored is None:
                 raise SlackError("file_not_found")
             stored.title = entry.get("title") or stored.title
-            channel = args.get("channel_id")
-            if channel:
+            # ``channel_id``: one channel; ``channels``: comma-separated channel or user ids.
+            shared = [args["channel_id"]] if args.get("channel_id") else []
+            shared += [c for c in str(args.get("channels") or "").split(",") if c]
+            for channel in shared:
                 self._postable(channel, method="files.completeUploadExternal")
                 stored.channels.append(channel)
             completed.append(self._file_json(stored))

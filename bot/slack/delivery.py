@@ -103,14 +103,15 @@ class Delivery:
 
     async def _share(self, file: FileShare, where: Where) -> bool:
         """Upload ``file`` (files.getUploadURLExternal, then completeUploadExternal) into the
-        app's direct message with the person."""
+        app's direct message with the person: ``channels`` takes a user id, ``channel_id`` only
+        a conversation id."""
         shared = await self._call(
             "files.completeUploadExternal",
             self.client.files_upload_v2,
             content=file.content,
             filename=file.filename,
             title=file.title,
-            channel=where.user_id,
+            channels=[where.user_id],
             initial_comment=file.comment or None,
         )
         return shared is not None

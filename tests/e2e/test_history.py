@@ -78,7 +78,7 @@ async def test_the_history_of_a_whole_life(fake_redis: Redis) -> None:
         _, url = await bot.command(EVE, f"history {ref} csv")
         assert "CSV" in await bot.reply_to(url)
         [upload] = await bot.slack.wait_for(lambda: bot.slack.calls("files.completeUploadExternal"))
-        assert upload.args.get("channel_id") == EVE
+        assert upload.args.get("channels") == EVE
         file_id = upload.args["files"][0]["id"]
         rows = list(csv.DictReader(io.StringIO(bot.slack.uploaded_file(file_id).decode())))
         approved = next(r for r in rows if r["event"] == "removal approved")
