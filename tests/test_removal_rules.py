@@ -254,3 +254,16 @@ def test_expiring_drops_only_a_request_past_its_deadline() -> None:
     approved, _ = approve_removal(requested, "U0BEN", T0)
     with pytest.raises(RemovalRefused, match="already approved"):
         expire_removal(approved, T0 + timedelta(days=2))
+
+
+def test_a_report_stamped_the_moment_the_stop_was_sent_counts_as_after_it() -> None:
+    removal = Removal(
+        requested_by="U0ANA", requested_at=T0, stage=RemovalStage.STOPPING, approved_by="U0BEN"
+    )
+    report = notification(status=CampaignStatus.STOPPED, sequence=2)
+    stopping = campaign(
+        status=CampaignStatus.STOPPING, removal=removal, stop_sent_at=report.occurred_at
+    )
+    result = apply_notification(stopping, report)
+    assert result.campaign.stop_reported is True
+    assert SendDelete(stopping.ref) in result.effects
