@@ -267,3 +267,10 @@ def test_a_report_stamped_the_moment_the_stop_was_sent_counts_as_after_it() -> N
     result = apply_notification(stopping, report)
     assert result.campaign.stop_reported is True
     assert SendDelete(stopping.ref) in result.effects
+
+
+def test_a_request_stored_without_a_deadline_expires_a_day_after_it_was_made() -> None:
+    old = Removal(requested_by="U0ANA", requested_at=T0)  # stored before deadlines existed
+    assert approval_deadline(old) == T0 + timedelta(days=1)
+    assert not is_expired(old, T0 + timedelta(hours=23, minutes=59))
+    assert is_expired(old, T0 + timedelta(days=1))
