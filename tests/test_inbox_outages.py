@@ -244,7 +244,29 @@ async def test_one_campaigns_notifications_keep_their_order_while_campaigns_inte
         update={"campaign_ref": None, "dialer_campaign_id": "d-9"}
     )
     await inbox.publish(by_id)
-    assert await inbox.process("replica-a", handle) == 3
+    await inbox.publish(notification("c-20261123-bbbb", sequence=1))
+    assert await inbox.process("replica-a", handle) == 4
     mine = [sequence for name, sequence in order if name == "c-20261123-aaaa"]
     assert mine == [1, 2]
-    assert order[0] == ("simulator:d-9", 1)  # not held up behind the slow campaign
+    # Neither is held up behind the slow campaign.
+    assert {order[0], order[1]} == {("simulator:d-9", 1), ("c-20261123-bbbb", 1)}
+
+
+async def test_a_cancellation_swallowed_by_a_command_that_then_succeeded_ends_the_consumer(
+    sleeps: list[float],
+) -> None:
+    class SucceedsAfterSwallowing(ScriptedInbox):
+        async def process(self, consumer: str, handle: Any, **_: Any) -> int:
+            self.groups_created += 100  # counts the calls to process
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await REAL_SLEEP(0)  # redis-py retried the command and it answered
+            return 1
+
+    inbox = SucceedsAfterSwallowing([])
+    consumer = asyncio.create_task(inbox.run("replica-a", Recorder()))
+    done, _ = await asyncio.wait({consumer}, timeout=2)
+    assert done == {consumer} and consumer.cancelled()
+    assert inbox.groups_created == 101  # the group once, process once: no second read
