@@ -270,3 +270,11 @@ async def test_a_cancellation_swallowed_by_a_command_that_then_succeeded_ends_th
     done, _ = await asyncio.wait({consumer}, timeout=2)
     assert done == {consumer} and consumer.cancelled()
     assert inbox.groups_created == 101  # the group once, process once: no second read
+
+
+async def test_recovery_is_reported_once_per_outage(sleeps: list[float]) -> None:
+    inbox = ScriptedInbox([down(), 1, 1, 0, down(), down(), 1, 1])
+    recovered: list[int] = []
+    with pytest.raises(asyncio.CancelledError):
+        await inbox.run("replica-a", Recorder(), on_recovered=lambda: recovered.append(1))
+    assert recovered == [1, 1]
