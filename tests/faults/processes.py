@@ -144,7 +144,12 @@ class RoundRobin:
         self.backends = backends
         self.served: dict[str, int] = dict.fromkeys(backends, 0)
         self._next = itertools.cycle(range(len(backends)))
-        self._client = httpx.AsyncClient(timeout=15.0)
+        # A fresh connection per request, as a load balancer whose idle timeout is shorter than
+        # the bot's keep-alive: a pooled connection the bot has just closed would otherwise fail
+        # a request on a healthy backend.
+        self._client = httpx.AsyncClient(
+            timeout=15.0, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self.url = ""
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
