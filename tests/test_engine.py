@@ -33,6 +33,13 @@ class AlertLog:
     async def __call__(self, effect: Effect, campaign: Campaign | None) -> None:
         self.effects.append(effect)
 
+    async def wait_for(self, effect: Effect, timeout: float = 5.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while effect not in self.effects:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{effect} never reached the alerts: {self.effects}")
+            await asyncio.sleep(0.01)
+
 
 @pytest.fixture
 async def services(redis: Redis, keys: Keys) -> AsyncIterator[Services]:
@@ -100,10 +107,11 @@ async def test_a_started_campaign_becomes_running_only_through_its_notification(
         recorded = await services.store.record_request(campaign.ref, pending)
         assert recorded.status is CampaignStatus.STOPPED
         current = await wait_for_status(services.store, campaign.ref, CampaignStatus.RUNNING)
+        # The alert is handed on just after the status is stored: wait for it, not past it.
+        await alerts.wait_for(
+            StatusAlert(campaign.ref, CampaignStatus.STOPPED, CampaignStatus.RUNNING)
+        )
     assert current.pending is None
-    assert (
-        StatusAlert(campaign.ref, CampaignStatus.STOPPED, CampaignStatus.RUNNING) in alerts.effects
-    )
 
 
 async def test_an_approved_removal_stops_waits_for_stopped_then_deletes(services: Services) -> None:
