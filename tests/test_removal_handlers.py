@@ -16,12 +16,14 @@ from commands.handlers.context import Deps, Requester
 from commands.handlers.removal import (
     ask_to_remove,
     decide_removal,
+    expire_if_due,
+    expired_approval_edit,
     remember_approval_message,
     withdraw_removal,
 )
 from dialer.models import CampaignStatus
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
-from state.campaign import Campaign, RemovalStage
+from state.campaign import Campaign, Removal, RemovalStage
 from state.effects import RefreshCard, RemovalRejected, RemovalRequested, SendStop
 from state.keys import Keys
 from state.store import CampaignStore
@@ -226,3 +228,37 @@ async def test_an_approval_after_the_deadline_is_refused_and_expires_the_request
         late, Requester(BOB, "C1"), ref, approve=True, request_id=request_id
     )
     assert "expired without an approval" in (again.text or "")
+
+
+async def test_deciding_about_an_unknown_campaign_says_so(deps: Deps) -> None:
+    reply = await decide_removal(deps, Requester(BOB, "C1"), "c-20261123-nope", approve=True)
+    assert "c-20261123-nope" in str(reply.blocks) and not reply.effects
+
+
+async def test_an_expired_request_is_expired_once_and_remembered_for_its_buttons(
+    deps: Deps,
+) -> None:
+    ref = await stored(deps)
+    await ask_to_remove(deps, Requester(ANA, "C1"), ref)
+    request_id = (await deps.store.require(ref)).removal.request_id  # type: ignore[union-attr]
+    later = NOW + timedelta(hours=2)
+    assert await expire_if_due(deps.store, ref, NOW, timedelta(hours=1)) is None  # not yet
+    expired = await expire_if_due(deps.store, ref, later, timedelta(hours=1))
+    assert expired is not None and expired.removal is not None  # as it was
+    assert (await deps.store.require(ref)).removal is None
+    assert await expire_if_due(deps.store, ref, later, timedelta(hours=1)) is None  # once
+    remembered = f"{deps.store.keys.prefix}removal-expired:{request_id}"
+    assert await deps.store.redis.get(remembered) == ref.encode()
+    ttl = await deps.store.redis.ttl(remembered)
+    assert timedelta(days=29) < timedelta(seconds=ttl) <= timedelta(days=30)
+
+
+def test_the_expired_approval_message_is_edited_only_when_it_was_posted() -> None:
+    waiting = Removal(requested_by=ANA, requested_at=NOW, approval_message_ts="1.7")
+    edit = expired_approval_edit(campaign(channel_id="C0HOME", removal=waiting))
+    assert edit is not None and (edit.channel, edit.ts) == ("C0HOME", "1.7")
+    assert "expired" in edit.text
+    unposted = waiting.model_copy(update={"approval_message_ts": None})
+    assert expired_approval_edit(campaign(channel_id="C0HOME", removal=unposted)) is None
+    assert expired_approval_edit(campaign(channel_id=None, removal=waiting)) is None
+    assert expired_approval_edit(campaign(channel_id="C0HOME")) is None
