@@ -14,6 +14,7 @@ import pytest
 from commands.authz import Authorizer
 from commands.handlers.context import Deps, Requester
 from commands.handlers.removal import (
+    _refuse_expired,
     ask_to_remove,
     decide_removal,
     expire_if_due,
@@ -262,3 +263,16 @@ def test_the_expired_approval_message_is_edited_only_when_it_was_posted() -> Non
     assert expired_approval_edit(campaign(channel_id="C0HOME", removal=unposted)) is None
     assert expired_approval_edit(campaign(channel_id=None, removal=waiting)) is None
     assert expired_approval_edit(campaign(channel_id="C0HOME")) is None
+
+
+async def test_a_late_approval_of_a_request_the_sweeper_already_expired_is_told_why(
+    deps: Deps,
+) -> None:
+    ref = await stored(deps)
+    await ask_to_remove(deps, Requester(ANA, "C1"), ref)
+    seen_by_the_click = await deps.store.require(ref)  # read just before the sweeper ran
+    later = NOW + timedelta(hours=2)
+    assert await expire_if_due(deps.store, ref, later, timedelta(hours=1)) is not None
+    reply = await _refuse_expired(deps, Requester(BOB, "C1"), seen_by_the_click, later)
+    assert "expired at 2026-11-23 10:00 UTC" in (reply.text or "")
+    assert not reply.effects and not reply.edits
