@@ -276,3 +276,20 @@ async def test_a_late_approval_of_a_request_the_sweeper_already_expired_is_told_
     reply = await _refuse_expired(deps, Requester(BOB, "C1"), seen_by_the_click, later)
     assert "expired at 2026-11-23 10:00 UTC" in (reply.text or "")
     assert not reply.effects and not reply.edits
+
+
+async def test_an_approval_refused_as_expired_inside_the_update_is_told_why(deps: Deps) -> None:
+    # A request stored before requests carried their deadline: the approval itself finds it
+    # expired (a day after it was made) although the configured ttl is longer.
+    old = Removal(requested_by=ANA, requested_at=NOW - timedelta(hours=36))
+    ref = await stored(deps, removal=old)
+    patient = Deps(
+        store=deps.store,
+        dialer=deps.dialer,
+        authz=deps.authz,
+        clock=lambda: NOW,
+        removal_approval_ttl=timedelta(days=2),
+    )
+    reply = await decide_removal(patient, Requester(BOB, "C1"), ref, approve=True)
+    assert "without an approval" in (reply.text or "")
+    assert SendStop(ref) not in reply.effects
