@@ -165,7 +165,9 @@ async def test_a_request_whose_message_could_not_be_posted_is_withdrawn(deps: De
     assert (await deps.store.require(ref)).removal is None
 
 
-async def test_withdrawing_leaves_someone_elses_or_a_decided_request_alone(deps: Deps) -> None:
+async def test_withdrawing_leaves_someone_elses_or_a_decided_request_alone(
+    deps: Deps, caplog: pytest.LogCaptureFixture
+) -> None:
     ref = await stored(deps, status=CampaignStatus.RUNNING)
     await ask_to_remove(deps, Requester(ANA, "C1"), ref)
     await withdraw_removal(deps, ref, BOB)  # not BOB's request
@@ -175,6 +177,7 @@ async def test_withdrawing_leaves_someone_elses_or_a_decided_request_alone(deps:
     held = await deps.store.require(ref)
     assert held.removal is not None and held.removal.stage is RemovalStage.STOPPING
     await withdraw_removal(deps, await stored(deps), ANA)  # nothing to withdraw: harmless
+    assert "could not be withdrawn" not in caplog.text  # left alone, not failed
 
 
 async def test_a_failed_withdrawal_is_logged_not_raised(
