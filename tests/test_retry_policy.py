@@ -202,3 +202,14 @@ async def test_every_attempt_waits_for_the_pacer() -> None:
     kit.pacer = Pacer()  # type: ignore[assignment]
     await kit.request("GET", "campaigns")
     assert len(acquired) == 2
+
+
+async def test_an_error_names_the_request_when_no_action_is_given() -> None:
+    calls = Calls(400)
+    with pytest.raises(DialerRejected) as refused:
+        await calls.kit().request("get", "campaigns/7")
+    assert "GET campaigns/7" in str(refused.value)
+    calls = Calls(400)
+    with pytest.raises(DialerRejected) as named:
+        await calls.kit().request("GET", "campaigns/7", action="reading the campaign")
+    assert "reading the campaign" in str(named.value)
