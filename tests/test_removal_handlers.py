@@ -296,3 +296,18 @@ async def test_an_approval_refused_as_expired_inside_the_update_is_told_why(deps
     reply = await decide_removal(patient, Requester(BOB, "C1"), ref, approve=True)
     assert "without an approval" in (reply.text or "")
     assert SendStop(ref) not in reply.effects
+
+
+async def test_rejecting_an_expired_request_is_refused_as_expired(deps: Deps) -> None:
+    ref = await stored(deps)
+    await ask_to_remove(deps, Requester(ANA, "C1"), ref)
+    late = Deps(
+        store=deps.store,
+        dialer=deps.dialer,
+        authz=deps.authz,
+        clock=lambda: NOW + timedelta(hours=1),
+        removal_approval_ttl=timedelta(hours=1),
+    )
+    reply = await decide_removal(late, Requester(BOB, "C1"), ref, approve=False)
+    assert "expired at 2026-11-23 10:00 UTC" in (reply.text or "")
+    assert not any(isinstance(e, RemovalRejected) for e in reply.effects)
