@@ -281,3 +281,20 @@ async def test_without_an_outbox_the_caller_gets_every_effect(store: CampaignSto
     ref = await stored(store)
     result = await store.apply_notification(notification(ref, status=CampaignStatus.RUNNING))
     assert result.effects == (StatusAlert(ref, CampaignStatus.STOPPED, CampaignStatus.RUNNING),)
+
+
+async def test_the_dialer_id_index_holds_only_ids_campaigns_have(
+    store: CampaignStore, redis: Redis, keys: Keys
+) -> None:
+    ref = await stored(store, dialer_id="sim-a")
+
+    def forget_id(current: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+        return current.model_copy(update={"dialer_id": None}), ()
+
+    await store.update(ref, forget_id, actor="campaign-bot", action="dialer-id")
+    indexed = {_text(k) async for k in redis.scan_iter(match=f"{keys.prefix}dialer-id:*")}
+    assert indexed == {keys.dialer_id("simulator", "sim-a")}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
