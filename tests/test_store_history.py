@@ -121,6 +121,7 @@ def test_a_removal_records_its_requester_approver_and_stage() -> None:
         "approved_by": "U0BEN",
         "stage": "stopping",
     }
+    assert change_details(campaign(removal=waiting), campaign(removal=waiting)) == {}
     assert change_details(campaign(removal=waiting), campaign())["removal"] == {
         "requested_by": "U0ANA",
         "approved_by": None,
