@@ -311,3 +311,11 @@ async def test_rejecting_an_expired_request_is_refused_as_expired(deps: Deps) ->
     reply = await decide_removal(late, Requester(BOB, "C1"), ref, approve=False)
     assert "expired at 2026-11-23 10:00 UTC" in (reply.text or "")
     assert not any(isinstance(e, RemovalRejected) for e in reply.effects)
+
+
+async def test_an_expired_request_without_an_id_is_not_remembered(deps: Deps) -> None:
+    old = Removal(requested_by=ANA, requested_at=NOW - timedelta(days=2))  # from before ids
+    ref = await stored(deps, removal=old)
+    assert await expire_if_due(deps.store, ref, NOW, timedelta(hours=1)) is not None
+    prefix = f"{deps.store.keys.prefix}removal-expired:"
+    assert [key async for key in deps.store.redis.scan_iter(match=f"{prefix}*")] == []
