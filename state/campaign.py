@@ -151,6 +151,18 @@ def with_request(campaign: Campaign, pending: PendingOperation) -> Campaign:
     return campaign.model_copy(update={"pending": pending})
 
 
+def with_start_sent(campaign: Campaign, at: datetime) -> Campaign:
+    """``campaign`` once the dialer accepted a start while it was shown running already.
+
+    Nothing is pending (no notification would close it), but the dialer may run the campaign
+    again: a stop reported before this start no longer allows a delete. A stop sent after it
+    (two leads, the stop's dialer call faster) is kept.
+    """
+    if campaign.stop_sent_at is not None and campaign.stop_sent_at > at:
+        return campaign
+    return campaign.model_copy(update={"stop_sent_at": None, "stop_reported": False})
+
+
 def with_stop_sent(campaign: Campaign, at: datetime) -> Campaign:
     """``campaign`` once the dialer accepted a stop the removal sent."""
     return campaign.model_copy(update={"stop_sent_at": at, "stop_reported": False})

@@ -22,11 +22,12 @@ from commands.replies import Reply
 from commands.requests import StartCampaign, StopCampaign
 from dialer.models import CampaignStatus, NewCampaign
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
-from state.campaign import Campaign
+from state.campaign import Campaign, with_stop_sent
 from state.inbox import NotificationInbox
 from state.keys import Keys
 from state.store import CampaignStore
 from tests.contract.dialer_contract import contacts_for
+from tests.state_builders import notification
 
 ANA, BOB = "UANA", "UBOB"
 
@@ -151,3 +152,31 @@ async def test_a_start_150ms_after_a_stop_supersedes_it_and_the_card_ends_on_the
         CampaignStatus.STOPPED,
         CampaignStatus.COMPLETED,
     }
+
+
+
+async def test_a_start_while_shown_running_voids_an_earlier_stop_for_the_removal() -> None:
+    # The simulator never answers within the test: every notification is the test's own.
+    knobs = SimulatorKnobs(start_delay=60, call_duration=60, tick=0.02, notify_delay=60)
+    async with bot(knobs) as (deps, engine):
+        ref = await create(deps)
+        stop_sent = datetime.now(UTC)
+        await deps.store.update(
+            ref, lambda c: (with_stop_sent(c, stop_sent), ()), actor=BOB, action="request:stop"
+        )
+        later = stop_sent + timedelta(seconds=1)
+        await deps.store.apply_notification(
+            notification(ref, status=CampaignStatus.RUNNING, sequence=1, occurred_at=later)
+        )
+        # Shown running with no request pending: the start is sent all the same...
+        reply = await ask(deps, engine, StartCampaign(ref=ref), ANA)
+        assert "already running; nothing changes" in (reply.text or "")
+        # ...so the stopped that the earlier stop brings is no longer a report of the stop.
+        await deps.store.apply_notification(
+            notification(
+                ref, status=CampaignStatus.STOPPED, sequence=2, occurred_at=later + timedelta(1)
+            )
+        )
+        stored = await deps.store.require(ref)
+    assert stored.status is CampaignStatus.STOPPED
+    assert not stored.stop_reported  # an approval now stops it before any delete

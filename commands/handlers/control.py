@@ -32,6 +32,7 @@ from state.campaign import (
     PendingKind,
     PendingOperation,
     with_request,
+    with_start_sent,
     with_stop_sent,
 )
 from state.effects import ConfirmStop, Effect, RefreshCard
@@ -79,7 +80,12 @@ async def start_or_stop(deps: Deps, who: Requester, command: StartCampaign | Sto
         # Already there: the dialer changes nothing, and no notification will close a request.
         already = f"{sent}; it is already {campaign.status.value}; nothing changes."
         if starting:
-            return say(already)
+            # Sent all the same: the dialer may have stopped unseen, and an earlier reported
+            # stop must no longer allow a delete.
+            started = await _record(
+                deps, who, campaign.ref, kind, lambda c: with_start_sent(c, pending.requested_at)
+            )
+            return Reply(text=already, campaign=started)
         stopped = await _record(
             deps, who, campaign.ref, kind, lambda c: with_stop_sent(c, pending.requested_at)
         )
