@@ -99,7 +99,12 @@ class EnigmaWire:
     error_message: str = "message"
     duplicate_contact_code: str = "duplicate_contact"  # sent with 409
 
-    # --- Pub/Sub (KNOWN): channels ``<prefix>campaigns:<ref>`` and ``<prefix>agents:<ext>``.
+    # --- Pub/Sub (KNOWN). Source: Teleforge's Enigma documentation space (EPD), page "Campaign
+    # Status": channel ``enigma:notifications:campaigns:<campaign_ref>``, packet
+    # ``{type: "status", payload: {status, ref}}``, statuses started / stopping / stopped /
+    # completed (stopping while callees are still on the line; completed once every callee and
+    # retry is done). Agent channels: the same space's "Agent Status" page (its fields not
+    # re-read against this table: treat ``packet_campaign_ref`` as ASSUMED until they are).
     campaign_channels: str = "campaigns:"
     agent_channels: str = "agents:"
     packet_type: str = "type"
