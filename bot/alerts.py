@@ -1,9 +1,9 @@
 """Campaign state changes, shown in the campaign's channel at the pace Slack allows, by whichever
 replica holds the channel.
 
-``ChannelAlerts`` is the engine's ``AlertHandler`` (DESIGN section 2, the last step of a
-notification's path). What is to be shown waits in Redis, in the channel's outbox
-(``state.outbox``), never in process memory: a notification's alerts are recorded in the same
+``ChannelAlerts`` is the engine's ``AlertHandler`` (the last step of "The path of one dialer
+notification" in docs/architecture.md). What is to be shown waits in Redis, in the channel's
+outbox (``state.outbox``), never in process memory: a notification's alerts are recorded in the same
 transaction that applies it, and an effect handed to ``ChannelAlerts`` (by a command) is recorded
 before the call returns. So a replica that dies (even SIGKILL) loses nothing; another sends it.
 

@@ -1,4 +1,5 @@
-"""The notification path at run time (DESIGN section 2), wired from ``Services``:
+"""The notification path at run time, wired from ``Services`` (docs/architecture.md, "The path
+of one dialer notification"):
 
     dialer ──▶ inbox.publish ──▶ stream ──▶ inbox consumer ──▶ store.apply_notification
         ──▶ effects: SendStop / SendDelete to the dialer, everything else to the alert handler

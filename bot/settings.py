@@ -1,6 +1,11 @@
-"""Every setting the bot reads, from environment variables. Read once, by ``bot.cli``.
+"""The bot's own settings, from environment variables, read once by ``bot.cli.load_settings``.
 
-Each adapter reads its own dialer's settings (``VOIPBIN_*``, ``ENIGMA_*``…) in its module.
+Other settings are read where they belong: the lead upload's (``commands.leads.settings``) by
+``bot.cli`` and, when none are passed in, ``bot.slack.app`` and ``bot.playground.app``; the
+playground's (``bot.playground.app``) by ``bot.cli``; each adapter's own dialer settings
+(``VOIPBIN_*``, ``ENIGMA_*``…) in its module, and ``bot.bootstrap`` reads the VoIPBIN and Genesys
+webhook secrets from theirs; and ``bot.logging_setup``'s ``Redactor`` scans the environment for
+secret values to keep out of the logs.
 """
 
 from __future__ import annotations

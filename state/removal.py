@@ -1,4 +1,5 @@
-"""The removal workflow's requests, as pure functions (DESIGN section 3).
+"""The removal workflow's requests, as pure functions (docs/architecture.md, "The removal
+workflow").
 
 request -> another lead approves -> stop -> stopped reported -> delete -> deleted reported.
 

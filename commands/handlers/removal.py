@@ -1,4 +1,5 @@
-"""The removal workflow's human steps (DESIGN section 3): request, approve, reject, cancel.
+"""The removal workflow's human steps: request, approve, reject, cancel (docs/architecture.md,
+"The removal workflow").
 
 A removal waiting for approval never locks a campaign for good: any lead may reject it, the
 requester may cancel it (the Reject button, or ``/campaign remove <ref> cancel``), and a request

@@ -1,4 +1,5 @@
-"""The approval message for a removal (DESIGN section 3), and how it reads once decided."""
+"""The approval message for a removal, and how it reads once decided (docs/architecture.md,
+"The removal workflow")."""
 
 from __future__ import annotations
 
