@@ -167,7 +167,7 @@ class Engine:
             follow_up = removal_follow_up(campaign, now, self.sweep_interval)
             if follow_up is None:
                 continue
-            lock = f"{store.keys.prefix}lock:removal:{campaign.ref}"
+            lock = store.keys.removal_lock(campaign.ref)
             ttl = int(self.sweep_interval.total_seconds() * 1000)
             if await store.redis.set(lock, self.consumer, nx=True, px=ttl):
                 await self.dispatch([follow_up], campaign)
@@ -178,7 +178,7 @@ class Engine:
         """Expire a removal request that waited too long for its approval, once: under the
         removal lock, and by an update that only one caller can make."""
         store = self.services.store
-        lock = f"{store.keys.prefix}lock:removal:{ref}"
+        lock = store.keys.removal_lock(ref)
         ttl_ms = int(self.sweep_interval.total_seconds() * 1000)
         if not await store.redis.set(lock, self.consumer, nx=True, px=ttl_ms):
             return

@@ -151,10 +151,10 @@ async def reconcile(
     first = await _drifting(services)
     if not first:
         return 0
-    redis, prefix = services.store.redis, services.store.keys.prefix
+    redis, keys = services.store.redis, services.store.keys
     for ref, (campaign, status) in first.items():
         log.info("drift: %s is %s on the dialer, %s here", ref, status, campaign.status)
-        key = f"{prefix}reconcile:drift:{ref}:{status.value}"
+        key = keys.reconcile_drift(ref, status.value)
         if warn is not None and await redis.set(key, "1", nx=True, ex=DRIFT_MEMORY_SECONDS):
             await warn(campaign, drift_warning(campaign, status))
     if second_read_after > 0:
@@ -167,7 +167,7 @@ async def reconcile(
             continue
         log.info("reconciliation: %s is %s on the dialer, %s here", ref, status, campaign.status)
         await services.inbox.publish(reconciliation_notification(campaign, status, now))
-        await redis.delete(f"{prefix}reconcile:drift:{ref}:{status.value}")
+        await redis.delete(keys.reconcile_drift(ref, status.value))
         corrected += 1
     services.metrics.reconciliations.inc(corrected)
     return corrected
@@ -218,7 +218,7 @@ class Reconciler:
     async def _take_turn(self) -> bool:
         """The periodic pass runs on one replica per interval: whoever sets the lock first."""
         store = self.services.store
-        lock = f"{store.keys.prefix}lock:reconcile"
+        lock = store.keys.reconcile_lock
         try:
             taken = await store.redis.set(
                 lock, self.owner, nx=True, px=max(1, int(self.interval * 1000))

@@ -88,3 +88,19 @@ class Keys:
     # while it exists no replica makes the channel's next call.
     def alert_quiet(self, channel: str) -> str:
         return f"{self.prefix}alerts:{channel}:quiet"
+
+    # STRING "1", SET NX, expires after ``bot.reconcile.DRIFT_MEMORY_SECONDS``; deleted once the
+    # drift is corrected: the campaign's channel was already warned about this drift.
+    def reconcile_drift(self, ref: str, status: str) -> str:
+        return f"{self.prefix}reconcile:drift:{ref}:{status}"
+
+    # STRING replica id, SET NX PX for the reconcile interval: the replica whose turn the
+    # periodic reconciliation pass is. Never released; it expires.
+    @property
+    def reconcile_lock(self) -> str:
+        return f"{self.prefix}lock:reconcile"
+
+    # STRING consumer name, SET NX PX for the removal sweep interval: the replica that re-sends a
+    # stalled removal's request, or expires its approval request, this round. Never released.
+    def removal_lock(self, ref: str) -> str:
+        return f"{self.prefix}lock:removal:{ref}"
