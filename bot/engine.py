@@ -27,7 +27,7 @@ from commands.handlers.removal import expire_if_due
 from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
 from dialer.models import CampaignStatus, DialerNotification, NotificationSource
-from state.campaign import Campaign, with_stop_sent
+from state.campaign import START_SETTLE, Campaign, start_in_flight, with_stop_sent
 from state.effects import ConfirmStop, Effect, RefreshCard, SendDelete, SendStop
 from state.machine import STOPPED_FOR_GOOD, Outcome
 from state.removal import is_expired, removal_follow_up
@@ -60,6 +60,7 @@ class Engine:
         *,
         consumer: str | None = None,
         sweep_interval: timedelta = SWEEP_INTERVAL,
+        start_settle: timedelta = START_SETTLE,
         on_deleted: Callable[[str], Awaitable[None]] | None = None,
         buffer: NotificationBuffer | None = None,
         warn: Warn | None = None,
@@ -74,6 +75,7 @@ class Engine:
         self.alerts = alerts
         self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"
         self.sweep_interval = sweep_interval
+        self.start_settle = start_settle
         self.on_deleted = on_deleted
         self._reads: set[asyncio.Task[bool]] = set()  # confirmation reads under way
         self.on_removal_expired: Callable[[Campaign], Awaitable[None]] | None = None
@@ -132,6 +134,8 @@ class Engine:
                 return False
             if campaign.stop_reported:
                 return False
+            if start_in_flight(campaign, datetime.now(UTC), self.start_settle):
+                return False  # a stopped read may predate the start; the sweeper reads again
             read = await services.dialer.get_campaign(ref)
             if read.status not in STOPPED_FOR_GOOD:
                 return False

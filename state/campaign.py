@@ -6,7 +6,7 @@ bot to do is kept apart as ``pending`` (and ``removal``) until a notification fu
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -149,6 +149,23 @@ def with_request(campaign: Campaign, pending: PendingOperation) -> Campaign:
             }
         )
     return campaign.model_copy(update={"pending": pending})
+
+
+START_SETTLE = timedelta(seconds=60)
+"""How long an accepted start may take to show on the dialer (LiveVox builds and plays, OCS loads
+its calling lists): until then a read of ``stopped`` may predate it."""
+
+
+def start_in_flight(campaign: Campaign, now: datetime, settle: timedelta = START_SETTLE) -> bool:
+    """Whether a start the dialer accepted may not have taken effect yet. A read of ``stopped``
+    then says nothing about a stop sent after the start: the start may still set the campaign
+    running, so the read must not count as the stop's report."""
+    pending = campaign.pending
+    return (
+        pending is not None
+        and pending.kind is PendingKind.START
+        and now - pending.requested_at < settle
+    )
 
 
 def with_start_sent(campaign: Campaign, at: datetime) -> Campaign:

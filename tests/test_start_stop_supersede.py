@@ -22,7 +22,14 @@ from commands.replies import Reply
 from commands.requests import StartCampaign, StopCampaign
 from dialer.models import CampaignStatus, NewCampaign
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
-from state.campaign import Campaign, with_stop_sent
+from state.campaign import (
+    START_SETTLE,
+    Campaign,
+    PendingKind,
+    PendingOperation,
+    start_in_flight,
+    with_stop_sent,
+)
 from state.inbox import NotificationInbox
 from state.keys import Keys
 from state.store import CampaignStore
@@ -154,7 +161,6 @@ async def test_a_start_150ms_after_a_stop_supersedes_it_and_the_card_ends_on_the
     }
 
 
-
 async def test_a_start_while_shown_running_voids_an_earlier_stop_for_the_removal() -> None:
     # The simulator never answers within the test: every notification is the test's own.
     knobs = SimulatorKnobs(start_delay=60, call_duration=60, tick=0.02, notify_delay=60)
@@ -180,3 +186,29 @@ async def test_a_start_while_shown_running_voids_an_earlier_stop_for_the_removal
         stored = await deps.store.require(ref)
     assert stored.status is CampaignStatus.STOPPED
     assert not stored.stop_reported  # an approval now stops it before any delete
+
+
+def test_a_read_right_after_a_start_does_not_count_until_the_start_has_had_time_to_show() -> None:
+    now = datetime.now(UTC)
+    base = Campaign(
+        ref="c-20261130-abcd",
+        name="Renewals",
+        dialer="simulator",
+        channel_id="C1",
+        created_by=ANA,
+        created_at=now,
+    )
+    started = base.model_copy(
+        update={
+            "pending": PendingOperation(kind=PendingKind.START, requested_by=ANA, requested_at=now)
+        }
+    )
+    stopping = started.model_copy(
+        update={
+            "pending": PendingOperation(kind=PendingKind.STOP, requested_by=BOB, requested_at=now)
+        }
+    )
+    assert start_in_flight(started, now + timedelta(seconds=59))
+    assert not start_in_flight(started, now + START_SETTLE)  # it is not coming
+    assert not start_in_flight(stopping, now)  # a stop superseded it
+    assert not start_in_flight(base, now)
