@@ -30,6 +30,7 @@ from typing import Any
 from bot.bootstrap import Services
 from bot.metered import MeteredDialer
 from bot.webhook_buffer import REDIS_AWAY, NotificationBuffer
+from commands.text import escape
 from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
 from dialer.models import (
@@ -54,8 +55,9 @@ Warn = Callable[[Campaign, str], Awaitable[None]]
 
 
 def drift_warning(campaign: Campaign, reported: CampaignStatus) -> str:
+    name = escape(campaign.name).replace("*", "")  # inside *…*: a star would end the bold
     return (
-        f":warning: *{_plain(campaign.name)}* `{campaign.ref}`: the dialer reports "
+        f":warning: *{name}* `{campaign.ref}`: the dialer reports "
         f"*{reported.value}*; no notification arrived (the bot shows {campaign.status.value}). "
         "The status is corrected if a second read agrees."
     )
@@ -75,10 +77,6 @@ def slack_warning(client: Any, default_channel: str | None) -> Warn:
             log.error("drift warning for %s not posted to %s: %s", campaign.ref, channel, exc)
 
     return warn
-
-
-def _plain(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*", "")
 
 
 def read_notification(
@@ -111,17 +109,11 @@ def reconciliation_notification(
 def accepted_deletion(campaign: Campaign, now: datetime) -> DialerNotification:
     """ "Deleted on the dialer (request accepted)": the record of a delete the dialer accepted
     and publishes nothing about. Applied only to a removal that sent that delete."""
-    return DialerNotification(
-        event_id=f"accepted-{uuid.uuid4().hex}",
-        dialer=campaign.dialer,
-        kind=NotificationKind.STATUS,
-        campaign_ref=campaign.ref,
-        dialer_campaign_id=campaign.dialer_id,
-        sequence=max(campaign.status_sequence, NO_SEQUENCE + 1),
-        occurred_at=now,
-        status=CampaignStatus.DELETED,
-        actor="the bot's delete (the dialer accepted it and publishes no deletion)",
-        source=NotificationSource.ACCEPTED,
+    accepted = read_notification(
+        campaign, CampaignStatus.DELETED, now, NotificationSource.ACCEPTED
+    )
+    return accepted.model_copy(
+        update={"actor": "the bot's delete (the dialer accepted it and publishes no deletion)"}
     )
 
 
