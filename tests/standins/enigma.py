@@ -5,6 +5,13 @@ It behaves like a dialer, not like a mock: requests are answered at once and sta
 later (``stopping`` before ``stopped``), a campaign is deleted only once stopped, a contact ref or
 campaign ref is never accepted twice. Tests inject failures with ``fail_next`` / ``stall_next``
 and read what was asked in ``requests``.
+
+Sources: the notifications follow Teleforge's Enigma documentation space (EPD), page "Campaign
+Status" — channel ``enigma:notifications:campaigns:<campaign_ref>``, packet ``{type: "status",
+payload: {status, ref}}``, statuses started / stopping / stopped / completed, ``stopping`` while
+callees are still on the line. Enigma's HTTP API is not public: its routes and bodies here are the
+assumptions of the one ``WIRE`` table, marked ASSUMED there, to be corrected against a real
+installation.
 """
 
 from __future__ import annotations
