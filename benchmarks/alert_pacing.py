@@ -24,9 +24,9 @@ from bot.engine import Engine
 from bot.settings import Settings
 from commands.views.alerts import render_alert
 from commands.views.campaign import render_card
-from dialer.models import CampaignStatus, DialerNotification, NotificationKind
 from dialer.simulator import SimulatorDialer
 from state.campaign import Campaign
+from state.domain import CampaignStatus, DialerNotification, NotificationKind
 from state.effects import Effect
 from state.store import CampaignStore
 from tests.standins.slack_api import SlackCall, SlackStandIn

@@ -24,10 +24,10 @@ from bot.bootstrap import Services
 from bot.reconcile import Reconciler, Warn, accepted_deletion, read_notification
 from bot.webhook_buffer import NotificationBuffer
 from commands.handlers.removal import expire_if_due
-from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
-from dialer.models import CampaignStatus, DialerNotification, NotificationSource
 from state.campaign import START_SETTLE, Campaign, start_in_flight, with_stop_sent
+from state.cancellation import cancellation_requested
+from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import ConfirmStop, Effect, RefreshCard, SendDelete, SendStop
 from state.machine import STOPPED_FOR_GOOD, Outcome
 from state.removal import is_expired, removal_follow_up

@@ -15,13 +15,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.metrics import Metrics
 from dialer.base import Dialer, NotificationSink
 from dialer.errors import DialerError, DialerUnavailable
-from dialer.models import (
-    AgentDefaultState,
-    CampaignSettings,
-    Contact,
-    DialerCampaign,
-    NewCampaign,
-)
+from dialer.models import Contact, DialerCampaign, NewCampaign
+from state.domain import AgentDefaultState, CampaignSettings
 
 T = TypeVar("T")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

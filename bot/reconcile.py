@@ -31,15 +31,10 @@ from bot.bootstrap import Services
 from bot.metered import MeteredDialer
 from bot.webhook_buffer import REDIS_AWAY, NotificationBuffer
 from commands.text import escape
-from dialer.cancellation import cancellation_requested
 from dialer.errors import DialerError
-from dialer.models import (
-    CampaignStatus,
-    DialerNotification,
-    NotificationKind,
-    NotificationSource,
-)
 from state.campaign import NO_SEQUENCE, Campaign
+from state.cancellation import cancellation_requested
+from state.domain import CampaignStatus, DialerNotification, NotificationKind, NotificationSource
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from redis.exceptions import RedisError
 
 from bot.metrics import Metrics
-from dialer.cancellation import cancellation_requested
-from dialer.models import DialerNotification
+from state.cancellation import cancellation_requested
+from state.domain import DialerNotification
 from state.inbox import NotificationInbox
 
 log = logging.getLogger(__name__)

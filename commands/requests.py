@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from dialer.models import AgentDefaultState
+from state.domain import AgentDefaultState
 
 
 class Command(BaseModel):

@@ -13,7 +13,7 @@ import annotated_types
 from pydantic import ValidationError
 
 from commands.text import code
-from dialer.models import CampaignSettings
+from state.domain import CampaignSettings
 
 SETTING_NAMES: tuple[str, ...] = tuple(CampaignSettings.model_fields)
 

@@ -16,15 +16,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from dialer.models import (
-    AgentDefaultState,
-    CampaignSettings,
-    Contact,
-    DialerCampaign,
-    DialerCapabilities,
-    DialerNotification,
-    NewCampaign,
-)
+from dialer.models import Contact, DialerCampaign, DialerCapabilities, NewCampaign
+from state.domain import AgentDefaultState, CampaignSettings, DialerNotification
 
 NotificationSink = Callable[[DialerNotification], Awaitable[None]]
 

@@ -13,7 +13,7 @@ import logging
 import time
 
 from dialer.base import NotificationSink
-from dialer.models import DialerNotification
+from state.domain import DialerNotification
 
 log = logging.getLogger(__name__)
 

@@ -36,20 +36,17 @@ from dialer.errors import (
     DialerUnavailable,
     DuplicateContact,
 )
-from dialer.models import (
+from dialer.models import Contact, DialerCampaign, DialerCapabilities, NewCampaign
+from dialer.registry import AdapterContext
+from state.domain import (
     AgentAssignment,
     AgentDefaultState,
     CampaignSettings,
     CampaignStatus,
-    Contact,
-    DialerCampaign,
-    DialerCapabilities,
     DialerNotification,
     EndHandle,
-    NewCampaign,
     NotificationKind,
 )
-from dialer.registry import AdapterContext
 
 NAME = "simulator"
 PROGRESS_INTERVAL = 2.0  # seconds between progress notifications of a running campaign

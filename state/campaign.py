@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialer.models import AgentAssignment, CampaignSettings, CampaignStatus, NotificationSource
+from state.domain import AgentAssignment, CampaignSettings, CampaignStatus, NotificationSource
 
 NO_SEQUENCE = -1
 

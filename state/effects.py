@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from dialer.cancellation import cancellation_requested, raise_if_cancelled
-from dialer.models import DialerNotification
+from state.cancellation import cancellation_requested, raise_if_cancelled
+from state.domain import DialerNotification
 from state.keys import NOTIFICATION_STREAM_MAXLEN, Keys
 
 log = logging.getLogger(__name__)

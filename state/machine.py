@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from dialer.models import CampaignStatus, DialerNotification, NotificationKind, NotificationSource
 from state.campaign import (
     FULFILLED_BY,
     Campaign,
@@ -22,6 +21,7 @@ from state.campaign import (
     Removal,
     RemovalStage,
 )
+from state.domain import CampaignStatus, DialerNotification, NotificationKind, NotificationSource
 from state.effects import Effect, RefreshCard, SendDelete, SendStop, StatusAlert
 
 STOPPED_FOR_GOOD = frozenset({CampaignStatus.STOPPED, CampaignStatus.COMPLETED})

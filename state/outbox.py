@@ -27,8 +27,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from dialer.models import CampaignStatus
 from state.campaign import Campaign
+from state.domain import CampaignStatus
 from state.effects import Effect, RefreshCard, RemovalRejected, RemovalRequested, StatusAlert
 from state.keys import ALERT_LEASE_TTL, Keys
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from dialer.models import CampaignStatus
 from state.campaign import Campaign, Removal, RemovalStage
+from state.domain import CampaignStatus
 from state.effects import (
     ConfirmStop,
     Effect,

@@ -20,8 +20,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from dialer.models import CampaignStatus, DialerNotification, NotificationSource
 from state.campaign import Campaign, PendingOperation
+from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import Effect
 from state.keys import (
     AUDIT_MAXLEN,

@@ -6,14 +6,14 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dialer.models import (
+from state.campaign import Campaign
+from state.domain import (
     AgentAssignment,
     CampaignSettings,
     CampaignStatus,
     DialerNotification,
     NotificationKind,
 )
-from state.campaign import Campaign
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 _event_ids = itertools.count(1)

@@ -23,19 +23,18 @@ from commands.views import ids
 from commands.views.campaign import facts, render_card
 from commands.views.forms import NewCampaignForm
 from commands.views.modals import campaign_modal
-from dialer.models import (
+from dialer.models import DialerCampaign, NewCampaign
+from dialer.simulator import SimulatorDialer
+from dialer.voipbin import VoipbinDialer, VoipbinSettings
+from state.campaign import Campaign
+from state.domain import (
     AgentAssignment,
     AgentDefaultState,
     CampaignSettings,
     CampaignStatus,
-    DialerCampaign,
     DialerNotification,
-    NewCampaign,
     NotificationKind,
 )
-from dialer.simulator import SimulatorDialer
-from dialer.voipbin import VoipbinDialer, VoipbinSettings
-from state.campaign import Campaign
 from state.keys import Keys
 from state.store import CampaignStore
 from tests.contract.dialer_contract import contacts_for

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from bot.alerts import ChannelAlerts
 from bot.slack.client import with_retries
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from state.effects import RefreshCard, SendStop, StatusAlert
 from state.keys import Keys
 from state.machine import Outcome

@@ -16,9 +16,9 @@ from bot.bootstrap import Services
 from bot.engine import Engine
 from bot.settings import Settings
 from bot.slack.client import with_retries
-from dialer.models import CampaignStatus
 from dialer.simulator import SimulatorDialer
 from state.campaign import Campaign
+from state.domain import CampaignStatus
 from state.effects import RefreshCard, StatusAlert
 from state.inbox import NotificationInbox
 from state.keys import Keys

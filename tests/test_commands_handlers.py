@@ -36,15 +36,10 @@ from commands.requests import (
 )
 from commands.views.forms import CampaignEditForm, NewCampaignForm
 from dialer.errors import DialerUnavailable
-from dialer.models import (
-    AgentAssignment,
-    AgentDefaultState,
-    CampaignSettings,
-    CampaignStatus,
-    DialerCampaign,
-)
+from dialer.models import DialerCampaign
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import PendingKind
+from state.domain import AgentAssignment, AgentDefaultState, CampaignSettings, CampaignStatus
 from state.effects import RefreshCard, RemovalRequested, SendStop
 from state.keys import Keys
 from state.store import CampaignStore

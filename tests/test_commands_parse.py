@@ -21,7 +21,7 @@ from commands.requests import (
     StartCampaign,
     StopCampaign,
 )
-from dialer.models import AgentDefaultState, EndHandle
+from state.domain import AgentDefaultState, EndHandle
 
 REF = "c-20261123-7kq2"
 

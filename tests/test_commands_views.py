@@ -14,15 +14,15 @@ from commands.views.campaign import pending_text, render_card
 from commands.views.forms import FormErrors, read_campaign_edit, read_new_campaign
 from commands.views.modals import campaign_modal, new_campaign_modal
 from commands.views.overview import PAGE_SIZE, OverviewPage, OverviewRow, overview_blocks
-from dialer.models import (
+from dialer.models import DialerCampaign
+from state.campaign import Campaign, PendingKind, PendingOperation, Removal, RemovalStage
+from state.domain import (
     AgentAssignment,
     AgentDefaultState,
     CampaignSettings,
     CampaignStatus,
-    DialerCampaign,
     EndHandle,
 )
-from state.campaign import Campaign, PendingKind, PendingOperation, Removal, RemovalStage
 from state.effects import RemovalRequested, StatusAlert
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

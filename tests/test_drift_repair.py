@@ -21,15 +21,10 @@ from bot.reconcile import Reconciler
 from bot.settings import Settings
 from bot.webhook_buffer import NotificationBuffer
 from dialer.errors import DialerUnavailable
-from dialer.models import (
-    CampaignStatus,
-    DialerCampaign,
-    DialerNotification,
-    NewCampaign,
-    NotificationSource,
-)
+from dialer.models import DialerCampaign, NewCampaign
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import Campaign
+from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import Effect
 from state.inbox import NotificationInbox
 from state.keys import Keys

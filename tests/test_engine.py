@@ -13,9 +13,10 @@ from redis.asyncio import Redis
 from bot.bootstrap import Services
 from bot.engine import Engine
 from bot.settings import Settings
-from dialer.models import CampaignStatus, NewCampaign
+from dialer.models import NewCampaign
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import Campaign, PendingKind, PendingOperation
+from state.domain import CampaignStatus
 from state.effects import Effect, StatusAlert
 from state.inbox import NotificationInbox
 from state.keys import Keys

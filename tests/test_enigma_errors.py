@@ -23,7 +23,7 @@ from dialer.errors import (
     DialerUnavailable,
     DuplicateContact,
 )
-from dialer.models import AgentAssignment, AgentDefaultState
+from state.domain import AgentAssignment, AgentDefaultState
 from tests.conftest import REAL_REDIS_URL
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.standins.enigma import EnigmaStandIn, running_enigma

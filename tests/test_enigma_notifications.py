@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from dialer.enigma import AgentPresenceState
-from dialer.models import (
+from state.domain import (
     CampaignSettings,
     CampaignStatus,
     DialerNotification,

@@ -17,7 +17,7 @@ from dialer.enigma.packets import (
     parse_packet,
     status_notification,
 )
-from dialer.models import CampaignStatus, NotificationKind
+from state.domain import CampaignStatus, NotificationKind
 
 PREFIX = "enigma:notifications:"
 

@@ -17,7 +17,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.standins.enigma import listening_adapter, running_enigma

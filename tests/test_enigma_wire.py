@@ -22,14 +22,13 @@ from dialer.enigma.wire import (
     settings_json,
     to_enigma_aggression,
 )
-from dialer.models import (
+from dialer.models import Contact, NewCampaign
+from state.domain import (
     AgentAssignment,
     AgentDefaultState,
     CampaignSettings,
     CampaignStatus,
-    Contact,
     EndHandle,
-    NewCampaign,
 )
 
 

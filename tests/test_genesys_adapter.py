@@ -14,15 +14,15 @@ from commands.views.campaign import facts
 from dialer.errors import CampaignConflict, CampaignNotFound, DialerUnavailable
 from dialer.genesys import GenesysDialer, GenesysSettings
 from dialer.genesys.groups import Attachments
-from dialer.models import (
+from dialer.registry import AdapterContext
+from state.campaign import Campaign
+from state.domain import (
     CampaignSettings,
     CampaignStatus,
     EndHandle,
     NotificationKind,
     NotificationSource,
 )
-from dialer.registry import AdapterContext
-from state.campaign import Campaign
 from state.effects import RefreshCard
 from state.machine import apply_notification
 from tests.contract.collector import NotificationCollector

@@ -26,8 +26,9 @@ from dialer.genesys.vendor import (
     goal_for,
     records_for,
 )
-from dialer.models import CampaignSettings, CampaignStatus, Contact, EndHandle, NotificationKind
+from dialer.models import Contact
 from dialer.registry import AdapterContext
+from state.domain import CampaignSettings, CampaignStatus, EndHandle, NotificationKind
 
 REF = "c-20261123-7kq2"
 GROUP = {"name": "Spring@Sales", "dbid": 101, "calling_list": "spring", "guid": "guid-101"}

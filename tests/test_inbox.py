@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from dialer.models import CampaignStatus, DialerNotification
+from state.domain import CampaignStatus, DialerNotification
 from state.inbox import FIELD, NotificationInbox
 from state.keys import Keys
 from tests.state_builders import notification

@@ -16,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 import state.inbox
-from dialer.models import CampaignStatus, DialerNotification
+from state.domain import CampaignStatus, DialerNotification
 from state.inbox import IDLE_PAUSE, NotificationInbox
 from state.keys import Keys
 from tests.faults.processes import RedisServer

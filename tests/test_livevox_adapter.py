@@ -23,9 +23,9 @@ from dialer.errors import (
 from dialer.http import retried_by_caller
 from dialer.livevox import LiveVoxDialer
 from dialer.livevox.vendor import UNKNOWN_STATES
-from dialer.models import CampaignSettings, CampaignStatus, NotificationKind
 from dialer.registry import AdapterContext
 from state.campaign import Campaign
+from state.domain import CampaignSettings, CampaignStatus, NotificationKind
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.standins.livevox import LiveVoxKnobs, LiveVoxStandin, adapter_settings, scratch_redis

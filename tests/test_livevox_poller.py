@@ -7,7 +7,7 @@ from typing import Any
 
 from dialer.livevox.poller import Observation, Requested, changes_between, with_settings
 from dialer.livevox.vendor import LiveVoxCampaign, parse_campaign
-from dialer.models import CampaignSettings, CampaignStatus, NotificationKind
+from state.domain import CampaignSettings, CampaignStatus, NotificationKind
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 REF = "c-20261123-7kq2"

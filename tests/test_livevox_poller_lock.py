@@ -15,8 +15,8 @@ import pytest
 
 from dialer.livevox import LiveVoxDialer
 from dialer.livevox.poller import poller_lock_key
-from dialer.models import CampaignStatus
 from dialer.registry import AdapterContext
+from state.domain import CampaignStatus
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.standins.livevox import LiveVoxKnobs, LiveVoxStandin, adapter_settings, scratch_redis

@@ -33,7 +33,8 @@ from dialer.livevox.vendor import (
     update_body,
     upload_body,
 )
-from dialer.models import CampaignStatus, Contact, NewCampaign
+from dialer.models import Contact, NewCampaign
+from state.domain import CampaignStatus
 
 
 @pytest.mark.parametrize(

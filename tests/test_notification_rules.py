@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.models import CampaignSettings, CampaignStatus, NotificationKind, NotificationSource
 from state.campaign import PendingKind, PendingOperation, Removal, RemovalStage
+from state.domain import CampaignSettings, CampaignStatus, NotificationKind, NotificationSource
 from state.effects import RefreshCard, SendDelete, StatusAlert
 from state.machine import Outcome, apply_notification
 from tests.state_builders import T0, campaign, notification

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from dialer.models import CampaignStatus, DialerNotification, NotificationSource
 from state.campaign import PendingKind, PendingOperation, Removal, RemovalStage
+from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import SendDelete, StatusAlert
 from state.keys import Keys
 from state.machine import Outcome, apply_notification

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from dialer.models import CampaignStatus, NotificationSource
 from state.campaign import (
     PendingKind,
     PendingOperation,
@@ -14,6 +13,7 @@ from state.campaign import (
     with_request,
     with_stop_sent,
 )
+from state.domain import CampaignStatus, NotificationSource
 from state.effects import ConfirmStop, RemovalRejected, RemovalRequested, SendDelete, SendStop
 from state.removal import (
     RemovalRefused,

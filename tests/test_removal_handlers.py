@@ -22,9 +22,9 @@ from commands.handlers.removal import (
     remember_approval_message,
     withdraw_removal,
 )
-from dialer.models import CampaignStatus
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import Campaign, Removal, RemovalStage
+from state.domain import CampaignStatus
 from state.effects import RefreshCard, RemovalRejected, RemovalRequested, SendStop
 from state.keys import Keys
 from state.store import CampaignStore

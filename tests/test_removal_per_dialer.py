@@ -25,11 +25,12 @@ from dialer.base import Dialer
 from dialer.enigma import EnigmaDialer, EnigmaSettings
 from dialer.genesys import GenesysDialer, GenesysSettings
 from dialer.livevox import LiveVoxDialer
-from dialer.models import CampaignStatus, NewCampaign
+from dialer.models import NewCampaign
 from dialer.registry import AdapterContext
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from dialer.voipbin import VoipbinDialer, VoipbinSettings
 from state.campaign import Campaign, PendingKind, PendingOperation, with_request
+from state.domain import CampaignStatus
 from state.effects import Effect
 from state.inbox import NotificationInbox
 from state.keys import Keys

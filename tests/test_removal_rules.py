@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from dialer.models import CampaignStatus, NotificationSource
 from state.campaign import Removal, RemovalStage, with_stop_sent
+from state.domain import CampaignStatus, NotificationSource
 from state.effects import RefreshCard, SendDelete, SendStop
 from state.machine import Outcome, apply_notification
 from state.removal import (

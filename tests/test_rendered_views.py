@@ -43,8 +43,9 @@ from commands.views.history import HistoryEvent, HistoryPage, history_blocks
 from commands.views.home import HomeModel, home_view, in_home_order, pages_of, waiting_for
 from commands.views.modals import campaign_modal, new_campaign_modal
 from commands.views.overview import PAGE_SIZE, OverviewPage, OverviewRow, overview_blocks
-from dialer.models import AgentAssignment, AgentDefaultState, CampaignStatus, DialerCampaign
+from dialer.models import DialerCampaign
 from state.campaign import Campaign, PendingKind, PendingOperation, Removal, RemovalStage
+from state.domain import AgentAssignment, AgentDefaultState, CampaignStatus
 from state.effects import (
     Effect,
     RefreshCard,

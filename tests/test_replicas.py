@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from bot.demo.driver import SlackDriver
 from commands.views import ids
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from state.keys import Keys
 from state.store import CampaignStore
 from tests.e2e.harness import ANA, BOB, CHANNEL, forget

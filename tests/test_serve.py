@@ -20,8 +20,9 @@ from commands.leads.settings import LeadsSettings
 from commands.leads.store import UploadState
 from commands.leads.upload import upload_status
 from commands.views import ids
-from dialer.models import CampaignStatus, Contact
+from dialer.models import Contact
 from dialer.simulator import SimulatorDialer
+from state.domain import CampaignStatus
 from state.keys import Keys
 from state.store import CampaignStore
 from tests.e2e.harness import ANA, CHANNEL, FAST, forget, running_bot

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from dialer.errors import DialerUnavailable, DuplicateContact
-from dialer.models import CampaignSettings, CampaignStatus, EndHandle, NotificationKind
 from dialer.simulator import SimulatorDialer, SimulatorKnobs, lines_for
+from state.domain import CampaignSettings, CampaignStatus, EndHandle, NotificationKind
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
 

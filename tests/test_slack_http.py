@@ -17,9 +17,10 @@ from bot.bootstrap import build_services
 from bot.server import BotServer
 from bot.settings import Settings
 from dialer.base import WebhookRejected
-from dialer.models import CampaignStatus, DialerNotification, NewCampaign, NotificationKind
+from dialer.models import NewCampaign
 from dialer.simulator import SimulatorDialer
 from state.campaign import Campaign
+from state.domain import CampaignStatus, DialerNotification, NotificationKind
 from tests.e2e.harness import FAST, serving_on_loopback
 
 SECRET = "hook-secret"

@@ -20,7 +20,7 @@ from commands.handlers.context import Deps, Requester
 from commands.handlers.dispatch import handle
 from commands.replies import Reply
 from commands.requests import StartCampaign, StopCampaign
-from dialer.models import CampaignStatus, NewCampaign
+from dialer.models import NewCampaign
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import (
     START_SETTLE,
@@ -30,6 +30,7 @@ from state.campaign import (
     start_in_flight,
     with_stop_sent,
 )
+from state.domain import CampaignStatus
 from state.inbox import NotificationInbox
 from state.keys import Keys
 from state.store import CampaignStore

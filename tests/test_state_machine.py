@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from dialer.models import CampaignStatus, NotificationKind, NotificationSource
 from state.campaign import PendingKind, PendingOperation, Removal, RemovalStage
+from state.domain import CampaignStatus, NotificationKind, NotificationSource
 from state.effects import RefreshCard, SendDelete, SendStop, StatusAlert
 from state.machine import Outcome, apply_notification
 from tests.state_builders import T0, campaign, notification

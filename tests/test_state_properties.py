@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.reconcile import read_notification
-from dialer.models import CampaignStatus, DialerNotification, NotificationSource
 from state.campaign import (
     FULFILLED_BY,
     Campaign,
@@ -30,6 +29,7 @@ from state.campaign import (
     with_start_sent,
     with_stop_sent,
 )
+from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import ConfirmStop, Effect, SendDelete, SendStop
 from state.machine import STOPPED_FOR_GOOD, apply_notification
 from state.removal import (

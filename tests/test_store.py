@@ -9,8 +9,8 @@ import pytest
 from redis.asyncio import Redis
 
 import state.store
-from dialer.models import CampaignStatus, NotificationKind
 from state.campaign import PendingKind, PendingOperation
+from state.domain import CampaignStatus, NotificationKind
 from state.effects import StatusAlert
 from state.keys import DELETED_CAMPAIGN_TTL, Keys
 from state.machine import Outcome

@@ -8,8 +8,8 @@ import json
 import pytest
 from redis.asyncio import Redis
 
-from dialer.models import AgentAssignment, CampaignSettings, CampaignStatus, NotificationKind
 from state.campaign import PendingKind, PendingOperation, Removal, RemovalStage
+from state.domain import AgentAssignment, CampaignSettings, CampaignStatus, NotificationKind
 from state.keys import Keys
 from state.store import CampaignStore, change_details
 from tests.state_builders import T0, campaign, notification

@@ -9,8 +9,8 @@ import pytest
 from redis.asyncio import Redis
 
 import state.store
-from dialer.models import AgentAssignment, CampaignStatus
 from state.campaign import Campaign, Removal, RemovalStage
+from state.domain import AgentAssignment, CampaignStatus
 from state.effects import Effect, SendDelete, StatusAlert
 from state.keys import DELETED_CAMPAIGN_TTL, Keys
 from state.machine import Outcome

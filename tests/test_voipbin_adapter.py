@@ -11,7 +11,9 @@ import pytest
 
 from dialer.base import Dialer
 from dialer.errors import CampaignConflict, CampaignNotFound, DialerRejected, DuplicateContact
-from dialer.models import (
+from dialer.registry import AdapterContext
+from dialer.voipbin import VoipbinDialer, VoipbinSettings, build
+from state.domain import (
     AgentAssignment,
     AgentDefaultState,
     CampaignSettings,
@@ -20,8 +22,6 @@ from dialer.models import (
     NotificationKind,
     NotificationSource,
 )
-from dialer.registry import AdapterContext
-from dialer.voipbin import VoipbinDialer, VoipbinSettings, build
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.standins.voipbin import StandinKnobs, VoipbinStandin
 

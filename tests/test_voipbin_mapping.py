@@ -7,13 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dialer.models import (
-    CampaignSettings,
-    CampaignStatus,
-    Contact,
-    EndHandle,
-    NewCampaign,
-)
+from dialer.models import Contact, NewCampaign
 from dialer.voipbin.mapping import (
     NIL_ID,
     SERVICE_LEVEL_GENTLEST,
@@ -33,6 +27,7 @@ from dialer.voipbin.mapping import (
     target_body,
 )
 from dialer.voipbin.settings import VoipbinSettings
+from state.domain import CampaignSettings, CampaignStatus, EndHandle
 
 
 def capacity(agents: int, service_level: int) -> int:

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from dialer.base import WebhookReceiver, WebhookRejected
-from dialer.models import CampaignStatus, EndHandle, NotificationKind
 from dialer.voipbin import VoipbinDialer, VoipbinSettings
 from dialer.voipbin.webhooks import sign
 from state.campaign import Campaign
+from state.domain import CampaignStatus, EndHandle, NotificationKind
 from state.machine import Outcome
 from state.store import CampaignStore
 from tests.standins.server import webhook_receiver_app

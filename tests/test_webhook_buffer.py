@@ -16,9 +16,10 @@ from bot.metrics import Metrics
 from bot.reconcile import reconcile
 from bot.settings import Settings
 from bot.webhook_buffer import NotificationBuffer
-from dialer.models import CampaignStatus, DialerNotification, NewCampaign
+from dialer.models import NewCampaign
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import Campaign
+from state.domain import CampaignStatus, DialerNotification
 from state.inbox import NotificationInbox
 from state.keys import Keys
 from state.store import CampaignStore

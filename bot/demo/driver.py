@@ -21,8 +21,8 @@ from bot.demo.forms import LEADS_CSV, new_campaign_values
 from bot.demo.loopback import loopback_socket
 from bot.demo.slack_api import TEAM_ID, SlackMessage, SlackStandIn
 from bot.server import BotServer
-from dialer.models import CampaignStatus
 from state.campaign import Campaign
+from state.domain import CampaignStatus
 from state.store import CampaignStore
 
 

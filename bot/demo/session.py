@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.demo.driver import SlackDriver, StepFailed, expect
 from commands.views import ids
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 
 ANA, BOB = "UANA", "UBOB"
 PEOPLE = {ANA: "ana", BOB: "bob"}

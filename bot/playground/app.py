@@ -44,8 +44,8 @@ from bot.server import BotServer
 from bot.settings import Settings
 from commands.leads.settings import LeadsSettings
 from dialer.base import Dialer, NotificationSink
-from dialer.models import DialerNotification
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
+from state.domain import DialerNotification
 
 log = logging.getLogger(__name__)
 

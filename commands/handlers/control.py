@@ -25,7 +25,6 @@ from commands.views.campaign import removal_text
 from commands.views.forms import CampaignEditForm
 from commands.views.modals import campaign_modal
 from dialer.errors import DialerError
-from dialer.models import CampaignSettings, CampaignStatus
 from dialer.registry import capabilities_of
 from state.campaign import (
     Campaign,
@@ -35,6 +34,7 @@ from state.campaign import (
     with_start_sent,
     with_stop_sent,
 )
+from state.domain import CampaignSettings, CampaignStatus
 from state.effects import ConfirmStop, Effect, RefreshCard
 from state.store import UnknownCampaign
 

@@ -18,7 +18,7 @@ from commands.views.history import (
     history_csv,
     history_event,
 )
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from state.keys import CAMPAIGN_AUDIT_MAXLEN
 
 READ_BATCH = 200

@@ -41,10 +41,10 @@ from commands.leads.scan import ValidationReport, accepted_contacts
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import SourceOpener
 from commands.leads.store import UploadRecord, UploadState, UploadStore, bit_is_set
-from dialer.cancellation import cancellation_requested, raise_if_cancelled
 from dialer.errors import DialerError, DialerRateLimited, DialerUnavailable, DuplicateContact
 from dialer.http import retried_by_caller
 from dialer.models import Contact
+from state.cancellation import cancellation_requested, raise_if_cancelled
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from commands.text import code, escape, user
-from dialer.models import CampaignStatus
 from state.campaign import Campaign
+from state.domain import CampaignStatus
 from state.effects import (
     Effect,
     RefreshCard,

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from commands.text import ago, code, escape, user
 from commands.views import ids
 from commands.views.blocks import Block, actions, button, confirm_dialog, context, section
-from dialer.models import AgentDefaultState, CampaignStatus
 from dialer.registry import capabilities_of, pace_note
 from state.campaign import Campaign, PendingKind, PendingOperation, RemovalStage
+from state.domain import AgentDefaultState, CampaignStatus
 
 STATUS_ICON: dict[CampaignStatus, str] = {
     CampaignStatus.STOPPED: ":white_circle:",

@@ -12,7 +12,7 @@ from typing import Any
 from commands.parse import CommandError, parse_agent_ids
 from commands.settings_input import BadSetting, read_setting, rule
 from commands.views import ids
-from dialer.models import AgentAssignment, AgentDefaultState, CampaignSettings
+from state.domain import AgentAssignment, AgentDefaultState, CampaignSettings
 
 StateValues = dict[str, dict[str, dict[str, Any]]]
 

@@ -18,8 +18,8 @@ from commands.text import code, escape
 from commands.views.approval import approval_buttons
 from commands.views.blocks import Block, actions, button, context, divider, header, section
 from commands.views.campaign import control_buttons, facts, removal_text, summary_lines
-from dialer.models import CampaignStatus
 from state.campaign import Campaign, RemovalStage
+from state.domain import CampaignStatus
 
 HOME_PAGE_SIZE = 25
 """Two blocks a campaign (summary, buttons): 50, plus at most ``WAITING_SHOWN`` approvals (two

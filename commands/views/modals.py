@@ -24,9 +24,9 @@ from commands.views.campaign import (
     is_locked,
     summary_lines,
 )
-from dialer.models import AgentDefaultState, CampaignSettings, EndHandle
 from dialer.registry import capabilities_of
 from state.campaign import Campaign
+from state.domain import AgentDefaultState, CampaignSettings, EndHandle
 
 MAX_LISTED_AGENTS = 40
 """Agents listed with their own Remove button; a modal holds at most 100 blocks."""

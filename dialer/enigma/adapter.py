@@ -45,18 +45,15 @@ from dialer.enigma.packets import (
 from dialer.enigma.subscriber import Backoff, DeliveryFailed, ResilientSubscriber
 from dialer.enigma.wire import WIRE, EnigmaFormatError
 from dialer.errors import CampaignConflict, DialerError, DialerProtocolError, DialerRejected
-from dialer.models import (
+from dialer.models import Contact, DialerCampaign, DialerCapabilities, NewCampaign
+from dialer.registry import AdapterContext
+from state.domain import (
     AgentDefaultState,
     CampaignSettings,
-    Contact,
-    DialerCampaign,
-    DialerCapabilities,
     DialerNotification,
-    NewCampaign,
     NotificationKind,
     NotificationSource,
 )
-from dialer.registry import AdapterContext
 
 log = logging.getLogger(__name__)
 

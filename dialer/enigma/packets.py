@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialer.enigma.wire import WIRE
-from dialer.models import CampaignStatus, DialerNotification, NotificationKind
+from state.domain import CampaignStatus, DialerNotification, NotificationKind
 
 DIALER_NAME = "enigma"
 

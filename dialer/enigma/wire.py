@@ -17,17 +17,15 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dialer.models import (
+from dialer.models import Contact, DialerCampaign, NewCampaign
+from state.domain import (
     AGGRESSION_MAX,
     AGGRESSION_MIN,
     AgentAssignment,
     AgentDefaultState,
     CampaignSettings,
     CampaignStatus,
-    Contact,
-    DialerCampaign,
     EndHandle,
-    NewCampaign,
 )
 
 

@@ -45,19 +45,17 @@ from dialer.genesys.vendor import (
     records_for,
 )
 from dialer.http import DialerHttp, RetryPolicy, Vendor, VendorSaid
-from dialer.models import (
+from dialer.models import Contact, DialerCampaign, NewCampaign
+from dialer.registry import AdapterContext
+from state.domain import (
     AgentDefaultState,
     CampaignSettings,
     CampaignStatus,
-    Contact,
-    DialerCampaign,
     DialerNotification,
     EndHandle,
-    NewCampaign,
     NotificationKind,
     NotificationSource,
 )
-from dialer.registry import AdapterContext
 
 NAME = "genesys"
 LOAD_POLL_SECONDS = 0.1

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
-from dialer.models import CampaignSettings
+from state.domain import CampaignSettings
 
 
 class CampaignGroup(BaseModel):

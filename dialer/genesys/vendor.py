@@ -39,13 +39,8 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from dialer.models import (
-    AGGRESSION_MAX,
-    AGGRESSION_MIN,
-    CampaignStatus,
-    Contact,
-    DialerCapabilities,
-)
+from dialer.models import Contact, DialerCapabilities
+from state.domain import AGGRESSION_MAX, AGGRESSION_MIN, CampaignStatus
 
 E = TypeVar("E", bound=IntEnum)
 

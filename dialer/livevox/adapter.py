@@ -51,15 +51,9 @@ from dialer.livevox.vendor import (
     update_body,
     upload_body,
 )
-from dialer.models import (
-    AgentDefaultState,
-    CampaignSettings,
-    CampaignStatus,
-    Contact,
-    DialerCampaign,
-    NewCampaign,
-)
+from dialer.models import Contact, DialerCampaign, NewCampaign
 from dialer.registry import AdapterContext
+from state.domain import AgentDefaultState, CampaignSettings, CampaignStatus
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 
 from dialer.livevox.session import NAME
 from dialer.livevox.vendor import VENDOR, LiveVoxCampaign, status_of
-from dialer.models import CampaignSettings, DialerNotification, NotificationKind
+from state.domain import CampaignSettings, DialerNotification, NotificationKind
 
 
 def poller_lock_key(prefix: str) -> str:

@@ -48,13 +48,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from dialer.models import (
-    CampaignSettings,
-    CampaignStatus,
-    Contact,
-    DialerCapabilities,
-    NewCampaign,
-)
+from dialer.models import Contact, DialerCapabilities, NewCampaign
+from state.domain import CampaignSettings, CampaignStatus
 
 log = logging.getLogger(__name__)
 

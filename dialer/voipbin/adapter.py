@@ -15,7 +15,6 @@ import httpx
 from redis.asyncio import Redis
 
 from dialer.base import NotificationSink, WebhookRejected
-from dialer.cancellation import raise_if_cancelled
 from dialer.confirmations import Confirmations, now_micros
 from dialer.errors import (
     CampaignConflict,
@@ -24,19 +23,7 @@ from dialer.errors import (
     DialerRejected,
     DuplicateContact,
 )
-from dialer.models import (
-    AgentAssignment,
-    AgentDefaultState,
-    CampaignSettings,
-    CampaignStatus,
-    Contact,
-    DialerCampaign,
-    DialerCapabilities,
-    DialerNotification,
-    NewCampaign,
-    NotificationKind,
-    NotificationSource,
-)
+from dialer.models import Contact, DialerCampaign, DialerCapabilities, NewCampaign
 from dialer.voipbin.client import MAX_PAGE_SIZE, NAME, NotFound, Sleep, VoipbinClient
 from dialer.voipbin.mapping import (
     NIL_ID,
@@ -65,6 +52,16 @@ from dialer.voipbin.webhooks import (
     progress_counter,
     status_notification,
     verify_signature,
+)
+from state.cancellation import raise_if_cancelled
+from state.domain import (
+    AgentAssignment,
+    AgentDefaultState,
+    CampaignSettings,
+    CampaignStatus,
+    DialerNotification,
+    NotificationKind,
+    NotificationSource,
 )
 
 log = logging.getLogger(__name__)

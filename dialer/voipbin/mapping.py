@@ -11,16 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dialer.models import (
-    AGGRESSION_MAX,
-    AGGRESSION_MIN,
-    CampaignSettings,
-    CampaignStatus,
-    Contact,
-    DialerCampaign,
-    EndHandle,
-    NewCampaign,
-)
+from dialer.models import Contact, DialerCampaign, NewCampaign
+from state.domain import AGGRESSION_MAX, AGGRESSION_MIN, CampaignSettings, CampaignStatus, EndHandle
 
 NIL_ID = "00000000-0000-0000-0000-000000000000"
 MAX_DESTINATIONS = 5  # destination_0 … destination_4 on an outdial target

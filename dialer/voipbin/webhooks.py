@@ -13,12 +13,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from dialer.base import WebhookRejected
-from dialer.models import CampaignStatus, DialerNotification, NotificationKind
 from dialer.voipbin.mapping import (
     microseconds,
     parse_time,
     split_campaign_name,
 )
+from state.domain import CampaignStatus, DialerNotification, NotificationKind
 
 NAME = "voipbin"
 SIGNATURE_HEADER = "x-voipbin-signature"

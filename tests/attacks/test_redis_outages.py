@@ -19,7 +19,7 @@ import httpx
 from bot.bootstrap import redis_client
 from bot.demo.driver import SlackDriver
 from commands.views import ids
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from state.keys import Keys
 from state.store import CampaignStore
 from tests.attacks.probes import tracebacks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from dialer.models import CampaignStatus, DialerNotification, NotificationKind
+from state.domain import CampaignStatus, DialerNotification, NotificationKind
 
 
 class NotificationCollector:

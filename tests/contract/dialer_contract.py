@@ -15,14 +15,12 @@ import pytest
 
 from dialer.base import Dialer
 from dialer.errors import CampaignConflict, CampaignNotFound, DuplicateContact
-from dialer.models import (
+from dialer.models import Contact, DialerCampaign, NewCampaign
+from state.domain import (
     AgentAssignment,
     AgentDefaultState,
     CampaignSettings,
     CampaignStatus,
-    Contact,
-    DialerCampaign,
-    NewCampaign,
     NotificationKind,
 )
 from tests.contract.collector import NotificationCollector

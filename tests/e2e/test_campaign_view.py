@@ -12,8 +12,9 @@ from bot.slack.leads import RESUME_UPLOAD, SKIP_UPLOAD, UPLOAD_GOOD_ROWS
 from commands.leads.settings import LeadsSettings
 from commands.views import ids
 from dialer.errors import DialerUnavailable
-from dialer.models import AgentDefaultState, CampaignStatus, Contact
+from dialer.models import Contact
 from dialer.simulator import SimulatorDialer
+from state.domain import AgentDefaultState, CampaignStatus
 from tests.e2e.forms import (
     LEADS_CSV,
     LEADS_CSV_WITH_A_BAD_ROW,

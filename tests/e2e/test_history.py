@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from commands.views import ids
 from commands.views.history import OLDER
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from state.machine import STOPPED_FOR_GOOD
 from tests.e2e.harness import ANA, BOB, EVE, Bot, running_bot
 

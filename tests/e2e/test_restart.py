@@ -8,9 +8,9 @@ import uuid
 from redis.asyncio import Redis
 
 from commands.views import ids
-from dialer.models import CampaignStatus
 from dialer.simulator import SimulatorDialer
 from state.campaign import RemovalStage
+from state.domain import CampaignStatus
 from state.keys import Keys
 from state.store import CampaignStore
 from tests.e2e.harness import ANA, BOB, FAST, forget, running_bot

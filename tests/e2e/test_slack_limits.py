@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from bot.demo.slack_api import TEAM_ID
 from bot.slack.listeners.shortcuts import CREATE_FROM_FILE
 from commands.views import ids
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from tests.e2e.forms import LEADS_CSV, new_campaign_values
 from tests.e2e.harness import ANA, BOB, CHANNEL, EVE, Bot, running_bot
 

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from commands.views import ids
-from dialer.models import CampaignStatus, DialerCampaign
+from dialer.models import DialerCampaign
 from dialer.simulator import SimulatorDialer
+from state.domain import CampaignStatus
 from tests.e2e.forms import LEADS_CSV, new_campaign_values, number
 from tests.e2e.harness import ANA, BOB, EVE, FAST, running_bot
 

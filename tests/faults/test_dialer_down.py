@@ -16,8 +16,8 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from commands.views import ids
-from dialer.models import CampaignStatus
 from dialer.voipbin import VoipbinDialer, VoipbinSettings
+from state.domain import CampaignStatus
 from tests.e2e.harness import ANA, BOB, forget, running_bot
 from tests.faults.processes import free_port
 from tests.standins.voipbin import NOT_DELETED, VoipbinStandin

@@ -14,7 +14,7 @@ from collections import Counter
 from redis.asyncio import Redis
 
 from commands.views import ids
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from tests.e2e.harness import ANA, BOB, FAST, running_bot
 from tests.test_serve import metric
 from tests.test_slack_http import SECRET, WebhookSimulator, event

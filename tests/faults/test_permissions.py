@@ -17,8 +17,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.demo.forms import LEADS_CSV, new_campaign_values
 from commands.views import ids
-from dialer.models import CampaignStatus
 from state.campaign import RemovalStage
+from state.domain import CampaignStatus
 from tests.e2e.harness import ANA, EVE, SIGNING_SECRET, Bot, running_bot
 
 

@@ -16,8 +16,8 @@ import httpx
 from bot.bootstrap import redis_client
 from bot.demo.driver import SlackDriver
 from commands.views import ids
-from dialer.models import CampaignStatus
 from dialer.simulator import SimulatorDialer
+from state.domain import CampaignStatus
 from state.keys import Keys
 from state.store import CampaignStore
 from tests.e2e.harness import ANA, CHANNEL, FAST, running_bot

@@ -10,7 +10,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from commands.views import ids
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from tests.e2e.harness import ANA, running_bot
 from tests.test_serve import metric
 

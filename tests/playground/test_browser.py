@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.playground.app import Playground
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 from tests.playground.conftest import CHROMIUM, needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.timeout(120)]

@@ -15,7 +15,7 @@ from bot.demo.forms import LEADS_CSV
 from bot.demo.slack_api import SlackStandIn
 from bot.playground.app import Playground, people_for
 from bot.playground.guard import LoopbackOnly
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 
 API = {"X-Playground": "1"}
 
