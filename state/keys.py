@@ -104,3 +104,10 @@ class Keys:
     # stalled removal's request, or expires its approval request, this round. Never released.
     def removal_lock(self, ref: str) -> str:
         return f"{self.prefix}lock:removal:{ref}"
+
+    # SET of E.164 numbers never to be dialled, shared by every campaign and dialer. Forever:
+    # only ``/campaign dnc remove`` takes a number off. Deployment-wide, in the audit stream's
+    # slot: a change and its audit entry commit in one MULTI (about 70 bytes a number).
+    @property
+    def do_not_call(self) -> str:
+        return f"{self.prefix}dnc"

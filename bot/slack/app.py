@@ -28,6 +28,7 @@ from commands.leads.progress import UploadSummary
 from commands.leads.settings import LeadsSettings
 from commands.leads.slack_file import SlackFiles
 from commands.leads.upload import LeadUploads
+from state.dnc import DoNotCallList
 from state.store import CampaignStore
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def build_slack_app(
         files.source,
         leads_settings,
         keys=UploadKeys(settings.redis_key_prefix),
+        dnc=DoNotCallList(services.redis, services.store.keys),
     )
     uploads.on_finished = upload_recorder(services.store)
     edge = SlackEdge(

@@ -114,7 +114,10 @@ class LeadsIntake:
         with open(descriptor, "w", encoding="utf-8", newline="") as out:
             try:
                 report = await validate_leads(
-                    self.files.source(file_id), self.settings, rejected_out=out
+                    self.files.source(file_id),
+                    self.settings,
+                    rejected_out=out,
+                    dnc=self.uploads.dnc,
                 )
             except BaseException:
                 path.unlink(missing_ok=True)

@@ -125,6 +125,11 @@ def render_validation(report: ValidationReport) -> str:
             f"{report.invalid_numbers_left_out:,} invalid numbers were left out of rows that "
             "had other, valid numbers."
         )
+    if report.dnc_numbers_left_out:
+        lines.append(
+            f"{report.dnc_numbers_left_out:,} numbers on the do-not-call list were left out of "
+            "rows that had other numbers."
+        )
     lines.append(f"Phone columns: {listed(report.phone_columns)}.")
     if report.ignored_columns:
         lines.append(f"Columns not sent to the dialer: {listed(report.ignored_columns)}.")

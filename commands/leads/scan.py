@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from commands.leads.columns import ColumnMap, map_columns
+from commands.leads.dnc_screen import Checked, DoNotCallLookup, DoNotCallScreen
 from commands.leads.errors import TooManyRows, UnreadableCsv
 from commands.leads.reader import CsvReader
 from commands.leads.refs import contact_ref
@@ -44,12 +45,28 @@ def rules_from(settings: LeadsSettings) -> ValidationRules:
 class LeadsScan:
     """One pass: every data row of the file, checked, in file order."""
 
-    def __init__(self, chunks: AsyncGenerator[bytes, None], rules: ValidationRules) -> None:
+    def __init__(
+        self,
+        chunks: AsyncGenerator[bytes, None],
+        rules: ValidationRules,
+        screen: DoNotCallScreen | None = None,
+    ) -> None:
         self.reader = CsvReader(chunks, max_bytes=rules.max_bytes)
         self.rules = rules
+        self.screen = screen
         self.columns: ColumnMap | None = None  # known once the first row is out
 
     async def rows(self) -> AsyncGenerator[AcceptedRow | RejectedRow, None]:
+        async with aclosing(self._checked()) as checked:
+            if self.screen is None:
+                async for _, row in checked:
+                    yield row
+                return
+            async with aclosing(self.screen.rows(checked)) as screened:
+                async for row in screened:
+                    yield row
+
+    async def _checked(self) -> AsyncGenerator[Checked, None]:
         async with aclosing(self.reader.records()) as records:
             header = await anext(records, None)
             if header is None:
@@ -64,7 +81,7 @@ class LeadsScan:
                         f"The file has more than {self.rules.max_rows:,} rows, the most one "
                         "upload takes. Split it into smaller files, one campaign each."
                     )
-                yield validator.check(record)
+                yield record.cells, validator.check(record)
         if count == 0:
             raise UnreadableCsv("The file has a header line but no rows of leads.")
 
@@ -84,10 +101,19 @@ class ValidationReport:
     rejected: dict[RejectReason, int]
     invalid_numbers_left_out: int
     examples: tuple[RejectedRow, ...]
+    dnc_numbers_left_out: int = 0
+    """Numbers on the do-not-call list dropped from rows that kept other numbers."""
 
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
+
+    @property
+    def numbered(self) -> int:
+        """Contacts the upload numbers: the accepted rows and those only the do-not-call list
+        rejected, so a contact's number never depends on the list (they are screened again
+        before they are sent; ``commands.leads.dnc_screen``)."""
+        return self.accepted + self.rejected.get(RejectReason.ON_DO_NOT_CALL_LIST, 0)
 
     @property
     def can_upload(self) -> bool:
@@ -100,11 +126,17 @@ class ValidationReport:
 
 
 async def validate_leads(
-    source: LeadSource, settings: LeadsSettings, *, rejected_out: TextIO | None = None
+    source: LeadSource,
+    settings: LeadsSettings,
+    *,
+    rejected_out: TextIO | None = None,
+    dnc: DoNotCallLookup | None = None,
 ) -> ValidationReport:
-    """Read the whole file once; write each rejected row to ``rejected_out`` as CSV."""
+    """Read the whole file once; write each rejected row to ``rejected_out`` as CSV. With
+    ``dnc``, numbers on the do-not-call list are left out after each row is checked."""
     rules = rules_from(settings)
-    scan = LeadsScan(source.chunks(), rules)
+    screen = None if dnc is None else DoNotCallScreen(dnc)
+    scan = LeadsScan(source.chunks(), rules, screen)
     rejected: Counter[RejectReason] = Counter()
     accepted = invalid_numbers = 0
     examples: list[RejectedRow] = []
@@ -136,6 +168,7 @@ async def validate_leads(
         rejected=dict(rejected),
         invalid_numbers_left_out=invalid_numbers,
         examples=tuple(examples),
+        dnc_numbers_left_out=0 if screen is None else screen.numbers_left_out,
     )
 
 

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from commands.leads.dnc_screen import DoNotCallLookup, screen_contacts
 from commands.leads.keys import UploadKeys
 from commands.leads.pacing import RateLimiter, retry_delay
 from commands.leads.progress import ProgressReporter, UploadProgress, UploadSummary
@@ -140,8 +141,11 @@ class LeadUploads:
         *,
         keys: UploadKeys | None = None,
         rng: Callable[[], float] = random.random,
+        dnc: DoNotCallLookup | None = None,
     ) -> None:
         self.store = UploadStore(redis, keys)
+        self.dnc = dnc
+        """Each batch is screened against it just before it is sent."""
         self.dialer = dialer
         self.sources = sources
         self.settings = settings
@@ -163,7 +167,7 @@ class LeadUploads:
             dialer=self.dialer.name,
             rules=report.rules,
             batch_size=self.dialer.batch_size,
-            total=report.accepted,
+            total=report.numbered,
             state=UploadState.UPLOADING,
             error=None,
             created_at=now,
@@ -299,7 +303,11 @@ class _UploadRun:
         while not cancellation_requested() and (batch := await queue.get()) is not None:
             if not batch.attempted:
                 await self._store.mark_attempted(self._ref, batch.index)
-            await self._deliver(batch.contacts, uncertain=batch.attempted)
+            contacts: Sequence[Contact] = batch.contacts
+            if self._uploads.dnc is not None:  # numbers listed since the file was checked
+                contacts, _ = await screen_contacts(contacts, self._uploads.dnc)
+            if contacts:
+                await self._deliver(contacts, uncertain=batch.attempted)
             await self._store.acknowledge(self._ref, batch.index)
             self._sent += len(batch.contacts)
 

@@ -24,6 +24,7 @@ class RejectReason(StrEnum):
     NO_VALID_NUMBER = "no_valid_number"
     TOO_MANY_NUMBERS = "too_many_numbers"
     DUPLICATE_NUMBER = "duplicate_number"
+    ON_DO_NOT_CALL_LIST = "on_do_not_call_list"  # set by commands.leads.dnc_screen
 
     @property
     def label(self) -> str:
@@ -36,6 +37,7 @@ _LABELS = {
     RejectReason.NO_VALID_NUMBER: "no valid phone number",
     RejectReason.TOO_MANY_NUMBERS: f"more than {MAX_PHONE_NUMBERS} phone numbers",
     RejectReason.DUPLICATE_NUMBER: "phone number already in the file",
+    RejectReason.ON_DO_NOT_CALL_LIST: "on the do-not-call list",
 }
 
 
