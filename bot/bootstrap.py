@@ -15,9 +15,11 @@ from bot.metered import MeteredDialer
 from bot.metrics import Metrics
 from bot.settings import Settings
 from dialer.base import Dialer, WebhookReceiver
+from dialer.limits import LocalLimits
 from dialer.registry import AdapterContext, build_dialer
 from state.inbox import NotificationInbox
 from state.keys import Keys
+from state.limiter import shared_limits
 from state.store import CampaignStore
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,9 @@ def build_services(
     keys = Keys(settings.redis_key_prefix)
     unsigned = False
     if dialer is None:
-        dialer = build_dialer(settings.dialer, AdapterContext(redis, settings.redis_key_prefix))
+        limits = shared_limits(redis, keys) or LocalLimits()
+        context = AdapterContext(redis, settings.redis_key_prefix, limits)
+        dialer = build_dialer(settings.dialer, context)
         unsigned = webhooks_unsigned(settings)
     metrics = Metrics()
     return Services(

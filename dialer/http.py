@@ -2,8 +2,10 @@
 
 Four pieces, each in one place:
 
-* ``RateLimiter`` — the pacer (GCRA: a token bucket of ``burst`` tokens refilled at ``rate`` per
-  second), shared by every caller of one adapter, with an injectable clock and sleep;
+* ``RateLimiter`` — the in-process pacer (GCRA: a token bucket of ``burst`` tokens refilled at
+  ``rate`` per second), with an injectable clock and sleep. The kit takes any
+  ``dialer.limits.Pacer``: the adapters get theirs from ``AdapterContext.limits``, which in a
+  deployment is the same GCRA in Redis, shared by every replica (``state.limiter``);
 * ``RetryPolicy`` — how many times and how long: the server's ``Retry-After`` is waited out in
   full (never capped below what it asked) up to ``retry_after_max_seconds``; a longer ask fails
   the call at once as ``DialerRateLimited``/``DialerUnavailable`` carrying ``retry_after``, so the
@@ -55,6 +57,7 @@ from dialer.errors import (
     DuplicateContact,
     NotFound,
 )
+from dialer.limits import Pacer, busy
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -83,7 +86,8 @@ else that is not 2xx (a redirect) ``DialerProtocolError``."""
 
 
 class RateLimiter:
-    """GCRA: calls at most ``rate`` per second on average, ``burst`` of them back to back.
+    """GCRA in this process: calls at most ``rate`` per second on average, ``burst`` of them back
+    to back. A ``dialer.limits.Pacer``; ``state.limiter.RedisGcra`` is the same shared by replicas.
 
     Callers are let through first come, first served; the gap is counted from when a call was
     really let through, so one that wakes late does not squeeze the next one closer. Idle time
@@ -113,7 +117,7 @@ class RateLimiter:
                 await self._sleep(wait)
             self._tat = max(self._tat, self._clock()) + self.interval
 
-    def pause(self, seconds: float) -> None:
+    async def pause(self, seconds: float) -> None:
         """Nobody calls for ``seconds`` (the dialer answered 429 with ``Retry-After``)."""
         self._tat = max(self._tat, self._clock() + seconds + self._tolerance)
 
@@ -318,7 +322,7 @@ class DialerHttp:
         vendor: Vendor,
         *,
         policy: RetryPolicy | None = None,
-        pacer: RateLimiter | None = None,
+        pacer: Pacer | None = None,
         auth: httpx.Auth | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
@@ -370,7 +374,10 @@ class DialerHttp:
         attempt = 0
         while True:
             if self.pacer is not None:
-                await self.pacer.acquire()
+                try:
+                    await self.pacer.acquire()
+                except TimeoutError as exc:  # the bot's own pace is booked too far ahead
+                    raise busy(exc, dialer=self.vendor.name, label=self.vendor.label) from exc
             try:
                 response = await self.client.request(
                     method,

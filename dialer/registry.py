@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from redis.asyncio import Redis
 
 from dialer.base import Dialer
+from dialer.limits import Limits, LocalLimits
 from dialer.models import DialerCapabilities
 
 ADAPTERS: dict[str, str] = {
@@ -41,10 +42,12 @@ CAPABILITIES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """What the bot lends an adapter: its own Redis (for locks shared between replicas)."""
+    """What the bot lends an adapter: its own Redis (for locks shared between replicas), and the
+    vendor's limits, shared by every replica when the bot runs on a real Redis."""
 
     redis: Redis
     key_prefix: str = "cb:"
+    limits: Limits = field(default_factory=LocalLimits)
 
 
 class UnknownDialer(ValueError):

@@ -89,6 +89,18 @@ class Keys:
     def alert_quiet(self, channel: str) -> str:
         return f"{self.prefix}alerts:{channel}:quiet"
 
+    # STRING the next call's theoretical arrival time (µs, Redis clock) of a per-account GCRA
+    # limit shared by every replica (``state.limiter.RedisGcra``; ``name`` is ``<dialer>:<what>``,
+    # e.g. ``voipbin:requests``). PX until that time: an idle limit leaves no key.
+    def rate_limit(self, name: str) -> str:
+        return f"{self.prefix}limit:{name}"
+
+    # ZSET call id -> µs stamp (Redis clock) of the calls in a rolling-window limit's last window
+    # (``state.limiter.RedisRollingWindow``, e.g. ``livevox:appends``). PEXPIRE the window after
+    # each change: an idle limit leaves no key.
+    def window_limit(self, name: str) -> str:
+        return f"{self.prefix}limit:{name}:window"
+
     # STRING "1", SET NX, expires after ``bot.reconcile.DRIFT_MEMORY_SECONDS``; deleted once the
     # drift is corrected: the campaign's channel was already warned about this drift.
     def reconcile_drift(self, ref: str, status: str) -> str:

@@ -305,6 +305,6 @@ async def test_the_pacer_spaces_calls_allows_a_burst_and_pauses() -> None:
     for _ in range(4):
         await pacer.acquire()
     assert clock.sleeps == [0.25, 0.25]
-    pacer.pause(5.0)
+    await pacer.pause(5.0)
     await pacer.acquire()
     assert clock.sleeps[-1] == 5.0

@@ -69,7 +69,7 @@ async def test_rate_limiter_spaces_calls_and_honours_a_pause() -> None:
     for _ in range(3):
         await limiter.acquire()
     assert clock.sleeps == [0.25, 0.25]
-    limiter.pause(2.0)
+    await limiter.pause(2.0)
     await limiter.acquire()
     assert clock.sleeps[-1] == 2.0
     clock.now += 10  # idle time is not saved up for a burst

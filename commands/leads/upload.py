@@ -36,7 +36,7 @@ from redis.asyncio import Redis
 
 from commands.leads.dnc_screen import DoNotCallLookup, screen_contacts
 from commands.leads.keys import UploadKeys
-from commands.leads.pacing import RateLimiter, retry_delay
+from commands.leads.pacing import retry_delay
 from commands.leads.progress import ProgressReporter, UploadProgress, UploadSummary
 from commands.leads.scan import ValidationReport, accepted_contacts
 from commands.leads.settings import LeadsSettings
@@ -44,8 +44,11 @@ from commands.leads.source import SourceOpener
 from commands.leads.store import UploadRecord, UploadState, UploadStore, bit_is_set
 from dialer.errors import DialerError, DialerRateLimited, DialerUnavailable, DuplicateContact
 from dialer.http import retried_by_caller
+from dialer.limits import LocalLimits
 from dialer.models import Contact
 from state.cancellation import cancellation_requested, raise_if_cancelled
+from state.keys import Keys
+from state.limiter import shared_limits
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +152,9 @@ class LeadUploads:
         self.dialer = dialer
         self.sources = sources
         self.settings = settings
-        self.limiter = RateLimiter(dialer.max_calls_per_second)
+        # The dialer's pace for batches, one for the account: shared by every replica on Redis.
+        limits = shared_limits(redis, Keys(self.store.keys.prefix)) or LocalLimits()
+        self.limiter = limits.rate(f"{dialer.name}:upload", dialer.max_calls_per_second)
         self.rng = rng
         self.on_finished: Callable[[UploadSummary], Awaitable[None]] | None = None
         """Told each run's outcome (the campaign's history records leads uploaded)."""
@@ -335,7 +340,7 @@ class _UploadRun:
                 if attempt >= settings.upload_max_attempts:
                     raise UploadStopped(_kept_failing(error, contacts, attempt)) from error
                 if isinstance(error, DialerUnavailable) and error.retry_after is not None:
-                    self._uploads.limiter.pause(error.retry_after)  # for every worker
+                    await self._uploads.limiter.pause(error.retry_after)  # for every worker
                 if not isinstance(error, DialerRateLimited):
                     uncertain = True  # a timeout or a 5xx may hide a success
                 await asyncio.sleep(

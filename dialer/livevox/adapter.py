@@ -25,8 +25,8 @@ from dialer.errors import (
     DialerUnavailable,
 )
 from dialer.http import RetryPolicy
+from dialer.limits import reported
 from dialer.livevox.lease import LeaseLost, RedisLease
-from dialer.livevox.limiter import RollingWindowLimiter
 from dialer.livevox.poller import (
     ObservationStore,
     Requested,
@@ -148,8 +148,13 @@ class LiveVoxDialer:
                 retries=settings.retries, retry_after_max_seconds=settings.retry_after_max_seconds
             ),
         )
-        self._appends = RollingWindowLimiter(
-            settings.append_calls_per_window, settings.append_window_seconds
+        # LiveVox counts appends per account: every replica takes its slots from one window.
+        self._appends = reported(
+            context.limits.window(
+                f"{NAME}:appends", settings.append_calls_per_window, settings.append_window_seconds
+            ),
+            dialer=NAME,
+            label="LiveVox",
         )
         self._redis = context.redis
         self._lock_key = poller_lock_key(context.key_prefix)

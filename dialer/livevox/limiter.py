@@ -1,4 +1,5 @@
-"""A rolling-window rate limiter: at most ``max_calls`` calls in any ``window`` seconds.
+"""A rolling-window rate limiter: at most ``max_calls`` calls in any ``window`` seconds, in this
+process (``state.limiter.RedisRollingWindow`` is the same shared by every replica).
 
 LiveVox counts appends over a *rolling* minute, so a fixed per-minute bucket would let ten calls
 through across a minute boundary. A slot is stamped when its call ends as well as when it starts:

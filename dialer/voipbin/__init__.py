@@ -182,7 +182,9 @@ from dialer.voipbin.settings import VoipbinSettings
 
 def build(context: AdapterContext) -> VoipbinDialer:
     """The registry's factory: settings from ``VOIPBIN_*`` variables, Redis from the bot."""
-    return VoipbinDialer(VoipbinSettings(), context.redis, key_prefix=context.key_prefix)
+    return VoipbinDialer(
+        VoipbinSettings(), context.redis, key_prefix=context.key_prefix, limits=context.limits
+    )
 
 
 __all__ = ["VoipbinDialer", "VoipbinSettings", "build"]

@@ -23,6 +23,7 @@ from dialer.errors import (
     DialerRejected,
     DuplicateContact,
 )
+from dialer.limits import Limits, LocalLimits
 from dialer.models import Contact, DialerCampaign, DialerCapabilities, NewCampaign
 from dialer.voipbin.client import MAX_PAGE_SIZE, NAME, NotFound, Sleep, VoipbinClient
 from dialer.voipbin.mapping import (
@@ -129,12 +130,16 @@ class VoipbinDialer:
         key_prefix: str = "cb:",
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        limits: Limits | None = None,
     ) -> None:
         self.max_calls_per_second = settings.requests_per_second / BATCH_SIZE
         self._settings = settings
         self._redis = redis
         self._keys = RedisKeys(key_prefix)
-        self._api = VoipbinClient(settings, transport=transport, sleep=sleep)
+        requests = (limits or LocalLimits()).rate(
+            f"{NAME}:requests", settings.requests_per_second, burst=settings.request_burst
+        )
+        self._api = VoipbinClient(settings, transport=transport, sleep=sleep, limiter=requests)
         self._campaigns: dict[str, _Campaign] = {}
         self._confirmations = Confirmations()
         self.ignored_events: Counter[str] = Counter()

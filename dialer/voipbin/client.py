@@ -32,6 +32,7 @@ from dialer.http import (
     decoded,
     error_for,
 )
+from dialer.limits import Pacer
 from dialer.voipbin.settings import VoipbinSettings
 
 __all__ = ["MAX_PAGE_SIZE", "NAME", "NotFound", "RateLimiter", "Sleep", "VoipbinClient"]
@@ -106,11 +107,14 @@ class VoipbinClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
-        limiter: RateLimiter | None = None,
+        limiter: Pacer | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._settings = settings
-        self._limiter = limiter or RateLimiter(settings.requests_per_second)
+        # One pace for the whole account: the adapter passes the limit every replica shares.
+        self._limiter = limiter or RateLimiter(
+            settings.requests_per_second, burst=settings.request_burst
+        )
         self._http = httpx.AsyncClient(
             base_url=settings.api_url.rstrip("/") + "/",
             timeout=settings.timeout_seconds,

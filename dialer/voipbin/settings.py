@@ -24,7 +24,11 @@ class VoipbinSettings(BaseSettings):
     password: SecretStr | None = None
     webhook_secret: SecretStr | None = None
 
-    requests_per_second: float = Field(default=16.0, gt=0)
+    # VoIPBIN's per-customer limit (a GCRA in Redis, across its API servers): 16.7 requests/s,
+    # burst 33 (voipbin/monorepo bin-api-manager/internal/config/main.go,
+    # rate_limit_customer_v1_rps / _burst). The bot keeps to it across all its replicas.
+    requests_per_second: float = Field(default=16.7, gt=0)
+    request_burst: int = Field(default=33, ge=1)
     max_retries: int = Field(default=4, ge=0)
     backoff_seconds: float = Field(default=0.5, ge=0)
     backoff_max_seconds: float = Field(default=8.0, ge=0)
