@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 
 from benchmarks.common import Figure, figure, missed, rate, redis_space
 from benchmarks.leads_file import write_leads
-from commands.leads.keys import UploadKeys
 from commands.leads.progress import UploadProgress, UploadSummary
 from commands.leads.scan import validate_leads
 from commands.leads.settings import LeadsSettings
@@ -27,6 +26,7 @@ from commands.leads.source import FileSource
 from commands.leads.upload import LeadUploads
 from dialer.errors import DialerRateLimited
 from dialer.models import Contact
+from state.keys import UploadKeys
 
 TARGET_SHARE_OF_LIMIT = 0.9
 TARGET_SPEED_UP = 10.0

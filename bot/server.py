@@ -29,11 +29,11 @@ from bot.http import create_http_app
 from bot.reconcile import slack_warning
 from bot.slack.app import SlackApp, build_slack_app, slack_configured, web_client
 from bot.slack.expiry import ExpiredApprovals
-from commands.leads.keys import UploadKeys
 from commands.leads.settings import LeadsSettings
 from commands.leads.store import UploadStore
 from commands.views.alerts import render_alert
 from commands.views.campaign import render_card
+from state.keys import UploadKeys
 
 log = logging.getLogger(__name__)
 

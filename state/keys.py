@@ -123,3 +123,157 @@ class Keys:
     @property
     def do_not_call(self) -> str:
         return f"{self.prefix}dnc"
+
+    # STRING campaign ref, EX ``commands.handlers.removal.EXPIRED_REQUEST_MEMORY`` (30 days): a
+    # removal request (by its id) that expired unapproved, so that a late Approve is told why.
+    def removal_expired(self, request_id: str) -> str:
+        return f"{self.prefix}removal-expired:{request_id}"
+
+    @property
+    def uploads(self) -> UploadKeys:
+        return UploadKeys(self.prefix)
+
+    @property
+    def slack(self) -> SlackKeys:
+        return SlackKeys(self.prefix)
+
+    @property
+    def voipbin(self) -> VoipbinKeys:
+        return VoipbinKeys(self.prefix)
+
+    @property
+    def genesys(self) -> GenesysKeys:
+        return GenesysKeys(self.prefix)
+
+    @property
+    def livevox(self) -> LivevoxKeys:
+        return LivevoxKeys(self.prefix)
+
+
+@dataclass(frozen=True)
+class UploadKeys:
+    """The lead upload's keys. Owner: ``commands.leads.store.UploadStore``."""
+
+    prefix: str = "cb:"
+
+    # HASH, one campaign's upload: source id, dialer, rules (JSON), batch size, total, state,
+    # error, timestamps. Kept as long as the campaign: ``UploadStore.forget`` removes it with
+    # the campaign (the start command reads it, so it must outlive the upload itself).
+    def upload(self, ref: str) -> str:
+        return f"{self.prefix}upload:{ref}"
+
+    # STRING bitmap, bit i = batch i acknowledged by the dialer. Same lifetime as ``upload``.
+    def acked(self, ref: str) -> str:
+        return f"{self.prefix}upload:{ref}:acked"
+
+    # STRING bitmap, bit i = batch i was handed to the dialer at least once, so it may be
+    # there even without an acknowledgement. Same lifetime as ``upload``.
+    def attempted(self, ref: str) -> str:
+        return f"{self.prefix}upload:{ref}:attempted"
+
+    # STRING, the token of the process running the upload; expires after
+    # LEADS_UPLOAD_LEASE_SECONDS unless renewed, so a crashed process lets another resume.
+    def lease(self, ref: str) -> str:
+        return f"{self.prefix}upload:{ref}:lease"
+
+    # SET of campaign refs whose upload is in state ``uploading``: what a restarted bot resumes.
+    # A ref leaves when its upload completes, fails, or is forgotten.
+    @property
+    def uploading(self) -> str:
+        return f"{self.prefix}uploads:uploading"
+
+
+@dataclass(frozen=True)
+class SlackKeys:
+    """The Slack edge's keys. Owners: ``bot.slack.once`` and ``bot.slack.home``."""
+
+    prefix: str = "cb:"
+
+    # STRING "1", SET NX EX ``bot.slack.once.ONCE_TTL``: a Slack request (``kind``: view,
+    # command, action…) already taken by some replica; a retried delivery finds it.
+    def once(self, kind: str, request_id: str) -> str:
+        return f"{self.prefix}slack-once:{kind}:{request_id}"
+
+    # ZSET user id -> when (epoch s) they last opened or clicked in the Home tab: whose tab is
+    # kept current. Members older than ``VIEWER_SECONDS`` are dropped at each tick.
+    @property
+    def home_viewers(self) -> str:
+        return f"{self.prefix}home:viewers"
+
+    # STRING, one person's Home tab: ``page`` (the page shown) and ``hash`` (fingerprint last
+    # published) expire with the viewer memory; ``quiet`` (SET NX PX the pace) holds back
+    # another publish for this person meanwhile.
+    def home(self, user_id: str, what: str) -> str:
+        return f"{self.prefix}home:{user_id}:{what}"
+
+
+@dataclass(frozen=True)
+class VoipbinKeys:
+    """What the VoIPBIN adapter keeps on the bot's Redis. Owner: ``dialer.voipbin.adapter``."""
+
+    prefix: str = "cb:"
+
+    # SET of contact refs uploaded to VoIPBIN campaign ``ref``. Deleted with the campaign.
+    def contacts(self, ref: str) -> str:
+        return f"{self.prefix}voipbin:contacts:{ref}"
+
+    # SET of contact refs whose upload failed without knowing whether VoIPBIN made the target;
+    # looked for before they are sent again. Expires 30 days after the last failure.
+    def uncertain(self, ref: str) -> str:
+        return f"{self.prefix}voipbin:uncertain:{ref}"
+
+    # HASH counter -> count: a VoIPBIN campaign's progress events and contacts uploaded.
+    # Expires 30 days after the last change.
+    def counters(self, campaign_id: str) -> str:
+        return f"{self.prefix}voipbin:counters:{campaign_id}"
+
+    # SET of ``<counter>:<resource id>`` already counted into ``counters`` (webhooks
+    # are redelivered). Same lifetime as ``counters``.
+    def counted(self, campaign_id: str) -> str:
+        return f"{self.prefix}voipbin:counted:{campaign_id}"
+
+
+
+@dataclass(frozen=True)
+class GenesysKeys:
+    """Which Genesys campaign group carries which campaign. Owner: ``dialer.genesys.groups``."""
+
+    prefix: str = "cb:"
+
+    # HASH of the Genesys campaign group attached to a bot campaign: ref, settings (JSON of
+    # CampaignSettings), removing ("1" once removal was asked). Deleted when OCS confirms the
+    # unload of a campaign being removed.
+    def group(self, dbid: int | str) -> str:
+        return f"{self.prefix}genesys:group:{dbid}"
+
+    # STRING the DBID of the group attached to campaign ``ref``. Same lifetime as the group.
+    def ref(self, ref: str) -> str:
+        return f"{self.prefix}genesys:ref:{ref}"
+
+
+
+@dataclass(frozen=True)
+class LivevoxKeys:
+    """What the LiveVox adapter keeps on the bot's Redis. Owner: ``dialer.livevox.poller``."""
+
+    prefix: str = "cb:"
+
+    # STRING replica id, a ``dialer.livevox.lease.RedisLease``: the one replica polling LiveVox.
+    # Renewed while it polls; lapses on its own when that replica dies.
+    @property
+    def poller_lock(self) -> str:
+        return f"{self.prefix}livevox:poller"
+
+    # HASH LiveVox campaign id -> JSON of the poller's last observation of it, so that the
+    # poller, on whichever replica, reports only changes. A field leaves when the poller forgets
+    # the campaign.
+    @property
+    def observed(self) -> str:
+        return f"{self.prefix}livevox:observed"
+
+    # HASH LiveVox campaign id -> JSON of the settings last sent by the bot and the dialing
+    # strategy they were sent as (LiveVox reports only the strategy). A field leaves when the
+    # campaign is forgotten.
+    @property
+    def requested_settings(self) -> str:
+        return f"{self.prefix}livevox:settings"

@@ -17,7 +17,6 @@ from commands.handlers.control import apply_campaign_edit
 from commands.handlers.create import create_campaign
 from commands.handlers.dispatch import handle
 from commands.handlers.overview import correlate
-from commands.leads.keys import UploadKeys
 from commands.leads.store import UploadRecord, UploadState, UploadStore
 from commands.leads.validation import ValidationRules
 from commands.requests import (
@@ -41,7 +40,7 @@ from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import PendingKind
 from state.domain import AgentAssignment, AgentDefaultState, CampaignSettings, CampaignStatus
 from state.effects import RefreshCard, RemovalRequested, SendStop
-from state.keys import Keys
+from state.keys import Keys, UploadKeys
 from state.store import CampaignStore
 
 ANA, BOB, EVE = "UANA", "UBOB", "UEVE"

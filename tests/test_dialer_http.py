@@ -12,7 +12,6 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from commands.leads.keys import UploadKeys
 from commands.leads.scan import validate_leads
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
@@ -31,7 +30,7 @@ from dialer.errors import (
 )
 from dialer.http import STATUS_ERRORS, DialerHttp, RateLimiter, RetryPolicy, Vendor, error_for
 from dialer.voipbin import VoipbinDialer, VoipbinSettings
-from state.keys import Keys
+from state.keys import Keys, UploadKeys
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.fake_clock import FakeClock
 from tests.standins.voipbin import VoipbinStandin

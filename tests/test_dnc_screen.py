@@ -10,7 +10,6 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from commands.leads.dnc_screen import screen_contacts
-from commands.leads.keys import UploadKeys
 from commands.leads.progress import UploadProgress, UploadSummary, render_validation
 from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
@@ -20,7 +19,7 @@ from commands.leads.upload import LeadUploads
 from commands.leads.validation import RejectReason
 from dialer.models import Contact
 from state.dnc import DoNotCallList
-from state.keys import Keys
+from state.keys import Keys, UploadKeys
 
 SETTINGS = LeadsSettings(default_region="US")
 

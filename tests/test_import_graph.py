@@ -89,8 +89,8 @@ def test_state_imports_nothing_from_the_dialer_adapters_the_bot_or_the_commands(
     assert not offending, sorted(offending)
 
 
-def test_dialer_uses_only_the_vocabulary_and_helpers_of_state() -> None:
-    allowed = {"state", "state.domain", "state.cancellation"}
+def test_dialer_uses_only_the_vocabulary_helpers_and_key_registry_of_state() -> None:
+    allowed = {"state", "state.domain", "state.cancellation", "state.keys"}
     offending = {
         f"{module} imports {name}"
         for module, path in _modules().items()

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from commands.leads.keys import UploadKeys
 from commands.leads.progress import UploadProgress, UploadSummary, render_summary
 from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
@@ -29,7 +28,7 @@ from dialer.errors import (
 )
 from dialer.models import Contact, NewCampaign
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
-from state.keys import Keys
+from state.keys import Keys, UploadKeys
 
 REF = "c-20261123-up7k"
 FAST = LeadsSettings(

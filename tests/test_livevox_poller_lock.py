@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from dialer.livevox import LiveVoxDialer
-from dialer.livevox.poller import poller_lock_key
 from dialer.registry import AdapterContext
 from state.domain import CampaignStatus
+from state.keys import LivevoxKeys
 from tests.contract.collector import NotificationCollector
 from tests.contract.dialer_contract import contacts_for, new_campaign
 from tests.standins.livevox import LiveVoxKnobs, LiveVoxStandin, adapter_settings, scratch_redis
@@ -112,7 +112,7 @@ async def test_the_other_replica_takes_over_when_the_poller_stops(cluster: Clust
 
 async def test_a_lapsed_lease_of_a_vanished_replica_is_taken_over(cluster: Cluster) -> None:
     redis = cluster.context.redis
-    key = poller_lock_key(cluster.context.key_prefix)
+    key = LivevoxKeys(cluster.context.key_prefix).poller_lock
     await redis.set(key, "a-replica-that-crashed", px=int(LEASE * 1000))
     replica = cluster.replicas[0]
     replica.begin()

@@ -15,7 +15,6 @@ from redis.asyncio import Redis
 
 from bot.demo.driver import SlackDriver
 from bot.demo.forms import new_campaign_values
-from commands.leads.keys import UploadKeys
 from commands.leads.settings import LeadsSettings
 from commands.leads.store import UploadState
 from commands.leads.upload import upload_status
@@ -23,7 +22,7 @@ from commands.views import ids
 from dialer.models import Contact
 from dialer.simulator import SimulatorDialer
 from state.domain import CampaignStatus
-from state.keys import Keys
+from state.keys import Keys, UploadKeys
 from state.store import CampaignStore
 from tests.e2e.harness import ANA, CHANNEL, FAST, forget, running_bot
 from tests.faults.processes import (

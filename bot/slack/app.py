@@ -23,12 +23,12 @@ from bot.slack.listeners import register_listeners
 from bot.slack.once import Once
 from commands.authz import Authorizer, GroupMembers
 from commands.handlers.context import Deps
-from commands.leads.keys import UploadKeys
 from commands.leads.progress import UploadSummary
 from commands.leads.settings import LeadsSettings
 from commands.leads.slack_file import SlackFiles
 from commands.leads.upload import LeadUploads
 from state.dnc import DoNotCallList
+from state.keys import UploadKeys
 from state.store import CampaignStore
 
 log = logging.getLogger(__name__)

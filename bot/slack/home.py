@@ -31,6 +31,7 @@ from commands.handlers.context import Deps
 from commands.views.blocks import Block
 from commands.views.home import HomeModel, home_view, waiting_for
 from state.campaign import Campaign
+from state.keys import SlackKeys
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,10 @@ class HomeTabs:
 
     @property
     def viewers_key(self) -> str:
-        # ZSET user id -> when they last opened or clicked in the Home tab (epoch s).
-        return f"{self.prefix}home:viewers"
+        return SlackKeys(self.prefix).home_viewers
 
     def _key(self, user_id: str, what: str) -> str:
-        # home:<user>:page (STRING page shown), :hash (STRING fingerprint last published),
-        # :quiet (STRING, ``pace``: no other publish for this person meanwhile).
-        return f"{self.prefix}home:{user_id}:{what}"
+        return SlackKeys(self.prefix).home(user_id, what)
 
     # -- what listeners call ----------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from state.keys import SlackKeys
+
 ONCE_TTL = timedelta(hours=24)
 """Longer than Slack retries or a person keeps a modal open."""
 
@@ -18,12 +20,11 @@ ONCE_TTL = timedelta(hours=24)
 class Once:
     def __init__(self, redis: Redis, prefix: str, ttl: timedelta = ONCE_TTL) -> None:
         self._redis = redis
-        self._prefix = prefix
+        self._keys = SlackKeys(prefix)
         self._ttl = ttl
 
     def key(self, kind: str, request_id: str) -> str:
-        # STRING "1", ONCE_TTL: a Slack request (``kind``: view, command, action…) already taken.
-        return f"{self._prefix}slack-once:{kind}:{request_id}"
+        return self._keys.once(kind, request_id)
 
     async def first_time(self, kind: str, request_id: str) -> bool:
         """True for the first delivery of this request id, False for any repeat."""

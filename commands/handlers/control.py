@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from commands.handlers.context import Deps, Requester, dialer_failed, mistake
-from commands.leads.keys import UploadKeys
 from commands.leads.upload import upload_status
 from commands.replies import Reply, say
 from commands.requests import (
@@ -36,6 +35,7 @@ from state.campaign import (
 )
 from state.domain import CampaignSettings, CampaignStatus
 from state.effects import ConfirmStop, Effect, RefreshCard
+from state.keys import UploadKeys
 from state.store import UnknownCampaign
 
 # The requests that supersede each other: the latest one is the campaign's pending request.

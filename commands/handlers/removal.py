@@ -186,8 +186,7 @@ EXPIRED_REQUEST_MEMORY = timedelta(days=30)
 
 
 def _expired_key(store: CampaignStore, request_id: str) -> str:
-    # STRING ref, EXPIRED_REQUEST_MEMORY: a removal request (by its id) that expired unapproved.
-    return f"{store.keys.prefix}removal-expired:{request_id}"
+    return store.keys.removal_expired(request_id)
 
 
 def expired_approval_edit(campaign: Campaign) -> ChannelEdit | None:

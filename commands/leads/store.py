@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
-from commands.leads.keys import UploadKeys
 from commands.leads.validation import ValidationRules
+from state.keys import UploadKeys
 
 
 class UploadState(StrEnum):

@@ -1,6 +1,6 @@
 """Upload the accepted contacts to the dialer: batched, paced, retried, resumable.
 
-Progress is durable in Redis (``commands.leads.keys``): before a batch is first handed to the
+Progress is durable in Redis (``state.keys.UploadKeys``): before a batch is first handed to the
 dialer its *attempted* bit is set, and once the dialer acknowledges it its *acked* bit is set.
 Parsing and numbering are deterministic, so a resume re-reads the same source with the same
 rules, regenerates the same batches and skips the acknowledged ones. A batch that was attempted
@@ -35,7 +35,6 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from commands.leads.dnc_screen import DoNotCallLookup, screen_contacts
-from commands.leads.keys import UploadKeys
 from commands.leads.pacing import retry_delay
 from commands.leads.progress import ProgressReporter, UploadProgress, UploadSummary
 from commands.leads.scan import ValidationReport, accepted_contacts
@@ -47,7 +46,7 @@ from dialer.http import retried_by_caller
 from dialer.limits import LocalLimits
 from dialer.models import Contact
 from state.cancellation import cancellation_requested, raise_if_cancelled
-from state.keys import Keys
+from state.keys import Keys, UploadKeys
 from state.limiter import shared_limits
 
 logger = logging.getLogger(__name__)

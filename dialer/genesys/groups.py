@@ -5,12 +5,7 @@ interface, so ``GENESYS_CAMPAIGN_GROUPS`` lists the groups the bot may use and a
 *attached* to one of them. The attachment is what turns an OCS notification, which names only the
 group, into the bot's ref.
 
-Keys (on the bot's Redis, under its key prefix), kept while a campaign is attached:
-
-    <prefix>genesys:group:<dbid>   HASH ref, settings (JSON of CampaignSettings), removing ("1"
-                                   once the bot asked to remove the campaign); deleted when OCS
-                                   confirms the unload of a campaign being removed
-    <prefix>genesys:ref:<ref>      STRING the group's DBID
+Its keys, on the bot's Redis, are ``state.keys.GenesysKeys``.
 """
 
 from __future__ import annotations
@@ -21,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from state.domain import CampaignSettings
+from state.keys import GenesysKeys
 
 
 class CampaignGroup(BaseModel):
@@ -45,13 +41,13 @@ class Attachment:
 class Attachments:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
-        self._prefix = prefix
+        self._keys = GenesysKeys(prefix)
 
     def _group_key(self, dbid: int) -> str:
-        return f"{self._prefix}genesys:group:{dbid}"
+        return self._keys.group(dbid)
 
     def _ref_key(self, ref: str) -> str:
-        return f"{self._prefix}genesys:ref:{ref}"
+        return self._keys.ref(ref)
 
     async def attach(self, ref: str, dbid: int, settings: CampaignSettings) -> bool:
         """Claim the group for ``ref``; False when another campaign holds it."""

@@ -33,7 +33,6 @@ from dialer.livevox.poller import (
     RequestedSettings,
     changes_between,
     now_utc,
-    poller_lock_key,
     with_settings,
 )
 from dialer.livevox.session import NAME, LiveVoxSession
@@ -54,6 +53,7 @@ from dialer.livevox.vendor import (
 from dialer.models import Contact, DialerCampaign, NewCampaign
 from dialer.registry import AdapterContext
 from state.domain import AgentDefaultState, CampaignSettings, CampaignStatus
+from state.keys import LivevoxKeys
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class LiveVoxDialer:
             label="LiveVox",
         )
         self._redis = context.redis
-        self._lock_key = poller_lock_key(context.key_prefix)
+        self._lock_key = LivevoxKeys(context.key_prefix).poller_lock
         self._observations = ObservationStore(context.redis, context.key_prefix)
         self._requested = RequestedSettings(context.redis, context.key_prefix)
         self._ids: dict[str, str] = {}  # ref -> LiveVox campaign id; ids never change

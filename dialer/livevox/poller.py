@@ -28,18 +28,7 @@ from redis.asyncio import Redis
 from dialer.livevox.session import NAME
 from dialer.livevox.vendor import VENDOR, LiveVoxCampaign, status_of
 from state.domain import CampaignSettings, DialerNotification, NotificationKind
-
-
-def poller_lock_key(prefix: str) -> str:
-    return f"{prefix}livevox:poller"
-
-
-def observed_key(prefix: str) -> str:
-    return f"{prefix}livevox:observed"
-
-
-def settings_key(prefix: str) -> str:
-    return f"{prefix}livevox:settings"
+from state.keys import LivevoxKeys
 
 
 @dataclass
@@ -167,7 +156,7 @@ def _notice(
 class ObservationStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
-        self._key = observed_key(prefix)
+        self._key = LivevoxKeys(prefix).observed
 
     async def load(self) -> dict[str, Observation]:
         stored: dict[Any, Any] = await self._redis.hgetall(self._key)
@@ -202,7 +191,7 @@ class Requested:
 class RequestedSettings:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
-        self._key = settings_key(prefix)
+        self._key = LivevoxKeys(prefix).requested_settings
 
     async def load(self) -> dict[str, Requested]:
         stored: dict[Any, Any] = await self._redis.hgetall(self._key)

@@ -169,8 +169,9 @@ resource. It is resent after a connection error or a 429 (it never reached a han
 otherwise only when the adapter looked and found nothing: a campaign by its name (which carries a
 ref issued once), a target by its name (the contact ref) among the outdial's newest. What it finds
 is the answer. The other POSTs (tags, queue, outplan, outdial) are not resent; the create fails and
-removes what it made. A target whose upload failed that way is remembered (``RedisKeys.uncertain``)
-and looked for before the upload sends it again, so a lead is neither lost nor dialled twice.
+removes what it made. A target whose upload failed that way is remembered
+(``VoipbinKeys.uncertain``) and looked for before the upload sends it again, so a lead is neither
+lost nor dialled twice.
 """
 
 from __future__ import annotations

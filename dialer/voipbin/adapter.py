@@ -64,37 +64,13 @@ from state.domain import (
     NotificationKind,
     NotificationSource,
 )
+from state.keys import VoipbinKeys
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 16  # contacts per add_contacts call: one second of API budget at the default pace
 COUNTERS_TTL_SECONDS = 30 * 24 * 3600
 RECENT_PAGES = 3  # listings are newest first: a target just made is on the first pages
-
-
-@dataclass(frozen=True)
-class RedisKeys:
-    """Every key the adapter writes in the bot's Redis, with its type and lifetime."""
-
-    prefix: str
-
-    def contacts(self, ref: str) -> str:
-        """SET of contact refs uploaded to the campaign; deleted with the campaign."""
-        return f"{self.prefix}voipbin:contacts:{ref}"
-
-    def uncertain(self, ref: str) -> str:
-        """SET of contact refs whose upload failed without knowing whether VoIPBIN made the
-        target; looked for before they are sent again. Expires 30 days after the last failure."""
-        return f"{self.prefix}voipbin:uncertain:{ref}"
-
-    def counters(self, campaign_id: str) -> str:
-        """HASH counter -> count: progress events and contacts uploaded; expires 30 days after
-        the last change."""
-        return f"{self.prefix}voipbin:counters:{campaign_id}"
-
-    def counted(self, campaign_id: str) -> str:
-        """SET of ``<counter>:<resource id>`` already counted; same lifetime as ``counters``."""
-        return f"{self.prefix}voipbin:counted:{campaign_id}"
 
 
 @dataclass
@@ -135,7 +111,7 @@ class VoipbinDialer:
         self.max_calls_per_second = settings.requests_per_second / BATCH_SIZE
         self._settings = settings
         self._redis = redis
-        self._keys = RedisKeys(key_prefix)
+        self._keys = VoipbinKeys(key_prefix)
         requests = (limits or LocalLimits()).rate(
             f"{NAME}:requests", settings.requests_per_second, burst=settings.request_burst
         )
