@@ -75,6 +75,15 @@ class WebhookReceiver(Protocol):
         """Verify and parse one delivery; raise ``WebhookRejected`` for a forged or bad one."""
 
 
+@runtime_checkable
+class ContactWithdrawer(Protocol):
+    """Implemented by adapters whose dialer can take single contacts off a live campaign; for
+    the others ``dialer.withdrawal.withdraw_numbers`` answers that they cannot, and why."""
+
+    async def withdraw_numbers(self, ref: str, numbers: frozenset[str]) -> int:
+        """Stop dialling ``numbers`` (E.164) in campaign ``ref``; how many contacts changed."""
+
+
 class WebhookRejected(Exception):
     """A webhook that failed verification or parsing: answer 401/400 and apply nothing."""
 

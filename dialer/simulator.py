@@ -154,6 +154,22 @@ class SimulatorDialer:
         self._seen_contacts.update(refs)
         sim.contacts.extend(contacts)
 
+    async def withdraw_numbers(self, ref: str, numbers: frozenset[str]) -> int:
+        """Contacts not dialled yet lose the numbers; one left with none is not dialled."""
+        self._maybe_fail()
+        sim = self._find(ref)
+        waiting = sim.contacts[sim.next_contact :]
+        kept: list[Contact] = []
+        for contact in waiting:
+            allowed = tuple(n for n in contact.phone_numbers if n not in numbers)
+            if allowed == contact.phone_numbers:
+                kept.append(contact)
+            elif allowed:
+                kept.append(contact.model_copy(update={"phone_numbers": allowed}))
+        changed = sum(1 for c in waiting if numbers.intersection(c.phone_numbers))
+        sim.contacts[sim.next_contact :] = kept
+        return changed
+
     async def update_settings(self, ref: str, settings: CampaignSettings) -> None:
         self._maybe_fail()
         sim = self._find(ref)

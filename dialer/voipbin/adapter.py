@@ -42,6 +42,7 @@ from dialer.voipbin.mapping import (
     tel_address,
 )
 from dialer.voipbin.settings import VoipbinSettings
+from dialer.voipbin.targets import numbers_of, without_numbers
 from dialer.voipbin.webhooks import (
     PROGRESS_EVENTS,
     SETTINGS_EVENT,
@@ -269,6 +270,30 @@ class VoipbinDialer:
             if max_pages is not None and seen >= max_pages * MAX_PAGE_SIZE:
                 return None
         return None
+
+    async def withdraw_numbers(self, ref: str, numbers: frozenset[str]) -> int:
+        """Stop dialling ``numbers`` in campaign ``ref``; returns how many targets changed.
+
+        The targets are listed from VoIPBIN, which knows them whatever replica uploaded them or
+        restarted since. Each one holding a listed number is deleted
+        (``DELETE /outdials/{id}/targets/{target_id}``); an idle one with other numbers is made
+        again with those (``dialer.voipbin.targets``), under the same name.
+        """
+        campaign = await self._resolve(ref)
+        path = f"/outdials/{campaign.outdial_id}/targets"
+        hits = [
+            target
+            async for target in self._api.paginate(path)
+            if not is_deleted(target) and numbers.intersection(numbers_of(target))
+        ]
+        for target in hits:  # listed first: the targets made again are not met twice
+            raise_if_cancelled()
+            await self._api.request("DELETE", f"{path}/{target['id']}")
+            body = without_numbers(target, numbers)
+            if body is not None:
+                find = partial(self._target_named, campaign.outdial_id, body["name"], RECENT_PAGES)
+                await self._api.request("POST", path, json=body, find_existing=find)
+        return len(hits)
 
     async def _campaign_named(self, name: str) -> dict[str, Any] | None:
         """The live campaign called ``name`` (it carries a ref never issued twice)."""

@@ -26,6 +26,13 @@ Sources (repository voipbin/monorepo; the OpenAPI spec is tests/data/voipbin-ope
   available, least recently updated first.
 * bin-api-manager/server/outdials.go: an outdial needs a campaign id, name, detail and data; a
   target needs name, detail, data and one destination with a target.
+* Outdial targets are listed (``GET /outdials/{id}/targets``, live ones only, newest first:
+  outdialtargethandler/outdialtarget.go ``GetsByOutdialID`` filters ``deleted: false``), read and
+  deleted by id (``GET``/``DELETE /outdials/{id}/targets/{target_id}``:
+  bin-api-manager/pkg/servicehandler/outdialtargets.go checks the target belongs to the outdial;
+  outdialtargethandler ``Delete`` and dbhandler/outdialtarget.go ``OutdialTargetDelete`` set
+  ``tm_update`` and ``tm_delete`` and read the target back, deleted or not). A deleted target is
+  never dialled: ``OutdialTargetGetAvailable`` takes live targets only.
 * bin-webhook-manager/pkg/webhookhandler/message.go: ``X-VoIPBIN-Signature: sha256=<hex HMAC>``,
   three tries one second apart on a connection error or a 5xx; models/webhook/webhook.go: the
   ``{"type", "data"}`` envelope.
@@ -548,6 +555,12 @@ class VoipbinStandin:
             ("GET", "/outdials/{id}/targets"): lambda p, q, b: self._list(
                 "targets", q, lambda t: t["outdial_id"] == p["id"]
             ),
+            ("GET", "/outdials/{id}/targets/{target_id}"): lambda p, q, b: self._target(
+                p["id"], p["target_id"]
+            ),
+            ("DELETE", "/outdials/{id}/targets/{target_id}"): lambda p, q, b: self._delete_target(
+                p["id"], p["target_id"]
+            ),
             ("POST", "/outplans"): lambda p, q, b: self._create("outplans", b),
             ("GET", "/outplans/{id}"): lambda p, q, b: self._get("outplans", p["id"]),
             ("DELETE", "/outplans/{id}"): lambda p, q, b: self._delete("outplans", p["id"]),
@@ -647,6 +660,31 @@ class VoipbinStandin:
         target = self._new({**body, "outdial_id": outdial_id, "status": "idle"})
         target.update({f"try_count_{i}": 0 for i in range(5)})
         self.store["targets"][target["id"]] = target
+        return 200, target
+
+    def _target(self, outdial_id: str, target_id: str) -> tuple[int, Any]:
+        # bin-api-manager/pkg/servicehandler/outdialtargets.go OutdialtargetGet/Delete: the
+        # outdial must exist, and the target must be one of its own (any other error is 400 in
+        # bin-api-manager/server/outdials.go). The target is read by id alone
+        # (dbhandler/outdialtarget.go), so a deleted one is still found.
+        status, outdial = self._get("outdials", outdial_id)
+        if status != 200:
+            return status, outdial
+        target = self.store["targets"].get(target_id)
+        if target is None:
+            return 404, "OUTDIAL_TARGET_NOT_FOUND"
+        if target["outdial_id"] != outdial_id:
+            return 400, "wrong outdial_id"
+        return 200, target
+
+    def _delete_target(self, outdial_id: str, target_id: str) -> tuple[int, Any]:
+        # outdialtargethandler/outdialtarget.go Delete: dbhandler.OutdialTargetDelete sets
+        # tm_update and tm_delete (again, for a target deleted before), then reads it back.
+        status, target = self._target(outdial_id, target_id)
+        if status != 200:
+            return status, target
+        stamp = self._stamp()
+        target.update(tm_update=stamp, tm_delete=stamp)
         return 200, target
 
     # -- campaigns (bin-campaign-manager/pkg/campaignhandler) --

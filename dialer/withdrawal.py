@@ -1,0 +1,49 @@
+"""Taking numbers put on the do-not-call list off the live campaigns of a dialer.
+
+A dialer that can delete a single contact has an adapter implementing
+``dialer.base.ContactWithdrawer``; for the others ``withdraw_numbers`` answers that it cannot,
+with the reason the channel is shown. Where each reason comes from:
+
+* LiveVox: the Campaign API appends records to a campaign but has no request that removes one
+  (LiveVox.NET, ``LiveVox.NET/Models/Campaign/Requests``: append, create, deactivate, list, read,
+  search, update, update state). LiveVox's own DNC list (``Models/Compliance/Requests/
+  DncListManagement``) would block the number at dial time, but it is the dialer's list, which
+  the bot does not manage.
+* Genesys OCS: OCS cancels records and takes DoNotCall requests from an agent desktop
+  (Outbound Contact Reference Manual, "Communication Protocols": "Canceling Records",
+  "Submitting DoNotCall Requests"); how the HTTP API the adapter uses carries them is assumed
+  unknown until checked against a real OCS, so the adapter does not send them.
+* Enigma: Teleforge does not publish a contact-removal route (assumed: ``dialer.enigma.wire``
+  has none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dialer.base import ContactWithdrawer, Dialer
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What one campaign's dialer did with the numbers."""
+
+    contacts: int = 0
+    """Contacts that will not be dialled at those numbers any more."""
+    supported: bool = True
+    why_not: str = ""
+    """Why the dialer cannot withdraw a contact, for the channel; empty when it can."""
+
+
+CANNOT: dict[str, str] = {
+    "livevox": "LiveVox's API cannot remove a single record from a campaign",
+    "genesys": "the bot does not yet cancel single records on Genesys OCS",
+    "enigma": "Enigma's API has no way to remove a single contact",
+}
+_UNKNOWN = "this dialer's API cannot remove a single contact"
+
+
+async def withdraw_numbers(dialer: Dialer, ref: str, numbers: frozenset[str]) -> Withdrawal:
+    if isinstance(dialer, ContactWithdrawer):
+        return Withdrawal(await dialer.withdraw_numbers(ref, numbers))
+    return Withdrawal(supported=False, why_not=CANNOT.get(dialer.name, _UNKNOWN))
