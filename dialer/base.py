@@ -78,10 +78,17 @@ class WebhookReceiver(Protocol):
 @runtime_checkable
 class ContactWithdrawer(Protocol):
     """Implemented by adapters whose dialer can take single contacts off a live campaign; for
-    the others ``dialer.withdrawal.withdraw_numbers`` answers that they cannot, and why."""
+    the others ``dialer.withdrawal.withdraw_listed`` answers that they cannot, and why."""
 
-    async def withdraw_numbers(self, ref: str, numbers: frozenset[str]) -> int:
-        """Stop dialling ``numbers`` (E.164) in campaign ``ref``; how many contacts changed."""
+    async def withdraw_listed(self, ref: str, listed: NumberLookup) -> int:
+        """Stop dialling every number of campaign ``ref`` that ``listed`` names; returns how
+        many contacts changed. Asks ``listed`` about many numbers at a time."""
+
+
+class NumberLookup(Protocol):
+    """Which of some E.164 numbers must not be dialled (``state.dnc.DoNotCallList``)."""
+
+    async def listed(self, numbers: Sequence[str]) -> list[bool]: ...
 
 
 class WebhookRejected(Exception):

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dialer.base import NotificationSink
+from dialer.base import NotificationSink, NumberLookup
 from dialer.errors import (
     CampaignConflict,
     CampaignNotFound,
@@ -154,19 +154,23 @@ class SimulatorDialer:
         self._seen_contacts.update(refs)
         sim.contacts.extend(contacts)
 
-    async def withdraw_numbers(self, ref: str, numbers: frozenset[str]) -> int:
-        """Contacts not dialled yet lose the numbers; one left with none is not dialled."""
+    async def withdraw_listed(self, ref: str, listed: NumberLookup) -> int:
+        """Contacts not dialled yet lose the listed numbers; one left with none is dropped."""
         self._maybe_fail()
         sim = self._find(ref)
         waiting = sim.contacts[sim.next_contact :]
+        numbers = [n for contact in waiting for n in contact.phone_numbers]
+        flags = iter(await listed.listed(numbers) if numbers else [])
         kept: list[Contact] = []
+        changed = 0
         for contact in waiting:
-            allowed = tuple(n for n in contact.phone_numbers if n not in numbers)
+            allowed = tuple(n for n in contact.phone_numbers if not next(flags))
             if allowed == contact.phone_numbers:
                 kept.append(contact)
-            elif allowed:
+                continue
+            changed += 1
+            if allowed:
                 kept.append(contact.model_copy(update={"phone_numbers": allowed}))
-        changed = sum(1 for c in waiting if numbers.intersection(c.phone_numbers))
         sim.contacts[sim.next_contact :] = kept
         return changed
 

@@ -1,7 +1,7 @@
 """Taking numbers put on the do-not-call list off the live campaigns of a dialer.
 
 A dialer that can delete a single contact has an adapter implementing
-``dialer.base.ContactWithdrawer``; for the others ``withdraw_numbers`` answers that it cannot,
+``dialer.base.ContactWithdrawer``; for the others ``withdraw_listed`` answers that it cannot,
 with the reason the channel is shown. Where each reason comes from:
 
 * LiveVox: the Campaign API appends records to a campaign but has no request that removes one
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dialer.base import ContactWithdrawer, Dialer
+from dialer.base import ContactWithdrawer, Dialer, NumberLookup
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ CANNOT: dict[str, str] = {
 _UNKNOWN = "this dialer's API cannot remove a single contact"
 
 
-async def withdraw_numbers(dialer: Dialer, ref: str, numbers: frozenset[str]) -> Withdrawal:
+async def withdraw_listed(dialer: Dialer, ref: str, listed: NumberLookup) -> Withdrawal:
     if isinstance(dialer, ContactWithdrawer):
-        return Withdrawal(await dialer.withdraw_numbers(ref, numbers))
+        return Withdrawal(await dialer.withdraw_listed(ref, listed))
     return Withdrawal(supported=False, why_not=CANNOT.get(dialer.name, _UNKNOWN))

@@ -3,7 +3,7 @@ simulator; the dialers that cannot delete a single contact say so."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 import fakeredis
@@ -14,11 +14,23 @@ from dialer.base import ContactWithdrawer, Dialer
 from dialer.models import Contact
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from dialer.voipbin import VoipbinDialer, VoipbinSettings
-from dialer.withdrawal import CANNOT, Withdrawal, withdraw_numbers
+from dialer.withdrawal import CANNOT, Withdrawal, withdraw_listed
 from tests.contract.dialer_contract import new_campaign
 from tests.standins.voipbin import VoipbinStandin
 
 LISTED = "+14155550101"
+
+
+class Listed:
+    """The do-not-call list's lookup over a fixed set; counts the numbers asked about."""
+
+    def __init__(self, *numbers: str) -> None:
+        self.numbers = set(numbers)
+        self.asked: list[int] = []
+
+    async def listed(self, numbers: Sequence[str]) -> list[bool]:
+        self.asked.append(len(numbers))
+        return [n in self.numbers for n in numbers]
 
 
 @pytest.fixture
@@ -78,7 +90,7 @@ async def test_voipbin_deletes_the_targets_of_a_listed_number_and_keeps_other_nu
     )
     before = live_targets(standin, outdial)
 
-    answer = await withdraw_numbers(voipbin, ref, frozenset({LISTED}))
+    answer = await withdraw_listed(voipbin, ref, Listed(LISTED))
 
     assert answer == Withdrawal(contacts=2)
     after = live_targets(standin, outdial)
@@ -98,7 +110,7 @@ async def test_voipbin_never_remakes_a_target_that_is_being_dialled(
     [target] = live_targets(standin, outdial).values()
     target["status"] = "progressing"  # a call to it is up (outdialtarget.StatusProgressing)
 
-    assert await withdraw_numbers(voipbin, ref, frozenset({LISTED})) == Withdrawal(contacts=1)
+    assert await withdraw_listed(voipbin, ref, Listed(LISTED)) == Withdrawal(contacts=1)
     assert live_targets(standin, outdial) == {}
 
 
@@ -106,7 +118,7 @@ async def test_voipbin_with_no_target_holding_the_number_deletes_nothing(
     voipbin: VoipbinDialer, standin: VoipbinStandin
 ) -> None:
     ref, outdial = await uploaded(voipbin, standin, ("+14155550100",))
-    assert await withdraw_numbers(voipbin, ref, frozenset({LISTED})) == Withdrawal(contacts=0)
+    assert await withdraw_listed(voipbin, ref, Listed(LISTED)) == Withdrawal(contacts=0)
     assert deleted_paths(standin) == set()
     assert len(live_targets(standin, outdial)) == 1
 
@@ -137,7 +149,7 @@ async def test_the_simulator_drops_listed_numbers_from_contacts_not_dialled_yet(
         spec.ref,
         [contact(spec.ref, 1, LISTED), contact(spec.ref, 2, "+14155550102", LISTED)],
     )
-    assert await withdraw_numbers(sim, spec.ref, frozenset({LISTED})) == Withdrawal(contacts=2)
+    assert await withdraw_listed(sim, spec.ref, Listed(LISTED)) == Withdrawal(contacts=2)
     counters = (await sim.get_campaign(spec.ref)).counters
     assert counters["remaining"] == 1
 
@@ -150,5 +162,16 @@ async def test_a_dialer_that_cannot_delete_one_contact_says_why(name: str) -> No
     dialer = NoWithdrawal()
     dialer.name = name  # type: ignore[attr-defined]
     assert not isinstance(dialer, ContactWithdrawer)
-    answer = await withdraw_numbers(cast(Dialer, dialer), "c-20261130-x1", frozenset({LISTED}))
+    answer = await withdraw_listed(cast(Dialer, dialer), "c-20261130-x1", Listed(LISTED))
     assert answer == Withdrawal(contacts=0, supported=False, why_not=CANNOT[name])
+
+
+async def test_voipbin_looks_targets_up_a_page_at_a_time(
+    voipbin: VoipbinDialer, standin: VoipbinStandin
+) -> None:
+    numbers = [(f"+1415555{i:04d}",) for i in range(150)]
+    ref, outdial = await uploaded(voipbin, standin, *numbers)
+    listed = Listed("+14155550007", "+14155550149")
+    assert await withdraw_listed(voipbin, ref, listed) == Withdrawal(contacts=2)
+    assert listed.asked == [100, 50]  # one lookup per page of 100 targets, not one a target
+    assert len(live_targets(standin, outdial)) == 148

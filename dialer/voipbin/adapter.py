@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from dialer.base import NotificationSink, WebhookRejected
+from dialer.base import NotificationSink, NumberLookup, WebhookRejected
 from dialer.confirmations import Confirmations, now_micros
 from dialer.errors import (
     CampaignConflict,
@@ -42,7 +42,7 @@ from dialer.voipbin.mapping import (
     tel_address,
 )
 from dialer.voipbin.settings import VoipbinSettings
-from dialer.voipbin.targets import numbers_of, without_numbers
+from dialer.voipbin.targets import listed_in, without_numbers
 from dialer.voipbin.webhooks import (
     PROGRESS_EVENTS,
     SETTINGS_EVENT,
@@ -271,22 +271,27 @@ class VoipbinDialer:
                 return None
         return None
 
-    async def withdraw_numbers(self, ref: str, numbers: frozenset[str]) -> int:
-        """Stop dialling ``numbers`` in campaign ``ref``; returns how many targets changed.
+    async def withdraw_listed(self, ref: str, listed: NumberLookup) -> int:
+        """Stop dialling the numbers ``listed`` names in campaign ``ref``; returns how many
+        targets changed.
 
         The targets are listed from VoIPBIN, which knows them whatever replica uploaded them or
-        restarted since. Each one holding a listed number is deleted
-        (``DELETE /outdials/{id}/targets/{target_id}``); an idle one with other numbers is made
-        again with those (``dialer.voipbin.targets``), under the same name.
+        restarted since, and looked up a page at a time. Each one holding a listed number is
+        deleted (``DELETE /outdials/{id}/targets/{target_id}``); an idle one with other numbers
+        is made again with those (``dialer.voipbin.targets``), under the same name.
         """
         campaign = await self._resolve(ref)
         path = f"/outdials/{campaign.outdial_id}/targets"
-        hits = [
-            target
-            async for target in self._api.paginate(path)
-            if not is_deleted(target) and numbers.intersection(numbers_of(target))
-        ]
-        for target in hits:  # listed first: the targets made again are not met twice
+        hits: list[tuple[dict[str, Any], frozenset[str]]] = []
+        page: list[dict[str, Any]] = []
+        async for target in self._api.paginate(path):
+            if not is_deleted(target):
+                page.append(target)
+            if len(page) == MAX_PAGE_SIZE:
+                hits += await listed_in(page, listed)
+                page = []
+        hits += await listed_in(page, listed)
+        for target, numbers in hits:  # all listed first: a target made again is not met twice
             raise_if_cancelled()
             await self._api.request("DELETE", f"{path}/{target['id']}")
             body = without_numbers(target, numbers)

@@ -8,9 +8,10 @@ a new target with the others, under the same name (the contact ref).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
+from dialer.base import NumberLookup
 from dialer.voipbin.mapping import MAX_DESTINATIONS, empty_address, tel_address
 
 IDLE = "idle"
@@ -26,6 +27,22 @@ def numbers_of(target: dict[str, Any]) -> tuple[str, ...]:
         if number:
             numbers.append(str(number))
     return tuple(numbers)
+
+
+async def listed_in(
+    targets: Sequence[dict[str, Any]], listed: NumberLookup
+) -> list[tuple[dict[str, Any], frozenset[str]]]:
+    """The targets holding a listed number, each with those numbers; one lookup for all."""
+    numbers = [n for target in targets for n in numbers_of(target)]
+    if not numbers:
+        return []
+    flags = iter(await listed.listed(numbers))
+    hits: list[tuple[dict[str, Any], frozenset[str]]] = []
+    for target in targets:
+        on = frozenset(n for n in numbers_of(target) if next(flags))
+        if on:
+            hits.append((target, on))
+    return hits
 
 
 def without_numbers(target: dict[str, Any], numbers: Collection[str]) -> dict[str, Any] | None:
