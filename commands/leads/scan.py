@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TextIO
@@ -15,22 +15,25 @@ from typing import TextIO
 from commands.leads.columns import ColumnMap, map_columns
 from commands.leads.dnc_screen import Checked, DoNotCallLookup, DoNotCallScreen
 from commands.leads.errors import TooManyRows, UnreadableCsv
-from commands.leads.reader import CsvReader
+from commands.leads.parallel import checked_in_workers, usable_cores
+from commands.leads.reader import CsvReader, Record
 from commands.leads.refs import contact_ref
 from commands.leads.rejects import RejectedRowsWriter
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import LeadSource
 from commands.leads.validation import (
     AcceptedRow,
+    DuplicateNumbers,
     RejectedRow,
     RejectReason,
-    RowValidator,
+    RowChecks,
     ValidationRules,
 )
 from dialer.models import Contact
 
 MAX_EXAMPLES = 10
 """Rejected rows kept in the report to show in Slack; all of them go to the rejected CSV."""
+Row = AcceptedRow | RejectedRow
 
 
 def rules_from(settings: LeadsSettings) -> ValidationRules:
@@ -43,47 +46,113 @@ def rules_from(settings: LeadsSettings) -> ValidationRules:
 
 
 class LeadsScan:
-    """One pass: every data row of the file, checked, in file order."""
+    """One pass: every data row of the file, checked, in file order.
+
+    With ``workers`` > 1, rows past the first ``parallel_from_rows`` are checked in that many
+    worker processes (``commands.leads.parallel``); a small file is done before they would
+    have started.
+    """
 
     def __init__(
         self,
         chunks: AsyncGenerator[bytes, None],
         rules: ValidationRules,
         screen: DoNotCallScreen | None = None,
+        *,
+        workers: int = 1,
+        parallel_from_rows: int = 0,
     ) -> None:
         self.reader = CsvReader(chunks, max_bytes=rules.max_bytes)
         self.rules = rules
         self.screen = screen
+        self.workers = workers
+        self.parallel_from_rows = parallel_from_rows
         self.columns: ColumnMap | None = None  # known once the first row is out
 
     async def rows(self) -> AsyncGenerator[AcceptedRow | RejectedRow, None]:
-        async with aclosing(self._checked()) as checked:
-            if self.screen is None:
-                async for _, row in checked:
-                    yield row
-                return
-            async with aclosing(self.screen.rows(checked)) as screened:
-                async for row in screened:
+        async with aclosing(self.batches()) as batches:
+            async for batch in batches:
+                for row in batch:
                     yield row
 
-    async def _checked(self) -> AsyncGenerator[Checked, None]:
-        async with aclosing(self.reader.records()) as records:
-            header = await anext(records, None)
-            if header is None:
-                raise UnreadableCsv("The file is empty.")
-            self.columns = map_columns(header.cells)
-            validator = RowValidator(self.columns, self.rules)
-            count = 0
-            async for record in records:
-                count += 1
+    async def batches(self) -> AsyncGenerator[list[AcceptedRow | RejectedRow], None]:
+        """The rows a chunk of the file at a time (a row at a time through the do-not-call
+        screen), never an empty list."""
+        async with aclosing(self._checked()) as checked:
+            if self.screen is None:
+                async for _, rows in checked:
+                    yield rows
+                return
+            async with aclosing(self.screen.rows(_each_row(checked))) as screened:
+                async for row in screened:
+                    yield [row]
+
+    async def _checked(self) -> AsyncGenerator[tuple[list[Record], list[Row]], None]:
+        duplicates = DuplicateNumbers()
+        async with (
+            aclosing(self._data()) as data,
+            aclosing(self._checked_anywhere(data)) as checked,
+        ):
+            async for records, rows in checked:
+                yield records, duplicates.admit_all(records, rows)
+
+    async def _checked_anywhere(
+        self, data: AsyncGenerator[list[Record], None]
+    ) -> AsyncGenerator[tuple[list[Record], list[Row]], None]:
+        """Every check but duplicates: here, then (a big file) in worker processes."""
+        checks: RowChecks | None = None
+        done_here = 0
+        async for batch in data:
+            assert self.columns is not None  # _data sets them before its first batch
+            checks = checks or RowChecks(self.columns, self.rules)
+            if self.workers > 1 and done_here >= self.parallel_from_rows:
+                rest = checked_in_workers(_starting_with(batch, data), checks, self.workers)
+                async with aclosing(rest):
+                    async for checked in rest:
+                        yield checked
+                return
+            done_here += len(batch)
+            yield batch, checks.check_all(batch)
+
+    async def _data(self) -> AsyncGenerator[list[Record], None]:
+        """The records after the header, a chunk at a time; ``columns`` is set before the
+        first."""
+        count = 0
+        async with aclosing(self.reader.batches()) as batches:
+            async for records in batches:
+                batch = records
+                if self.columns is None:
+                    self.columns = map_columns(records[0].cells)
+                    batch = records[1:]
+                    if not batch:
+                        continue
+                count += len(batch)
                 if count > self.rules.max_rows:
                     raise TooManyRows(
                         f"The file has more than {self.rules.max_rows:,} rows, the most one "
                         "upload takes. Split it into smaller files, one campaign each."
                     )
-                yield record.cells, validator.check(record)
+                yield batch
+        if self.columns is None:
+            raise UnreadableCsv("The file is empty.")
         if count == 0:
             raise UnreadableCsv("The file has a header line but no rows of leads.")
+
+
+async def _each_row(
+    checked: AsyncIterator[tuple[list[Record], list[Row]]],
+) -> AsyncGenerator[Checked, None]:
+    async for records, rows in checked:
+        for record, row in zip(records, rows, strict=True):
+            yield record.cells, row
+
+
+async def _starting_with(
+    first: list[Record], rest: AsyncIterator[list[Record]]
+) -> AsyncGenerator[list[Record], None]:
+    yield first
+    async for batch in rest:
+        yield batch
 
 
 @dataclass(frozen=True)
@@ -136,23 +205,30 @@ async def validate_leads(
     ``dnc``, numbers on the do-not-call list are left out after each row is checked."""
     rules = rules_from(settings)
     screen = None if dnc is None else DoNotCallScreen(dnc)
-    scan = LeadsScan(source.chunks(), rules, screen)
+    scan = LeadsScan(
+        source.chunks(),
+        rules,
+        screen,
+        workers=settings.validation_processes or usable_cores(),
+        parallel_from_rows=settings.parallel_from_rows,
+    )
     rejected: Counter[RejectReason] = Counter()
     accepted = invalid_numbers = 0
     examples: list[RejectedRow] = []
     writer: RejectedRowsWriter | None = None
-    async with aclosing(scan.rows()) as rows:
-        async for row in rows:
-            if isinstance(row, AcceptedRow):
-                accepted += 1
-                invalid_numbers += row.invalid_numbers
-                continue
-            rejected[row.reason] += 1
-            if len(examples) < MAX_EXAMPLES:
-                examples.append(row)
-            if rejected_out is not None and scan.columns is not None:
-                writer = writer or RejectedRowsWriter(rejected_out, scan.columns.header)
-                writer.write(row)
+    async with aclosing(scan.batches()) as batches:
+        async for batch in batches:
+            for row in batch:
+                if isinstance(row, AcceptedRow):
+                    accepted += 1
+                    invalid_numbers += row.invalid_numbers
+                    continue
+                rejected[row.reason] += 1
+                if len(examples) < MAX_EXAMPLES:
+                    examples.append(row)
+                if rejected_out is not None and scan.columns is not None:
+                    writer = writer or RejectedRowsWriter(rejected_out, scan.columns.header)
+                    writer.write(row)
     assert scan.columns is not None  # rows() raises before yielding nothing
     return ValidationReport(
         source_id=source.source_id,

@@ -35,13 +35,18 @@ class SeenNumbers:
         return self._slots[self._find(key)] == key
 
     def add(self, key: int) -> None:
+        self.add_new(key)
+
+    def add_new(self, key: int) -> bool:
+        """Add ``key``; False if it was already there (one probe for "seen?" and "remember")."""
         index = self._find(key)
         if self._slots[index] == key:
-            return
+            return False
         self._slots[index] = key
         self._used += 1
         if self._used * 2 > len(self._slots):
             self._grow()
+        return True
 
     def _find(self, key: int) -> int:
         """The slot holding ``key``, or the empty slot where it would go (linear probing)."""

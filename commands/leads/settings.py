@@ -24,6 +24,11 @@ class LeadsSettings(BaseSettings):
     upload_lease_seconds: float = Field(default=30.0, gt=0)
     """How long a crashed process keeps its claim on an upload before another may resume it."""
     progress_interval_seconds: float = Field(default=2.0, ge=0)
+    validation_processes: int = Field(default=0, ge=0)
+    """Processes that check a big file's rows; 0: one per core this process may use."""
+    parallel_from_rows: int = Field(default=50_000, ge=0)
+    """Rows checked in this process before a file is big enough to start worker processes
+    (starting them takes about a second)."""
 
     @field_validator("default_region")
     @classmethod
