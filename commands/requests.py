@@ -6,7 +6,7 @@ knows about Slack.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,18 +14,17 @@ from state.domain import AgentDefaultState
 
 
 class Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Who may run it (campaign leads only, or anyone) is its subcommand's ``lead_only`` in
+    ``commands.registry``."""
 
-    changes_campaigns: ClassVar[bool] = True
-    """Whether only campaign leads may run it (looking is open to everyone)."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ShowHelp(Command):
-    changes_campaigns: ClassVar[bool] = False
+    pass
 
 
 class ListCampaigns(Command):
-    changes_campaigns: ClassVar[bool] = False
     page: int = 0
     every_channel: bool = False
     """``list all``: every channel's campaigns (leads only); otherwise the current channel's."""
@@ -40,7 +39,7 @@ class CampaignCommand(Command):
 
 
 class ShowCampaign(CampaignCommand):
-    changes_campaigns: ClassVar[bool] = False
+    pass
 
 
 class StartCampaign(CampaignCommand):
@@ -74,7 +73,6 @@ class RemoveCampaign(CampaignCommand):
 
 
 class ShowHistory(CampaignCommand):
-    changes_campaigns: ClassVar[bool] = False
     as_csv: bool = False
     """``history <ref> csv``: every event, as a CSV file for the person who asked."""
     before: str | None = None

@@ -12,7 +12,9 @@ import fakeredis
 import pytest
 
 from commands.authz import Authorizer
+from commands.errors import CampaignNotFound
 from commands.handlers.context import Deps, Requester
+from commands.handlers.dispatch import handle
 from commands.handlers.removal import (
     _refuse_expired,
     ask_to_remove,
@@ -22,6 +24,7 @@ from commands.handlers.removal import (
     remember_approval_message,
     withdraw_removal,
 )
+from commands.requests import ApproveRemoval, RemoveCampaign
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import Campaign, Removal, RemovalStage
 from state.domain import CampaignStatus
@@ -93,8 +96,11 @@ async def test_a_second_request_is_refused_with_the_reason(deps: Deps) -> None:
 
 
 async def test_asking_about_an_unknown_campaign_says_so(deps: Deps) -> None:
-    reply = await ask_to_remove(deps, Requester(ANA, "C1"), "c-20261123-nope")
+    with pytest.raises(CampaignNotFound):
+        await ask_to_remove(deps, Requester(ANA, "C1"), "c-20261123-nope")
+    reply = await handle(RemoveCampaign(ref="c-20261123-nope"), deps, Requester(ANA, "C1"))
     assert "c-20261123-nope" in str(reply.blocks) and not reply.posts
+    assert "/campaign remove &lt;ref&gt; [cancel]" in str(reply.blocks)
 
 
 @pytest.mark.parametrize("approve", [True, False])
@@ -235,7 +241,10 @@ async def test_an_approval_after_the_deadline_is_refused_and_expires_the_request
 
 
 async def test_deciding_about_an_unknown_campaign_says_so(deps: Deps) -> None:
-    reply = await decide_removal(deps, Requester(BOB, "C1"), "c-20261123-nope", approve=True)
+    with pytest.raises(CampaignNotFound):
+        await decide_removal(deps, Requester(BOB, "C1"), "c-20261123-nope", approve=True)
+    approve = ApproveRemoval(ref="c-20261123-nope", request_id="r1")
+    reply = await handle(approve, deps, Requester(BOB, "C1"))
     assert "c-20261123-nope" in str(reply.blocks) and not reply.effects
 
 

@@ -1,18 +1,23 @@
-"""What every handler gets: the services it may use and who is asking."""
+"""What every handler gets: the services it may use and who is asking.
+
+Handlers get narrow services (uploads, the memory of expired requests) over the store's
+connection, never the Redis client itself: what a handler may do to Redis is what these services
+offer.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from commands.authz import Authorizer
-from commands.parse import USAGE
+from commands.leads.store import UploadStore
 from commands.replies import Reply
 from commands.text import escape
-from commands.views.help import mistake_blocks
 from dialer.base import Dialer
 from dialer.errors import DialerError
+from state.expired_requests import ExpiredRequests
 from state.store import CampaignStore, utcnow
 
 
@@ -24,17 +29,22 @@ class Deps:
     clock: Callable[[], datetime] = utcnow
     removal_approval_ttl: timedelta = timedelta(days=1)
     """How long a removal request waits for approval (``REMOVAL_APPROVAL_TTL_SECONDS``)."""
+    time_zone_of: Callable[[str], Awaitable[str | None]] | None = None
+    """A Slack user's IANA time zone (``users.info``), to tell a lead when an armed start goes
+    out in their own time; None, or a None answer: the window's time zone is used."""
 
+    @property
+    def uploads(self) -> UploadStore:
+        return UploadStore(self.store.redis, self.store.keys.uploads)
+
+    @property
+    def expired_requests(self) -> ExpiredRequests:
+        return ExpiredRequests.of(self.store)
 
 @dataclass(frozen=True)
 class Requester:
     user_id: str
     channel_id: str | None = None
-
-
-def mistake(problem: str, verb: str) -> Reply:
-    text, blocks = mistake_blocks(problem, USAGE[verb])
-    return Reply(text=text, blocks=blocks)
 
 
 def dialer_failed(error: DialerError, what: str) -> Reply:

@@ -6,8 +6,11 @@ The status never changes here: it changes when the dialer's notification arrives
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
-from commands.handlers.context import Deps, Requester, dialer_failed, mistake
+from commands.errors import CampaignNotFound, CommandError, CommandRefused
+from commands.handlers.armed import apply_window, hold_for_window
+from commands.handlers.context import Deps, Requester, dialer_failed
 from commands.leads.upload import upload_status
 from commands.replies import Reply, say
 from commands.requests import (
@@ -15,6 +18,7 @@ from commands.requests import (
     ChangeSettings,
     RemoveAgents,
     SetAgentDefault,
+    ShowCampaign,
     StartCampaign,
     StopCampaign,
 )
@@ -35,7 +39,6 @@ from state.campaign import (
 )
 from state.domain import CampaignSettings, CampaignStatus
 from state.effects import ConfirmStop, Effect, RefreshCard
-from state.keys import UploadKeys
 from state.store import UnknownCampaign
 
 # The requests that supersede each other: the latest one is the campaign's pending request.
@@ -47,24 +50,44 @@ ALREADY_THERE: dict[PendingKind, frozenset[CampaignStatus]] = {
 }
 
 
-async def start_or_stop(deps: Deps, who: Requester, command: StartCampaign | StopCampaign) -> Reply:
+async def start_or_stop(
+    deps: Deps,
+    who: Requester,
+    command: StartCampaign | StopCampaign,
+    *,
+    by_window: bool = False,
+) -> Reply:
     """Send the start or stop, then show it as the campaign's one pending request.
 
     A stop supersedes a pending start (and the other way round): the card shows the latest
     request, and the reply says what was sent and which request it replaces. A stop is followed
     by a confirmation read (``ConfirmStop``), so a stop the dialer publishes nothing about (the
     campaign was already stopped) is known, and the removal rule has its reported stop.
+
+    Under a calling window a person's start arms the campaign and, outside the window, waits for
+    it; a person's stop disarms it (``commands.handlers.armed``). ``by_window``: the window's own
+    start or stop (``bot.window_scheduler``), on behalf of the lead who armed it.
     """
-    starting = isinstance(command, StartCampaign)
-    verb = "start" if starting else "stop"
-    campaign = await find_campaign(deps, command.ref, verb)
-    if isinstance(campaign, Reply):
-        return campaign
+    campaign = await find_campaign(deps, command.ref)
     if (locked := refuse_if_locked(campaign)) is not None:
         return locked
     wants_every_lead = isinstance(command, StartCampaign) and not command.partial
     if wants_every_lead and (unfinished := await refuse_if_leads_unfinished(deps, campaign)):
         return unfinished
+    if by_window:
+        return await _send_start_or_stop(deps, who, command, campaign)
+    held = await hold_for_window(deps, who, campaign, command)
+    if isinstance(held, Reply):
+        return held
+    reply = await _send_start_or_stop(deps, who, command, campaign)
+    return reply if held is None else replace(reply, text=f"{reply.text}\n{held}")
+
+
+async def _send_start_or_stop(
+    deps: Deps, who: Requester, command: StartCampaign | StopCampaign, campaign: Campaign
+) -> Reply:
+    starting = isinstance(command, StartCampaign)
+    verb = "start" if starting else "stop"
     kind = PendingKind.START if starting else PendingKind.STOP
     # Taken before the request goes out: the order of two leads' requests is the sending order.
     pending = PendingOperation(kind=kind, requested_by=who.user_id, requested_at=deps.clock())
@@ -121,8 +144,7 @@ async def _record(
 
 async def refuse_if_leads_unfinished(deps: Deps, campaign: Campaign) -> Reply | None:
     """A campaign starts once its leads are all on the dialer, unless the lead says otherwise."""
-    keys = UploadKeys(deps.store.keys.prefix)
-    upload = await upload_status(deps.store.redis, campaign.ref, keys=keys)
+    upload = await upload_status(deps.uploads, campaign.ref)
     if upload is None or upload.complete:
         return None
     where = "is still going" if upload.running else f"stopped ({upload.state.value})"
@@ -134,9 +156,7 @@ async def refuse_if_leads_unfinished(deps: Deps, campaign: Campaign) -> Reply | 
 
 
 async def change_settings(deps: Deps, who: Requester, command: ChangeSettings) -> Reply:
-    campaign = await find_campaign(deps, command.ref, "set")
-    if isinstance(campaign, Reply):
-        return campaign
+    campaign = await find_campaign(deps, command.ref)
     return await apply_settings(deps, who, campaign, merged(campaign.settings, command.changes))
 
 
@@ -180,9 +200,7 @@ async def change_agents(
     just_added: tuple[str, ...] = (),
 ) -> Reply:
     """``just_added``: agents sent a moment ago, not yet confirmed by the dialer."""
-    campaign = await find_campaign(deps, command.ref, "agents")
-    if isinstance(campaign, Reply):
-        return campaign
+    campaign = await find_campaign(deps, command.ref)
     if (locked := refuse_if_locked(campaign)) is not None:
         return locked
     if (elsewhere := agents_elsewhere(campaign)) is not None:
@@ -197,10 +215,9 @@ async def change_agents(
         elif isinstance(command, RemoveAgents):
             unknown = [a for a in command.agent_ids if a not in present]
             if unknown:
-                return mistake(
+                raise CommandError(
                     f"{', '.join(code(a) for a in unknown)} "
-                    f"{'is' if len(unknown) == 1 else 'are'} not an agent of {name_of(campaign)}.",
-                    "agents",
+                    f"{'is' if len(unknown) == 1 else 'are'} not an agent of {name_of(campaign)}."
                 )
             detail = f"removed {' '.join(command.agent_ids)}"
             await deps.dialer.remove_agents(campaign.ref, command.agent_ids)
@@ -257,11 +274,14 @@ async def running_elsewhere(deps: Deps, ref: str, agent_ids: Iterable[str]) -> d
     return found
 
 
+async def run_show(deps: Deps, who: Requester, command: ShowCampaign) -> Reply:
+    lead = await deps.authz.may_change(who.user_id)
+    return await show_campaign(deps, command.ref, who, lead=lead)
+
+
 async def show_campaign(deps: Deps, ref: str, who: Requester, *, lead: bool) -> Reply:
     """A campaign of another channel is shown to leads only (they run every channel's)."""
-    campaign = await find_campaign(deps, ref, "show")
-    if isinstance(campaign, Reply):
-        return campaign
+    campaign = await find_campaign(deps, ref, deleted_too=True)
     home = campaign.channel_id
     if not lead and home is not None and home != who.channel_id:
         return say(
@@ -272,13 +292,15 @@ async def show_campaign(deps: Deps, ref: str, who: Requester, *, lead: bool) -> 
     return Reply(modal=campaign_modal(campaign, conflicts, deps.clock()), campaign=campaign)
 
 
-async def find_campaign(deps: Deps, ref: str, verb: str) -> Campaign | Reply:
+async def find_campaign(deps: Deps, ref: str, *, deleted_too: bool = False) -> Campaign:
+    """The stored campaign; ``CampaignNotFound`` for an unknown ref, and ``CommandRefused`` for a
+    deleted one unless ``deleted_too`` (its record stays readable)."""
     try:
         campaign = await deps.store.require(ref)
     except UnknownCampaign:
-        return mistake(f"There is no campaign {code(ref)}; `/campaign list` shows them.", verb)
-    if campaign.status is CampaignStatus.DELETED and verb != "show":
-        return say(f"{name_of(campaign)} was deleted; nothing can change it now.")
+        raise CampaignNotFound(ref) from None
+    if campaign.status is CampaignStatus.DELETED and not deleted_too:
+        raise CommandRefused(f"{name_of(campaign)} was deleted; nothing can change it now.")
     return campaign
 
 
@@ -296,13 +318,12 @@ def name_of(campaign: Campaign) -> str:
 async def apply_campaign_edit(
     deps: Deps, who: Requester, ref: str, form: CampaignEditForm
 ) -> Reply:
-    """The campaign modal's Apply: settings, then new agents, then the default state.
+    """The campaign modal's Apply: settings, then new agents, then the default state, then the
+    calling window.
 
     Each part goes to the dialer only if it changes something; the replies are combined.
     """
-    campaign = await find_campaign(deps, ref, "show")
-    if isinstance(campaign, Reply):
-        return campaign
+    campaign = await find_campaign(deps, ref, deleted_too=True)
     replies: list[Reply] = []
     settings = merged(campaign.settings, form.settings_changes)
     if settings != campaign.settings:
@@ -316,6 +337,10 @@ async def apply_campaign_edit(
     if has_agents and form.default_state is not None and states != {form.default_state}:
         command = SetAgentDefault(ref=ref, state=form.default_state)
         replies.append(await change_agents(deps, who, command, just_added=form.add_agents))
+    if form.window_given and form.window != campaign.window:
+        current = await find_campaign(deps, ref, deleted_too=True)
+        locked = refuse_if_locked(current)
+        replies.append(locked or await apply_window(deps, who, current, form.window))
     if not replies:
         return say(f"Nothing changed in {name_of(campaign)}; nothing was sent.")
     latest = await deps.store.get(ref)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from commands.handlers.context import Deps, Requester, dialer_failed
 from commands.handlers.control import agent_warnings, name_of
 from commands.replies import Reply
+from commands.requests import OpenNewCampaign
 from commands.text import escape
 from commands.views import ids
 from commands.views.blocks import actions, button, section
@@ -15,6 +16,10 @@ from dialer.models import NewCampaign
 from dialer.registry import capabilities_of
 from state.campaign import Campaign
 from state.effects import RefreshCard
+
+
+async def run_new(deps: Deps, who: Requester, command: OpenNewCampaign) -> Reply:
+    return open_new_campaign(who.channel_id)
 
 
 def open_new_campaign(channel_id: str | None) -> Reply:
@@ -50,6 +55,7 @@ async def create_campaign(
         created_at=deps.clock(),
         settings=form.settings,
         agents=agents,
+        window=form.window,
     )
     await deps.store.create(campaign)
     lines = [f"Created {name_of(campaign)} in <#{channel_id}>; the channel shows its leads upload."]

@@ -1,80 +1,29 @@
-"""One entry point from a typed command to its handler, with the authorisation check first."""
+"""One entry point from a typed command to its handler (found in ``commands.registry``), with
+the authorisation check first, and the one place where a handler's ``CommandError`` or
+``CommandRefused`` becomes the reply."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import replace
 
 from commands.authz import NOT_ALLOWED
+from commands.errors import CommandError, CommandRefused
 from commands.handlers.context import Deps, Requester
-from commands.handlers.control import (
-    change_agents,
-    change_settings,
-    running_elsewhere,
-    show_campaign,
-    start_or_stop,
-)
-from commands.handlers.create import open_new_campaign
-from commands.handlers.history import show_history
-from commands.handlers.overview import ONLY_LEADS_SEE_ALL, list_campaigns
-from commands.handlers.removal import ask_to_remove, decide_removal
+from commands.handlers.control import apply_campaign_edit, running_elsewhere
+from commands.registry import USAGE, subcommand_of
 from commands.replies import Reply, say
-from commands.requests import (
-    AddAgents,
-    ApproveRemoval,
-    CancelRemoval,
-    ChangeSettings,
-    Command,
-    ListCampaigns,
-    OpenNewCampaign,
-    RejectRemoval,
-    RemoveAgents,
-    RemoveCampaign,
-    SetAgentDefault,
-    ShowCampaign,
-    ShowHelp,
-    ShowHistory,
-    StartCampaign,
-    StopCampaign,
-)
-from commands.views.help import help_blocks
+from commands.requests import Command
+from commands.views.forms import CampaignEditForm
+from commands.views.help import mistake_blocks
 from commands.views.modals import campaign_modal
 
 
 async def handle(command: Command, deps: Deps, who: Requester) -> Reply:
-    if command.changes_campaigns and not await deps.authz.may_change(who.user_id):
+    entry = subcommand_of(command)
+    if entry.lead_only and not await deps.authz.may_change(who.user_id):
         return say(NOT_ALLOWED)
-    match command:
-        case ShowHelp():
-            text, blocks = help_blocks()
-            return Reply(text=text, blocks=blocks)
-        case ListCampaigns(page=page, every_channel=every_channel):
-            if every_channel and not await deps.authz.may_change(who.user_id):
-                return say(ONLY_LEADS_SEE_ALL)
-            channel = None if every_channel else who.channel_id
-            return await list_campaigns(deps, page, channel=channel, every_channel=every_channel)
-        case OpenNewCampaign():
-            return open_new_campaign(who.channel_id)
-        case ShowCampaign(ref=ref):
-            lead = await deps.authz.may_change(who.user_id)
-            return await show_campaign(deps, ref, who, lead=lead)
-        case StartCampaign() | StopCampaign():
-            return await start_or_stop(deps, who, command)
-        case ChangeSettings():
-            return await change_settings(deps, who, command)
-        case AddAgents() | RemoveAgents() | SetAgentDefault():
-            return await change_agents(deps, who, command)
-        case ShowHistory(ref=ref, as_csv=as_csv, before=before):
-            lead = await deps.authz.may_change(who.user_id)
-            return await show_history(deps, who, ref, lead=lead, as_csv=as_csv, before=before)
-        case RemoveCampaign(ref=ref):
-            return await ask_to_remove(deps, who, ref)
-        case ApproveRemoval(ref=ref, request_id=request_id):
-            return await decide_removal(deps, who, ref, approve=True, request_id=request_id)
-        case RejectRemoval(ref=ref, request_id=request_id):
-            return await decide_removal(deps, who, ref, approve=False, request_id=request_id)
-        case CancelRemoval(ref=ref):
-            return await decide_removal(deps, who, ref, approve=False)
-    raise TypeError(f"no handler for {type(command).__name__}")
+    return await answered(entry.handle(deps, who, command), entry.usage)
 
 
 async def handle_in_campaign_view(command: Command, ref: str, deps: Deps, who: Requester) -> Reply:
@@ -85,3 +34,19 @@ async def handle_in_campaign_view(command: Command, ref: str, deps: Deps, who: R
         return reply
     conflicts = await running_elsewhere(deps, ref, (a.agent_id for a in campaign.agents))
     return replace(reply, modal=campaign_modal(campaign, conflicts, deps.clock()))
+
+
+async def apply_edit(deps: Deps, who: Requester, ref: str, form: CampaignEditForm) -> Reply:
+    """The campaign modal's Apply (the caller checked that a lead asks)."""
+    return await answered(apply_campaign_edit(deps, who, ref, form), USAGE["show"])
+
+
+async def answered(reply: Awaitable[Reply], usage: str) -> Reply:
+    """The handler's reply, or what its ``CommandError`` / ``CommandRefused`` says."""
+    try:
+        return await reply
+    except CommandError as exc:
+        text, blocks = mistake_blocks(exc.problem, exc.usage or usage)
+        return Reply(text=text, blocks=blocks)
+    except CommandRefused as exc:
+        return say(exc.text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from commands.handlers.context import Deps, Requester
 from commands.replies import FileShare, Reply, say
+from commands.requests import ShowHistory
 from commands.text import code
 from commands.views.history import (
     HISTORY_PAGE_SIZE,
@@ -22,6 +23,13 @@ from state.domain import CampaignStatus
 from state.keys import CAMPAIGN_AUDIT_MAXLEN
 
 READ_BATCH = 200
+
+
+async def run_history(deps: Deps, who: Requester, command: ShowHistory) -> Reply:
+    lead = await deps.authz.may_change(who.user_id)
+    return await show_history(
+        deps, who, command.ref, lead=lead, as_csv=command.as_csv, before=command.before
+    )
 
 
 async def show_history(

@@ -6,8 +6,9 @@ every channel's, and the dialer's campaigns the bot did not create, to campaign 
 
 from __future__ import annotations
 
-from commands.handlers.context import Deps
-from commands.replies import Reply
+from commands.handlers.context import Deps, Requester
+from commands.replies import Reply, say
+from commands.requests import ListCampaigns
 from commands.views.overview import PAGE_SIZE, OverviewPage, OverviewRow, overview_blocks
 from dialer.errors import DialerError
 from dialer.models import DialerCampaign
@@ -38,6 +39,16 @@ ONLY_LEADS_SEE_ALL = (
     ":no_entry: `/campaign list all` shows every channel's campaigns, and only campaign leads "
     "may see them. `/campaign list` shows the campaigns of the channel you are in."
 )
+
+
+async def run_list(deps: Deps, who: Requester, command: ListCampaigns) -> Reply:
+    """``list``: the channel's campaigns; ``list all``: every channel's, for leads only."""
+    if command.every_channel and not await deps.authz.may_change(who.user_id):
+        return say(ONLY_LEADS_SEE_ALL)
+    channel = None if command.every_channel else who.channel_id
+    return await list_campaigns(
+        deps, command.page, channel=channel, every_channel=command.every_channel
+    )
 
 
 async def list_campaigns(

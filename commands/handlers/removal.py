@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from commands.handlers.context import Deps, Requester
 from commands.handlers.control import find_campaign, name_of
 from commands.replies import ChannelEdit, ChannelPost, Reply, say
+from commands.requests import ApproveRemoval, CancelRemoval, RejectRemoval, RemoveCampaign
 from commands.text import code, escape
 from commands.views.approval import approval_decided, approval_expired, approval_request
 from state.campaign import Campaign
 from state.effects import Effect, RefreshCard
+from state.expired_requests import ExpiredRequests
 from state.removal import (
     RemovalExpired,
     RemovalRefused,
@@ -36,10 +38,25 @@ from state.store import CampaignStore
 log = logging.getLogger(__name__)
 
 
+async def run_removal(
+    deps: Deps,
+    who: Requester,
+    command: RemoveCampaign | CancelRemoval | ApproveRemoval | RejectRemoval,
+) -> Reply:
+    """``/campaign remove``, ``remove <ref> cancel`` and the approval message's buttons."""
+    match command:
+        case RemoveCampaign(ref=ref):
+            return await ask_to_remove(deps, who, ref)
+        case ApproveRemoval(ref=ref, request_id=request_id):
+            return await decide_removal(deps, who, ref, approve=True, request_id=request_id)
+        case RejectRemoval(ref=ref, request_id=request_id):
+            return await decide_removal(deps, who, ref, approve=False, request_id=request_id)
+        case CancelRemoval(ref=ref):
+            return await decide_removal(deps, who, ref, approve=False)
+
+
 async def ask_to_remove(deps: Deps, who: Requester, ref: str) -> Reply:
-    found = await find_campaign(deps, ref, "remove")
-    if isinstance(found, Reply):
-        return found
+    found = await find_campaign(deps, ref)
     channel = found.channel_id or who.channel_id
     if channel is None:
         return say("This campaign has no channel to ask for approval in.")
@@ -71,13 +88,11 @@ async def decide_removal(
     the request the button was posted for; any other request is left alone, so a decision is
     single-use. An Approve after the request expired is refused, and expires it if the sweeper
     has not yet."""
-    found = await find_campaign(deps, ref, "remove")
-    if isinstance(found, Reply):
-        return found
+    found = await find_campaign(deps, ref)
     removal = found.removal
     now = deps.clock()
     if request_id and (removal is None or removal.request_id not in ("", request_id)):
-        if await deps.store.redis.exists(_expired_key(deps.store, request_id)):
+        if await deps.expired_requests.expired(request_id):
             return say(
                 f":no_entry: That removal request of {code(ref)} expired without an approval, "
                 "so it can no longer be approved or rejected; nothing changed. Ask again with "
@@ -176,17 +191,8 @@ async def expire_if_due(
     expired = before[-1]
     if expired.removal is not None and expired.removal.request_id:
         # So that a click on its Approve later is told why nothing happens.
-        await store.redis.set(
-            _expired_key(store, expired.removal.request_id), ref, ex=EXPIRED_REQUEST_MEMORY
-        )
+        await ExpiredRequests.of(store).remember(expired.removal.request_id, ref)
     return expired
-
-
-EXPIRED_REQUEST_MEMORY = timedelta(days=30)
-
-
-def _expired_key(store: CampaignStore, request_id: str) -> str:
-    return store.keys.removal_expired(request_id)
 
 
 def expired_approval_edit(campaign: Campaign) -> ChannelEdit | None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from commands.parse import CommandError, parse_agent_ids
+from commands.arguments import parse_agent_ids
+from commands.errors import CommandError
 from commands.settings_input import BadSetting, read_setting, rule
 from commands.views import ids
+from state.calling_window import CallingWindow, WindowError, parse_window
 from state.domain import AgentAssignment, AgentDefaultState, CampaignSettings
 
 StateValues = dict[str, dict[str, dict[str, Any]]]
@@ -38,6 +40,7 @@ class NewCampaignForm:
     settings: CampaignSettings
     agents: tuple[AgentAssignment, ...]
     leads_file_id: str | None
+    window: CallingWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class CampaignEditForm:
     """Only the settings fields present in the modal; the caller compares with the current."""
     add_agents: tuple[str, ...]
     default_state: AgentDefaultState | None
+    window_given: bool = False
+    """The modal had the calling-window field (``window``: what it held, None when empty)."""
+    window: CallingWindow | None = None
 
 
 def read_new_campaign(values: StateValues, *, file_id: str | None = None) -> NewCampaignForm:
@@ -62,6 +68,7 @@ def read_new_campaign(values: StateValues, *, file_id: str | None = None) -> New
         errors[ids.DETAIL] = "At most 500 characters."
     changes = _settings(values, errors)
     agent_ids = _agents(values, errors)
+    _, window = _window(values, errors)
     state = _default_state(values) or AgentDefaultState.OFFLINE
     files = [{"id": file_id}] if file_id else _files(values, ids.LEADS)
     if not files:
@@ -76,6 +83,7 @@ def read_new_campaign(values: StateValues, *, file_id: str | None = None) -> New
         settings=CampaignSettings.model_validate(changes),
         agents=tuple(AgentAssignment(agent_id=a, default_state=state) for a in agent_ids),
         leads_file_id=str(files[0]["id"]),
+        window=window,
     )
 
 
@@ -83,10 +91,15 @@ def read_campaign_edit(values: StateValues) -> CampaignEditForm:
     errors: dict[str, str] = {}
     changes = _settings(values, errors)
     agent_ids = _agents(values, errors)
+    window_given, window = _window(values, errors)
     if errors:
         raise FormErrors(errors)
     return CampaignEditForm(
-        settings_changes=changes, add_agents=agent_ids, default_state=_default_state(values)
+        settings_changes=changes,
+        add_agents=agent_ids,
+        default_state=_default_state(values),
+        window_given=window_given,
+        window=window,
     )
 
 
@@ -109,6 +122,20 @@ def _agents(values: StateValues, errors: dict[str, str]) -> tuple[str, ...]:
     except CommandError:
         errors[ids.AGENTS] = "Agent ids are letters, digits and ._:@+- separated by spaces."
         return ()
+
+
+def _window(values: StateValues, errors: dict[str, str]) -> tuple[bool, CallingWindow | None]:
+    """Whether the form has the calling-window field, and the window it holds (None: empty)."""
+    if ids.CALLING_WINDOW not in values:
+        return False, None
+    typed = (_text(values, ids.CALLING_WINDOW) or "").split()
+    if not typed:
+        return True, None
+    try:
+        return True, parse_window(typed)
+    except WindowError as exc:
+        errors[ids.CALLING_WINDOW] = str(exc)
+        return True, None
 
 
 def _default_state(values: StateValues) -> AgentDefaultState | None:

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from commands.parse import USAGE
+# The module, not its names: the registry imports this module too (its help handler).
+from commands import registry
 from commands.text import escape
 from commands.views.blocks import Block, context, section
 
-WHAT_EACH_DOES: dict[str, str] = {
-    "list": "this channel's campaigns, with Start / Stop / Edit / Remove buttons; "
-    "`list all`: every channel's, and the dialer's own (campaign leads only)",
-    "new": "create a campaign (name, settings, agents, leads CSV)",
-    "show": "one campaign: change its settings and agents",
-    "start": "ask the dialer to start it (the channel says when it is running)",
-    "stop": "ask the dialer to stop it (stopping first, then stopped)",
-    "set": "change settings, in any status; aggression is always changeable",
-    "agents": "add or remove agents, or choose how they join",
-    "remove": "ask another campaign lead to approve removing it; `cancel` withdraws your "
-    "request while it waits (another lead's `cancel` rejects it)",
-    "history": "everything that happened to it, newest first: requests, approvals, statuses "
-    "and their source, settings before → after; `csv`: all of it as a file",
-}
-
 
 def help_blocks() -> tuple[str, list[Block]]:
-    lines = [f"`{escape(USAGE[verb])}`\n{text}" for verb, text in WHAT_EACH_DOES.items()]
+    lines = [
+        f"`{escape(entry.usage)}`\n{entry.help}" for entry in registry.SUBCOMMANDS if entry.help
+    ]
     return "How to use /campaign", [
         section("*/campaign* runs outbound dialer campaigns.\n\n" + "\n".join(lines)),
         context(
@@ -35,9 +23,10 @@ def help_blocks() -> tuple[str, list[Block]]:
     ]
 
 
-def mistake_blocks(problem: str, usage: str) -> tuple[str, list[Block]]:
-    """``problem`` is mrkdwn the parser already escaped."""
+def mistake_blocks(problem: str, usage: str | None) -> tuple[str, list[Block]]:
+    """``problem`` is mrkdwn the parser already escaped; ``usage`` the form, when there is one."""
+    form = f"\nThe form is: `{escape(usage)}`" if usage else ""
     return "That command did not work", [
-        section(f":warning: {problem}\nThe form is: `{escape(usage)}`"),
+        section(f":warning: {problem}{form}"),
         context("`/campaign help` lists every command."),
     ]

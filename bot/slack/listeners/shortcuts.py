@@ -55,28 +55,31 @@ def leads_file_of(message: dict[str, Any], max_bytes: int) -> tuple[str, str] | 
     return str(file["id"]), str(file.get("name") or file["id"])
 
 
-def register(app: AsyncApp, edge: SlackEdge) -> None:
-    async def create_from_file(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        where = Where(
-            user_id=str(body["user"]["id"]),
-            channel_id=(body.get("channel") or {}).get("id"),
-            trigger_id=body.get("trigger_id"),
-            respond=respond if body.get("response_url") else None,
-        )
-        trigger = str(body.get("trigger_id") or "")
-        if trigger and not await edge.once.first_time("shortcut", trigger):
-            return
-        if not await edge.deps.authz.may_change(where.user_id):
-            await edge.delivery.tell(where, NOT_ALLOWED)
-            return
-        found = leads_file_of(body.get("message") or {}, edge.leads.settings.max_file_bytes)
-        if isinstance(found, str):
-            await edge.delivery.tell(where, found)
-            return
-        if (problem := await edge.channels.problem(where.channel_id)) is not None:
-            await edge.delivery.tell(where, problem)
-            return
-        await edge.delivery.deliver(Reply(modal=new_campaign_modal(where.channel_id, found)), where)
+async def create_from_file(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, edge: SlackEdge
+) -> None:
+    await ack()
+    where = Where(
+        user_id=str(body["user"]["id"]),
+        channel_id=(body.get("channel") or {}).get("id"),
+        trigger_id=body.get("trigger_id"),
+        respond=respond if body.get("response_url") else None,
+    )
+    trigger = str(body.get("trigger_id") or "")
+    if trigger and not await edge.once.first_time("shortcut", trigger):
+        return
+    if not await edge.deps.authz.may_change(where.user_id):
+        await edge.delivery.tell(where, NOT_ALLOWED)
+        return
+    found = leads_file_of(body.get("message") or {}, edge.leads.settings.max_file_bytes)
+    if isinstance(found, str):
+        await edge.delivery.tell(where, found)
+        return
+    if (problem := await edge.channels.problem(where.channel_id)) is not None:
+        await edge.delivery.tell(where, problem)
+        return
+    await edge.delivery.deliver(Reply(modal=new_campaign_modal(where.channel_id, found)), where)
 
+
+def register(app: AsyncApp) -> None:
     app.message_shortcut(CREATE_FROM_FILE)(create_from_file)
