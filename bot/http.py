@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from bot.bootstrap import Services
 from bot.head_limit import HeadLimit
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import AlertMetrics, render_metrics
 from bot.request_body import BodyRefused, ClientGone, read_body
 from bot.slack.app import SlackApp
@@ -165,7 +166,8 @@ def create_http_app(
         )
 
     async def metrics(request: Request) -> Response:
-        return PlainTextResponse(await render_metrics(services, alerts, len(buffer)))
+        text = await render_metrics(services, alerts, len(buffer))
+        return Response(text, media_type=METRICS_CONTENT_TYPE)
 
     return Starlette(
         routes=[

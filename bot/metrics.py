@@ -1,7 +1,9 @@
-"""Every figure ``GET /metrics`` shows, defined in one place, and their Prometheus text.
+"""Every figure ``GET /metrics`` shows, defined in one place, exposed with ``prometheus_client``.
 
-Counters are per process (each replica counts what it did; Prometheus sums replicas). Gauges are
-read from Redis when scraped, so every replica shows the same campaigns and backlog.
+Counters are per replica: each ``Metrics`` has its own registry (never the library's global
+one), so each replica counts what it did, Prometheus sums replicas, and tests can build several
+in one process. Gauges are read from Redis when scraped, so every replica shows the same
+campaigns and backlog.
 
     notifications_total{outcome}          applied, duplicate, stale, ignored; and rejected:
                                           webhook deliveries refused (forged, unreadable)
@@ -22,90 +24,97 @@ Every name starts with ``campaign_bot_``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+import prometheus_client
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from redis.exceptions import RedisError
 
-from dialer.models import CampaignStatus
+from state.domain import CampaignStatus
 
 if TYPE_CHECKING:
     from bot.bootstrap import Services
 
 PREFIX = "campaign_bot_"
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
+REDIS_LEFT_OUT = "# campaign gauges left out: Redis is not answering\n"
 
 
 class Counter:
-    """A monotonically increasing count per combination of label values."""
+    """One counter of a replica's registry, by label values. ``inc`` takes the labels by name
+    and refuses a wrong set, as every instrumented place calls it."""
 
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        name: str,
+        help_text: str,
+        labels: tuple[str, ...] = (),
+    ) -> None:
         self.name = PREFIX + name
-        self.help_text = help_text
         self.labels = labels
-        self._values: dict[tuple[str, ...], float] = {}
+        self._registry = registry
+        self._counter = prometheus_client.Counter(self.name, help_text, labels, registry=registry)
 
     def inc(self, amount: float = 1, **labels: str) -> None:
         if set(labels) != set(self.labels):
             raise ValueError(f"{self.name} takes labels {self.labels}, not {tuple(labels)}")
-        key = tuple(labels[name] for name in self.labels)
-        self._values[key] = self._values.get(key, 0) + amount
+        (self._counter.labels(**labels) if labels else self._counter).inc(amount)
 
     def value(self, **labels: str) -> float:
-        return self._values.get(tuple(labels[name] for name in self.labels), 0)
+        return self._registry.get_sample_value(self.name, labels) or 0.0
 
     def total(self) -> float:
-        return sum(self._values.values())
-
-    def lines(self) -> Iterator[str]:
-        yield f"# HELP {self.name} {self.help_text}"
-        yield f"# TYPE {self.name} counter"
-        if not self.labels:
-            yield f"{self.name} {_number(self.total())}"
-            return
-        for key, value in sorted(self._values.items()):
-            pairs = ",".join(f'{n}="{_label(v)}"' for n, v in zip(self.labels, key, strict=True))
-            yield f"{self.name}{{{pairs}}} {_number(value)}"
+        return sum(
+            sample.value
+            for family in self._counter.collect()
+            for sample in family.samples
+            if sample.name == self.name
+        )
 
 
-@dataclass
 class Metrics:
-    """The process's counters; ``Services`` holds one, the instrumented places count into it."""
+    """A replica's counters in its own registry; ``Services`` holds one, the instrumented
+    places count into it."""
 
-    notifications: Counter = field(
-        default_factory=lambda: Counter(
-            "notifications_total", "Dialer notifications by what became of them.", ("outcome",)
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.notifications = Counter(
+            self.registry,
+            "notifications_total",
+            "Dialer notifications by what became of them.",
+            ("outcome",),
         )
-    )
-    slack_calls: Counter = field(
-        default_factory=lambda: Counter(
-            "slack_calls_total", "Slack Web API calls by method and result.", ("method", "result")
+        self.slack_calls = Counter(
+            self.registry,
+            "slack_calls_total",
+            "Slack Web API calls by method and result.",
+            ("method", "result"),
         )
-    )
-    dialer_calls: Counter = field(
-        default_factory=lambda: Counter(
+        self.dialer_calls = Counter(
+            self.registry,
             "dialer_calls_total",
             "Dialer API calls by operation and outcome.",
             ("operation", "outcome"),
         )
-    )
-    leads_uploaded: Counter = field(
-        default_factory=lambda: Counter("leads_uploaded_total", "Contacts the dialer accepted.")
-    )
-    webhook_buffer: Counter = field(
-        default_factory=lambda: Counter(
+        self.leads_uploaded = Counter(
+            self.registry, "leads_uploaded_total", "Contacts the dialer accepted."
+        )
+        self.webhook_buffer = Counter(
+            self.registry,
             "webhook_buffer_total",
             "Webhook notifications kept in memory while Redis was away: buffered, flushed to the "
             "inbox, or refused (buffer full).",
             ("outcome",),
         )
-    )
-    reconciliations: Counter = field(
-        default_factory=lambda: Counter(
+        self.reconciliations = Counter(
+            self.registry,
             "reconciled_total",
             "Campaign statuses corrected from the dialer's own list after a Redis outage.",
         )
-    )
 
     def counters(self) -> tuple[Counter, ...]:
         return (
@@ -131,6 +140,33 @@ class AlertMetrics:
     dropped: int = 0
 
 
+_ALERT_HELP = {
+    "slack_calls": "Slack calls the channel alert worker made.",
+    "rate_limited": "Slack calls of the alert worker answered 429.",
+    "slack_errors": "Slack calls of the alert worker that failed otherwise.",
+    "alerts_queued": "Status alerts queued for a channel.",
+    "alerts_merged": "Queued alerts merged into one message.",
+    "cards_coalesced": "Campaign card updates folded into a later one.",
+    "dropped": "Alerts dropped (no channel, or the channel refused them).",
+}
+
+
+class _Scrape:
+    """What one scrape shows: the replica's counters, then the figures read for it."""
+
+    def __init__(self, registry: CollectorRegistry, read_now: list[Metric]) -> None:
+        self._registry = registry
+        self._read_now = read_now
+
+    def collect(self) -> Iterable[Metric]:
+        yield from self._read_now
+        for family in self._registry.collect():
+            # prometheus_client adds a ``_created`` timestamp beside each counter; the bot has
+            # never shown one, so the series stay those documented above.
+            family.samples = [s for s in family.samples if not s.name.endswith("_created")]
+            yield family
+
+
 async def render_metrics(
     services: Services,
     alerts: AlertMetrics | None,
@@ -140,36 +176,46 @@ async def render_metrics(
 ) -> str:
     """The figures an operator watches, in Prometheus' text format. The gauges read from Redis
     are left out while it does not answer; the counters are always there."""
-    lines = []
+    read_now: list[Metric] = []
     try:
         async with asyncio.timeout(redis_deadline):
             live = await services.store.list_live()
             backlog = await services.redis.xlen(services.inbox.stream)
     except (RedisError, OSError, TimeoutError):
-        lines.append("# campaign gauges left out: Redis is not answering")
+        head = REDIS_LEFT_OUT
     else:
-        lines.append("# TYPE campaign_bot_campaigns gauge")
+        head = ""
+        campaigns = GaugeMetricFamily(
+            PREFIX + "campaigns", "Live campaigns by status.", labels=("status",)
+        )
         for status in CampaignStatus:
-            count = sum(1 for c in live if c.status is status)
-            lines.append(f'campaign_bot_campaigns{{status="{status.value}"}} {count}')
-        lines.append("# TYPE campaign_bot_removals_under_way gauge")
-        lines.append(f"campaign_bot_removals_under_way {sum(1 for c in live if c.removal)}")
-        lines.append("# TYPE campaign_bot_notification_stream_length gauge")
-        lines.append(f"campaign_bot_notification_stream_length {backlog}")
-    lines.append("# TYPE campaign_bot_webhook_buffer_length gauge")
-    lines.append(f"campaign_bot_webhook_buffer_length {buffered}")
-    for counter in services.metrics.counters():
-        lines.extend(counter.lines())
+            campaigns.add_metric((status.value,), sum(1 for c in live if c.status is status))
+        read_now.append(campaigns)
+        read_now.append(
+            _gauge(
+                "removals_under_way",
+                "Campaigns with a removal under way.",
+                sum(1 for c in live if c.removal),
+            )
+        )
+        read_now.append(
+            _gauge("notification_stream_length", "Dialer notifications not yet applied.", backlog)
+        )
+    read_now.append(
+        _gauge(
+            "webhook_buffer_length",
+            "Webhook notifications waiting in this replica's memory for Redis.",
+            buffered,
+        )
+    )
     if alerts is not None:
         for name, value in asdict(alerts).items():
-            lines.append(f"# TYPE campaign_bot_alerts_{name}_total counter")
-            lines.append(f"campaign_bot_alerts_{name}_total {value}")
-    return "\n".join(lines) + "\n"
+            read_now.append(
+                CounterMetricFamily(f"{PREFIX}alerts_{name}_total", _ALERT_HELP[name], value)
+            )
+    body = generate_latest(_Scrape(services.metrics.registry, read_now)).decode()
+    return head + body
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if value == int(value) else repr(value)
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(PREFIX + name, help_text, value=value)
