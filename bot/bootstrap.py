@@ -7,9 +7,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.metered import MeteredDialer
 from bot.metrics import Metrics
@@ -17,6 +14,7 @@ from bot.settings import Settings
 from dialer.base import Dialer, WebhookReceiver
 from dialer.limits import LocalLimits
 from dialer.registry import AdapterContext, build_dialer
+from state.connection import check_key_prefix, parse_redis_url, redis_client
 from state.inbox import NotificationInbox
 from state.keys import Keys
 from state.limiter import shared_limits
@@ -67,31 +65,11 @@ class Services:
         await self.redis.aclose()
 
 
-def redis_client(url: str, *, connect_timeout: float = 2.0, socket_timeout: float = 3.0) -> Redis:
-    """A client that rides out a dropped connection (a Redis restart, a failover): the command in
-    hand is sent again on a fresh connection a few times before it fails. Every write the bot
-    repeats this way is idempotent (event ids, NX locks, WATCH/MULTI transactions).
-
-    A Redis that does not answer (paused, or cut off without a reset) fails the command after
-    ``socket_timeout`` and is not retried: a request waiting on it must fail fast, not hang for
-    several timeouts in a row. ``socket_timeout`` must outlast the inbox's blocking reads.
-    """
-    return Redis.from_url(
-        url,
-        retry=Retry(
-            ExponentialBackoff(cap=1.0, base=0.05),
-            retries=5,
-            supported_errors=(RedisConnectionError,),
-        ),
-        retry_on_error=[RedisConnectionError],
-        socket_connect_timeout=connect_timeout,
-        socket_timeout=socket_timeout,
-        health_check_interval=15,
-    )
-
-
 def connect_redis(settings: Settings) -> Redis:
+    """The client ``REDIS_URL`` names (one Redis, a cluster or a Sentinel-managed primary: see
+    ``state.connection``); raises ``ValueError`` for a cluster with an untagged key prefix."""
     if settings.redis_url:
+        check_key_prefix(parse_redis_url(settings.redis_url), settings.redis_key_prefix)
         return redis_client(
             settings.redis_url,
             connect_timeout=settings.redis_connect_timeout_seconds,

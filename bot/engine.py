@@ -237,6 +237,8 @@ class Engine:
     async def _sweep_forever(self) -> None:
         while True:
             try:
+                # Cluster layout: the index and audit writes a crash left as follow-ups.
+                await self.services.store.sweep_followups()
                 await self.sweep_removals()
             except Exception:
                 if cancellation_requested():

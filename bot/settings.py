@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from state.connection import parse_redis_url
 from state.inbox import INBOX_BLOCK_SECONDS
 
 
@@ -30,7 +31,8 @@ class Settings(BaseSettings):
     """Slack user ids (U…/W…) and user-group ids (S…) allowed to change campaigns."""
 
     redis_url: str | None = None
-    """None runs on an in-memory store that loses everything on exit."""
+    """None runs on an in-memory store that loses everything on exit; ``redis+cluster://`` and
+    ``redis+sentinel://`` name a cluster or a Sentinel-managed primary (``state.connection``)."""
     redis_key_prefix: str = "cb:"
     redis_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     """How long opening a connection to Redis may take before the command fails."""
@@ -99,8 +101,8 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("expected redis://host:6379/0, rediss://… (TLS) or unix:///path")
+        if value:
+            parse_redis_url(value)  # one Redis, a cluster or Sentinel: state.connection
         return value
 
     @field_validator("campaign_leads", mode="before")

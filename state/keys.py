@@ -2,6 +2,28 @@
 
 All keys share one prefix (``cb:`` by default) so that several deployments, or tests, can share a
 Redis without touching each other's data.
+
+On a Redis Cluster every multi-key command (WATCH/MULTI, Lua, MGET) must name keys of one hash
+slot. The layout there (``state.connection.check_key_prefix`` insists on it) follows from a prefix
+with a hash tag, ``{cb}:``:
+
+- Deployment-wide keys (live-campaign index, dialer-id map, agent sets, audit stream, notification
+  stream, alert outboxes, locks, and every key other modules build from the prefix) carry the
+  prefix's tag, so they share one slot and any transaction among them works as on one Redis. This
+  data is small or capped (the audit and notification streams are trimmed), so one slot holds it.
+- Per-campaign keys (document, history, seen event ids, drift and removal locks, follow-ups) carry
+  the campaign's tag, ``cb:campaign:{<ref>}``, so campaigns spread over the cluster and a
+  campaign's own transaction stays in its slot.
+- A campaign transaction that also changes deployment-wide keys cannot touch both slots at once,
+  so it records those writes as a follow-up entry in the campaign's own slot, inside the same
+  MULTI, and they are applied right after by a Lua script in the deployment slot that remembers
+  the last follow-up applied per campaign (``followup_mark``): applying one again, or an older one
+  after a newer, changes nothing, and a follow-up left by a crash is applied by the next change of
+  that campaign or by the sweeper (``followups_pending``). Nothing is lost or applied twice;
+  readers of the deployment-wide keys may see a change a moment after the campaign has it.
+
+A prefix without a hash tag keeps the single-Redis layout: the key strings below are unchanged
+from before clusters were supported, so an existing deployment keeps its data.
 """
 
 from __future__ import annotations
@@ -22,9 +44,47 @@ ALERT_LEASE_TTL = timedelta(seconds=3)
 it sends); after a crash another replica takes the channel over this long after."""
 
 
+FOLLOWUP_MARK_TTL = timedelta(days=30)
+"""How long the last follow-up applied to a campaign is remembered (it is renewed by each one):
+far longer than a follow-up can wait for the sweeper."""
+
+
+def hash_tag(key: str) -> str | None:
+    """What Redis Cluster hashes ``key`` by, if it has a tag: the text between the first ``{`` and
+    the first ``}`` after it, when not empty."""
+    start = key.find("{")
+    end = key.find("}", start + 1)
+    if start < 0 or end < 0 or end == start + 1:
+        return None
+    return key[start + 1 : end]
+
+
 @dataclass(frozen=True)
 class Keys:
     prefix: str = "cb:"
+
+    @property
+    def cluster(self) -> bool:
+        """The cluster layout (a prefix with a hash tag); see the module's docstring."""
+        return hash_tag(self.prefix) is not None
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """SCAN patterns matching every key of this prefix (per-campaign keys in the cluster
+        layout drop the prefix's braces, so that only the campaign's tag counts)."""
+        if not self.cluster:
+            return (f"{self.prefix}*",)
+        return (f"{self.prefix}*", f"{self._campaign_prefix}*")
+
+    @property
+    def _campaign_prefix(self) -> str:
+        tag = hash_tag(self.prefix)
+        return self.prefix if tag is None else self.prefix.replace(f"{{{tag}}}", tag, 1)
+
+    def _of_campaign(self, name: str, ref: str, rest: str = "") -> str:
+        if self.cluster:
+            return f"{self._campaign_prefix}{name}:{{{ref}}}{rest}"
+        return f"{self.prefix}{name}:{ref}{rest}"
 
     # SET of every campaign ref ever issued. Forever: refs are never reused.
     @property
@@ -38,7 +98,7 @@ class Keys:
 
     # STRING, JSON of ``state.campaign.Campaign``. Until deleted, then DELETED_CAMPAIGN_TTL.
     def campaign(self, ref: str) -> str:
-        return f"{self.prefix}campaign:{ref}"
+        return self._of_campaign("campaign", ref)
 
     # STRING dialer's own campaign id -> ref. Same lifetime as the campaign.
     def dialer_id(self, dialer: str, dialer_id: str) -> str:
@@ -47,6 +107,13 @@ class Keys:
     # STRING "1", SEEN_EVENT_TTL: a notification event id already handled.
     def seen_event(self, dialer: str, event_id: str) -> str:
         return f"{self.prefix}seen:{dialer}:{event_id}"
+
+    # The same for an event about campaign ``ref``: in the campaign's slot in the cluster layout
+    # (checked together with ``seen_event``, which an event that matched no campaign sets).
+    def campaign_seen_event(self, ref: str, dialer: str, event_id: str) -> str:
+        if self.cluster:
+            return self._of_campaign("seen", ref, f":{dialer}:{event_id}")
+        return self.seen_event(dialer, event_id)
 
     # SET of refs of running campaigns this agent is assigned to. Maintained with each transition.
     def agent_running(self, agent_id: str) -> str:
@@ -61,7 +128,7 @@ class Keys:
     # about this campaign (``/campaign history``). Kept while the campaign lives, then for
     # AUDIT_RETENTION_DAYS after its deletion (EXPIRE set with the deletion).
     def campaign_audit(self, ref: str) -> str:
-        return f"{self.prefix}audit:{ref}"
+        return self._of_campaign("audit", ref)
 
     # STREAM with consumer group, capped at NOTIFICATION_STREAM_MAXLEN: notifications waiting to
     # be applied. Entries are acknowledged once applied.
@@ -104,7 +171,7 @@ class Keys:
     # STRING "1", SET NX, expires after ``bot.reconcile.DRIFT_MEMORY_SECONDS``; deleted once the
     # drift is corrected: the campaign's channel was already warned about this drift.
     def reconcile_drift(self, ref: str, status: str) -> str:
-        return f"{self.prefix}reconcile:drift:{ref}:{status}"
+        return self._of_campaign("reconcile:drift", ref, f":{status}")
 
     # STRING replica id, SET NX PX for the reconcile interval: the replica whose turn the
     # periodic reconciliation pass is. Never released; it expires.
@@ -115,7 +182,22 @@ class Keys:
     # STRING consumer name, SET NX PX for the removal sweep interval: the replica that re-sends a
     # stalled removal's request, or expires its approval request, this round. Never released.
     def removal_lock(self, ref: str) -> str:
-        return f"{self.prefix}lock:removal:{ref}"
+        return self._of_campaign("lock:removal", ref)
+
+    # Cluster layout only. STREAM of the deployment-wide writes of this campaign's transactions
+    # not yet applied (``state.followups``); entries are deleted once applied.
+    def followups(self, ref: str) -> str:
+        return self._of_campaign("followups", ref)
+
+    # Cluster layout only. STRING id of the last follow-up of ``ref`` applied, FOLLOWUP_MARK_TTL.
+    def followup_mark(self, ref: str) -> str:
+        return f"{self.prefix}followups:applied:{ref}"
+
+    # Cluster layout only. ZSET ref -> when (epoch ms) a transaction with follow-ups was begun:
+    # where the sweeper looks for follow-ups a crash left behind.
+    @property
+    def followups_pending(self) -> str:
+        return f"{self.prefix}followups:pending"
 
     # SET of E.164 numbers never to be dialled, shared by every campaign and dialer. Forever:
     # only ``/campaign dnc remove`` takes a number off. Deployment-wide, in the audit stream's

@@ -30,6 +30,7 @@ from redis.exceptions import WatchError
 from state.campaign import Campaign
 from state.domain import CampaignStatus
 from state.effects import Effect, RefreshCard, RemovalRejected, RemovalRequested, StatusAlert
+from state.followups import GlobalWrites
 from state.keys import ALERT_LEASE_TTL, Keys
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,11 @@ class AlertOutbox:
 
     # -- recording ---------------------------------------------------------------------------
 
-    def stage(self, pipe: Pipeline, effects: Iterable[Effect], campaign: Campaign) -> int:
-        """Add the shown ``effects`` to ``pipe`` (in its MULTI); returns how many entries."""
+    def stage(
+        self, pipe: Pipeline | GlobalWrites, effects: Iterable[Effect], campaign: Campaign
+    ) -> int:
+        """Add the shown ``effects`` to ``pipe`` (in its MULTI, or the follow-up of a campaign
+        transaction in the cluster layout); returns how many entries."""
         shown = [effect for effect in effects if is_shown(effect)]
         if not shown:
             return 0

@@ -6,6 +6,10 @@ transaction or retries. So any number of coroutines or processes may apply notif
 same campaign at once and each notification is applied exactly once. With an alert outbox attached
 (``state.outbox``, the Slack alerts' own), the effects a notification shows in Slack are recorded
 in that same transaction: applied once, shown once, even if the process dies right after.
+
+In the cluster key layout (``state.keys``) the transaction keeps to the campaign's slot: the
+deployment-wide writes (indexes, the audit stream, the alert outbox) are recorded in it as a
+follow-up and applied right after, exactly once (``state.followups``).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from state.campaign import Campaign, PendingOperation
+from state.connection import is_cluster
 from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import Effect
+from state.followups import Followups, GlobalWrites
 from state.keys import (
     AUDIT_MAXLEN,
     CAMPAIGN_AUDIT_MAXLEN,
@@ -35,6 +41,8 @@ from state.outbox import AlertOutbox, is_shown
 from state.refs import SUFFIX_LENGTH, candidate_ref
 
 Change = Callable[[Campaign], tuple[Campaign, Sequence[Effect]]]
+Writes = Pipeline | GlobalWrites
+"""Where a transaction's deployment-wide writes go: into its MULTI, or into its follow-up."""
 
 
 class UnknownCampaign(LookupError):
@@ -72,6 +80,7 @@ class CampaignStore:
         """How long a deleted campaign's record and history are kept (AUDIT_RETENTION_DAYS)."""
         self.outbox: AlertOutbox | None = None
         """Where notifications' shown effects are recorded; set by the Slack alerts."""
+        self.followups = Followups(redis, self.keys) if self.keys.cluster else None
 
     # -- references -------------------------------------------------------------------------
 
@@ -105,7 +114,14 @@ class CampaignStore:
         refs: list[Any] = await self.redis.zrange(self.keys.live_campaigns, 0, -1)
         if not refs:
             return []
-        docs = await self.redis.mget([self.keys.campaign(_text(ref)) for ref in refs])
+        names = [self.keys.campaign(_text(ref)) for ref in refs]
+        if is_cluster(self.redis):  # one GET per campaign: their keys are in different slots
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.get(name)
+                docs = await pipe.execute()
+        else:
+            docs = await self.redis.mget(names)
         return [Campaign.model_validate_json(doc) for doc in docs if doc is not None]
 
     async def resolve_ref(self, event: DialerNotification) -> str | None:
@@ -151,8 +167,9 @@ class CampaignStore:
     async def note(self, ref: str, action: str, actor: str, data: dict[str, Any]) -> None:
         """Audit something that is not a change of the campaign document (leads uploaded)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            self._audit(pipe, action, ref, actor, data)
-            await pipe.execute()
+            writes = self._deployment_writes(pipe, ref)
+            self._audit(pipe, writes, action, ref, actor, data)
+            await self._commit(pipe, ref, writes)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -160,26 +177,40 @@ class CampaignStore:
         """Store a new campaign under a ref from ``issue_ref``. A ref is stored only once."""
         if not await self.was_issued(campaign.ref):
             raise ValueError(f"{campaign.ref} was not issued by this store")
+        key = self.keys.campaign(campaign.ref)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.campaign(campaign.ref), campaign.model_dump_json(), nx=True)
-            pipe.zadd(self.keys.live_campaigns, {campaign.ref: campaign.created_at.timestamp()})
-            if campaign.dialer_id:
-                pipe.set(self.keys.dialer_id(campaign.dialer, campaign.dialer_id), campaign.ref)
-            self._audit(
-                pipe,
-                "created",
-                campaign.ref,
-                campaign.created_by,
-                {
-                    "name": campaign.name,
-                    "channel": campaign.channel_id,
-                    "settings": campaign.settings.model_dump(mode="json"),
-                    "agents": [a.agent_id for a in campaign.agents],
-                },
-            )
-            stored, *_ = await pipe.execute()
-        if not stored:
-            raise ValueError(f"campaign {campaign.ref} already exists")
+            while True:
+                try:
+                    # WATCH rather than SET NX: nothing else (index, audit) may be written for a
+                    # campaign that turns out to exist.
+                    await pipe.watch(key)
+                    if await pipe.get(key) is not None:  # (a cluster's EXISTS is split by slot)
+                        raise ValueError(f"campaign {campaign.ref} already exists")
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    writes = self._deployment_writes(pipe, campaign.ref)
+                    pipe.set(key, campaign.model_dump_json())
+                    created = campaign.created_at.timestamp()
+                    writes.zadd(self.keys.live_campaigns, {campaign.ref: created})
+                    if campaign.dialer_id:
+                        dialer_key = self.keys.dialer_id(campaign.dialer, campaign.dialer_id)
+                        writes.set(dialer_key, campaign.ref)
+                    self._audit(
+                        pipe,
+                        writes,
+                        "created",
+                        campaign.ref,
+                        campaign.created_by,
+                        {
+                            "name": campaign.name,
+                            "channel": campaign.channel_id,
+                            "settings": campaign.settings.model_dump(mode="json"),
+                            "agents": [a.agent_id for a in campaign.agents],
+                        },
+                    )
+                    await self._commit(pipe, campaign.ref, writes)
+                    return
+                except WatchError:
+                    continue
 
     async def update(
         self, ref: str, change: Change, *, actor: str, action: str
@@ -202,12 +233,14 @@ class CampaignStore:
                     if updated.status is not current.status:
                         raise ValueError("only dialer notifications change a campaign's status")
                     pipe.multi()  # type: ignore[no-untyped-call]
+                    writes = self._deployment_writes(pipe, ref)
                     pipe.set(key, updated.model_dump_json())
                     if updated.dialer_id and updated.dialer_id != current.dialer_id:
-                        pipe.set(self.keys.dialer_id(updated.dialer, updated.dialer_id), ref)
-                    self._reindex_agents(pipe, current, updated)
-                    self._audit(pipe, action, ref, actor, change_details(current, updated))
-                    await pipe.execute()
+                        writes.set(self.keys.dialer_id(updated.dialer, updated.dialer_id), ref)
+                    self._reindex_agents(writes, current, updated)
+                    details = change_details(current, updated)
+                    self._audit(pipe, writes, action, ref, actor, details)
+                    await self._commit(pipe, ref, writes)
                     return updated, tuple(effects)
                 except WatchError:
                     continue
@@ -225,85 +258,121 @@ class CampaignStore:
 
     async def apply_notification(self, event: DialerNotification) -> ApplyResult:
         """Apply one dialer notification exactly once, in order, atomically."""
-        seen_key = self.keys.seen_event(event.dialer, event.event_id)
+        unmatched_key = self.keys.seen_event(event.dialer, event.event_id)
+        if self.keys.cluster and await self.redis.exists(unmatched_key):
+            # Seen when it matched no campaign (the key is only ever set, so reading it before
+            # the transaction is safe); in the single layout it is the key watched below.
+            await self._audit_now(event.campaign_ref or "", event, Outcome.DUPLICATE)
+            return ApplyResult(Outcome.DUPLICATE, None)
         ref = await self.resolve_ref(event)
         if ref is None:
-            await self._note_unmatched(seen_key, event)
+            await self._note_unmatched(unmatched_key, event)
             return ApplyResult(Outcome.IGNORED, None)
         key = self.keys.campaign(ref)
+        seen_key = self.keys.campaign_seen_event(ref, event.dialer, event.event_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
                     await pipe.watch(key, seen_key)
-                    raw, seen = await pipe.mget(key, seen_key)  # one round trip for both
+                    if is_cluster(self.redis):  # a cluster's transactions have no MGET
+                        raw, seen = await pipe.get(key), await pipe.get(seen_key)
+                    else:
+                        raw, seen = await pipe.mget(key, seen_key)  # one round trip for both
                     if seen is not None:
                         await pipe.reset()  # type: ignore[no-untyped-call]
                         await self._audit_now(ref, event, Outcome.DUPLICATE)
                         return ApplyResult(Outcome.DUPLICATE, None)
                     if raw is None:
                         await pipe.reset()  # type: ignore[no-untyped-call]
-                        await self._note_unmatched(seen_key, event)
+                        await self._note_unmatched(unmatched_key, event)
                         return ApplyResult(Outcome.IGNORED, None)
                     current = Campaign.model_validate_json(raw)
                     transition = apply_notification(current, event)
                     updated = transition.campaign
                     pipe.multi()  # type: ignore[no-untyped-call]
+                    writes = self._deployment_writes(pipe, ref)
                     pipe.set(seen_key, "1", ex=SEEN_EVENT_TTL)
                     if transition.outcome is Outcome.APPLIED:
-                        self._write_applied(pipe, current, updated)
-                    self._audit_event(pipe, ref, event, transition.outcome, current)
+                        self._write_applied(pipe, writes, current, updated)
+                    self._audit_event(pipe, writes, ref, event, transition.outcome, current)
                     effects = tuple(transition.effects)
                     outbox = self.outbox
                     recorded = 0
                     if outbox is not None:
                         # Shown effects go to the outbox with the notification; the caller gets
                         # the rest (the requests to the dialer).
-                        recorded = outbox.stage(pipe, effects, updated)
+                        recorded = outbox.stage(writes, effects, updated)
                         effects = tuple(e for e in effects if not is_shown(e))
-                    await pipe.execute()
+                    await self._commit(pipe, ref, writes)
                     if outbox is not None and recorded:
                         outbox.recorded(transition.effects)
                     return ApplyResult(transition.outcome, updated, effects)
                 except WatchError:
                     continue
 
+    async def sweep_followups(self) -> int:
+        """Apply the follow-ups a crash left behind (cluster layout); how many were applied."""
+        return 0 if self.followups is None else await self.followups.sweep()
+
     # -- internals --------------------------------------------------------------------------
 
-    def _write_applied(self, pipe: Pipeline, current: Campaign, updated: Campaign) -> None:
+    def _deployment_writes(self, pipe: Pipeline, ref: str) -> Writes:
+        """The MULTI itself, unless the cluster layout puts ``ref``'s keys in another slot than
+        the deployment's: then a follow-up that ``_commit`` records and applies."""
+        return GlobalWrites() if self.followups is not None and ref else pipe
+
+    async def _commit(self, pipe: Pipeline, ref: str, writes: Writes) -> list[Any]:
+        """EXEC ``pipe`` (raises ``WatchError`` as it would), then apply its follow-up."""
+        if self.followups is None or not isinstance(writes, GlobalWrites) or not writes:
+            return list(await pipe.execute())
+        await self.followups.mark_pending(ref)
+        self.followups.stage(pipe, ref, writes)
+        results = list(await pipe.execute())
+        await self.followups.settle(ref, writes, results)
+        return results[:-2]
+
+    def _write_applied(
+        self, pipe: Pipeline, writes: Writes, current: Campaign, updated: Campaign
+    ) -> None:
         key = self.keys.campaign(updated.ref)
         if updated.status is CampaignStatus.DELETED:
             retention = self.audit_retention
             pipe.set(key, updated.model_dump_json(), ex=retention)
-            pipe.zrem(self.keys.live_campaigns, updated.ref)
+            writes.zrem(self.keys.live_campaigns, updated.ref)
             if updated.dialer_id:
-                pipe.expire(self.keys.dialer_id(updated.dialer, updated.dialer_id), retention)
+                writes.expire(self.keys.dialer_id(updated.dialer, updated.dialer_id), retention)
             # Its history outlives it by the retention; later entries keep that expiry.
             pipe.expire(self.keys.campaign_audit(updated.ref), retention)
+            if self.followups is not None:  # (an emptied stream stays until then)
+                pipe.expire(self.keys.followups(updated.ref), retention)
         else:
             pipe.set(key, updated.model_dump_json())
-        self._reindex_agents(pipe, current, updated)
+        self._reindex_agents(writes, current, updated)
 
-    def _reindex_agents(self, pipe: Pipeline, current: Campaign, updated: Campaign) -> None:
+    def _reindex_agents(self, writes: Writes, current: Campaign, updated: Campaign) -> None:
         before, after = current.running_agents(), updated.running_agents()
         for agent_id in before - after:
-            pipe.srem(self.keys.agent_running(agent_id), updated.ref)
+            writes.srem(self.keys.agent_running(agent_id), updated.ref)
         for agent_id in after - before:
-            pipe.sadd(self.keys.agent_running(agent_id), updated.ref)
+            writes.sadd(self.keys.agent_running(agent_id), updated.ref)
 
     async def _note_unmatched(self, seen_key: str, event: DialerNotification) -> None:
+        ref = event.campaign_ref or ""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(seen_key, "1", ex=SEEN_EVENT_TTL)
-            self._audit_event(pipe, event.campaign_ref or "", event, Outcome.IGNORED)
-            await pipe.execute()
+            writes = self._deployment_writes(pipe, ref)
+            writes.set(seen_key, "1", ex=SEEN_EVENT_TTL)
+            self._audit_event(pipe, writes, ref, event, Outcome.IGNORED)
+            await self._commit(pipe, ref, writes)
 
     async def _audit_now(self, ref: str, event: DialerNotification, outcome: Outcome) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            self._audit_event(pipe, ref, event, outcome)
+            self._audit_event(pipe, pipe, ref, event, outcome)
             await pipe.execute()
 
     def _audit_event(
         self,
         pipe: Pipeline,
+        writes: Writes,
         ref: str,
         event: DialerNotification,
         outcome: Outcome,
@@ -316,10 +385,16 @@ class CampaignStore:
             data["previous_status"] = current.status.value
             if event.settings is not None:
                 data["previous_settings"] = current.settings.model_dump(mode="json")
-        self._audit(pipe, f"{kind}:{outcome}", ref, event.dialer, data)
+        self._audit(pipe, writes, f"{kind}:{outcome}", ref, event.dialer, data)
 
     def _audit(
-        self, pipe: Pipeline, action: str, ref: str, actor: str, data: dict[str, Any]
+        self,
+        pipe: Pipeline,
+        writes: Writes,
+        action: str,
+        ref: str,
+        actor: str,
+        data: dict[str, Any],
     ) -> None:
         entry: dict[Any, Any] = {
             "at": self._clock().isoformat(),
@@ -328,7 +403,7 @@ class CampaignStore:
             "actor": actor,
             "data": json.dumps(data, default=str),
         }
-        pipe.xadd(self.keys.audit, entry, maxlen=self._audit_maxlen, approximate=True)
+        writes.xadd(self.keys.audit, entry, maxlen=self._audit_maxlen, approximate=True)
         if ref:
             pipe.xadd(
                 self.keys.campaign_audit(ref),

@@ -18,6 +18,7 @@ from state.domain import CampaignStatus
 from state.effects import RefreshCard, SendStop, StatusAlert
 from state.keys import Keys
 from state.machine import Outcome
+from state.outbox import AlertOutbox
 from state.store import CampaignStore
 from tests.standins.slack_api import SlackCall, SlackStandIn
 from tests.state_builders import campaign as build_campaign
@@ -87,7 +88,9 @@ async def replicas(redis: Redis, keys: Keys) -> AsyncIterator[Replicas]:
 
 
 async def test_a_notification_delivered_again_records_its_alert_once(replicas: Replicas) -> None:
-    alerts = replicas.replica()
+    # An outbox with no sender: a sender could post (and delete) the alert before it is read.
+    outbox = AlertOutbox(replicas.store.redis, replicas.store.keys, None)
+    replicas.store.outbox = outbox
     await replicas.new_campaign("c-1")
     event = notification("c-1", status=CampaignStatus.RUNNING, sequence=1)
 
@@ -97,10 +100,12 @@ async def test_a_notification_delivered_again_records_its_alert_once(replicas: R
 
     assert applied.outcome is Outcome.APPLIED and again.outcome is Outcome.DUPLICATE
     assert not any(isinstance(e, StatusAlert | RefreshCard) for e in applied.effects)
-    entries = await alerts.outbox.entries(CHANNEL)
+    entries = await outbox.entries(CHANNEL)
     assert [(e.ref, e.alert is not None) for e in entries] == [("c-1", True), ("c-1", False)]
     assert entries[0].alert == StatusAlert("c-1", CampaignStatus.STOPPED, CampaignStatus.RUNNING)
-    assert await alerts.outbox.pending_channels() == {CHANNEL}
+    assert await outbox.pending_channels() == {CHANNEL}
+    alerts = replicas.replica()
+    alerts.start()
     await alerts.aclose(deadline=2)
     assert replicas.alert_lines() == ["c-1: stopped → running"]
     assert await alerts.outbox.pending_channels() == set()

@@ -140,6 +140,11 @@ async def test_an_approved_removal_stops_waits_for_stopped_then_deletes(services
         )
         await engine.dispatch(effects, None)
         await wait_for_status(store, campaign.ref, CampaignStatus.DELETED)
+        # The deletion's alert is handed over once its notification's transaction is done.
+        for _ in range(200):
+            if forgotten:
+                break
+            await asyncio.sleep(0.02)
     statuses = [e.current for e in alerts.effects if isinstance(e, StatusAlert)]
     assert statuses == [
         CampaignStatus.RUNNING,

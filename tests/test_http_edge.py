@@ -15,10 +15,11 @@ import fakeredis
 import httpx
 import pytest
 
-from bot.bootstrap import build_services, redis_client
+from bot.bootstrap import build_services
 from bot.server import BotServer
 from bot.settings import Settings
 from dialer.simulator import SimulatorDialer
+from state.connection import redis_client
 from tests.attacks.raw import (
     close,
     closed_within,

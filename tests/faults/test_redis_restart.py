@@ -13,10 +13,10 @@ import asyncio
 
 import httpx
 
-from bot.bootstrap import redis_client
 from bot.demo.driver import SlackDriver
 from commands.views import ids
 from dialer.simulator import SimulatorDialer
+from state.connection import redis_client
 from state.domain import CampaignStatus
 from state.keys import Keys
 from state.store import CampaignStore
