@@ -65,6 +65,7 @@ from commands.handlers.create import run_new
 from commands.handlers.history import run_history
 from commands.handlers.overview import run_list
 from commands.handlers.removal import run_removal
+from commands.handlers.whoami import WhoAmI, run_whoami
 from commands.replies import Reply
 from commands.requests import (
     AddAgents,
@@ -216,6 +217,15 @@ SUBCOMMANDS: tuple[Subcommand[Any], ...] = (
             Button(OLDER, older_history, once=False),
             Button(CSV_EXPORT, history_csv, once=False),
         ),
+    ),
+    Subcommand[WhoAmI](
+        verb="whoami",
+        usage="/campaign whoami",
+        help="whether you are a campaign lead, and why (listed by id, or in a listed user group)",
+        parse=nothing_after(WhoAmI),
+        commands=(WhoAmI,),
+        handle=run_whoami,
+        lead_only=False,
     ),
     Subcommand[ShowHelp](
         verb="help",
