@@ -32,6 +32,7 @@ from state.effects import ConfirmStop, Effect, RefreshCard, SendDelete, SendStop
 from state.machine import STOPPED_FOR_GOOD, Outcome
 from state.removal import is_expired, removal_follow_up
 from state.store import ApplyResult
+from state.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Engine:
         self.alerts = alerts
         self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"
         self.sweep_interval = sweep_interval
+        self.turns = Turns.of(services.store)
         self.start_settle = start_settle
         self.on_deleted = on_deleted
         self._reads: set[asyncio.Task[bool]] = set()  # confirmation reads under way
@@ -171,9 +173,7 @@ class Engine:
             follow_up = removal_follow_up(campaign, now, self.sweep_interval)
             if follow_up is None:
                 continue
-            lock = store.keys.removal_lock(campaign.ref)
-            ttl = int(self.sweep_interval.total_seconds() * 1000)
-            if await store.redis.set(lock, self.consumer, nx=True, px=ttl):
+            if await self.turns.removal(campaign.ref, self.consumer, self.sweep_interval):
                 await self.dispatch([follow_up], campaign)
                 sent += 1
         return sent
@@ -182,9 +182,7 @@ class Engine:
         """Expire a removal request that waited too long for its approval, once: under the
         removal lock, and by an update that only one caller can make."""
         store = self.services.store
-        lock = store.keys.removal_lock(ref)
-        ttl_ms = int(self.sweep_interval.total_seconds() * 1000)
-        if not await store.redis.set(lock, self.consumer, nx=True, px=ttl_ms):
+        if not await self.turns.removal(ref, self.consumer, self.sweep_interval):
             return
         before = await expire_if_due(store, ref, now, ttl)
         if before is None:

@@ -24,7 +24,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.bootstrap import Services
@@ -35,6 +35,7 @@ from dialer.errors import DialerError
 from state.campaign import NO_SEQUENCE, Campaign
 from state.cancellation import cancellation_requested
 from state.domain import CampaignStatus, DialerNotification, NotificationKind, NotificationSource
+from state.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -204,16 +205,12 @@ class Reconciler:
 
     async def _take_turn(self) -> bool:
         """The periodic pass runs on one replica per interval: whoever sets the lock first."""
-        store = self.services.store
-        lock = store.keys.reconcile_lock
+        turns = Turns.of(self.services.store)
         try:
-            taken = await store.redis.set(
-                lock, self.owner, nx=True, px=max(1, int(self.interval * 1000))
-            )
+            return await turns.reconciliation(self.owner, timedelta(seconds=self.interval))
         except REDIS_AWAY as exc:
             log.warning("periodic reconciliation skipped: %s", exc)
             return False
-        return bool(taken)
 
     async def _reconcile_once(self) -> None:
         try:

@@ -206,8 +206,9 @@ class Keys:
     def do_not_call(self) -> str:
         return f"{self.prefix}dnc"
 
-    # STRING campaign ref, EX ``commands.handlers.removal.EXPIRED_REQUEST_MEMORY`` (30 days): a
+    # STRING campaign ref, EX ``state.expired_requests.EXPIRED_REQUEST_MEMORY`` (30 days): a
     # removal request (by its id) that expired unapproved, so that a late Approve is told why.
+    # Owner: ``state.expired_requests``.
     def removal_expired(self, request_id: str) -> str:
         return f"{self.prefix}removal-expired:{request_id}"
 

@@ -17,7 +17,7 @@ from commands.leads.progress import UploadProgress, UploadSummary, render_summar
 from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
-from commands.leads.store import UploadState
+from commands.leads.store import UploadState, UploadStore
 from commands.leads.upload import LeadsAlreadySet, LeadUploads, UploadBusy, upload_status
 from dialer.errors import (
     DialerError,
@@ -149,7 +149,7 @@ async def test_every_contact_reaches_the_dialer_once_in_batches_of_its_size(
     assert (summary.state, summary.sent, summary.total) == (UploadState.COMPLETED, 1050, 1050)
     assert_exactly_once(dialer, 1050)
     assert dialer.calls == 11
-    status = await upload_status(redis, REF, keys=upload_keys)
+    status = await upload_status(UploadStore(redis, upload_keys), REF)
     assert status is not None and status.complete and not status.running
     assert (status.sent, status.total, status.source_id) == (
         1050,
@@ -213,7 +213,7 @@ async def test_a_refusal_for_good_stops_the_upload_and_says_why(
     )
     assert dialer.calls == 3
     assert sorted(dialer.stored) == sorted(expected_refs(200))
-    status = await upload_status(redis, REF, keys=upload_keys)
+    status = await upload_status(UploadStore(redis, upload_keys), REF)
     assert status is not None
     assert (status.state, status.sent, status.error) == (UploadState.FAILED, 200, summary.error)
     assert reporter.summaries == [summary]
@@ -254,7 +254,7 @@ async def test_a_crash_mid_upload_then_a_resume_sends_every_contact_exactly_once
     with pytest.raises(asyncio.CancelledError):
         await running
 
-    crashed = await upload_status(redis, REF, keys=upload_keys)
+    crashed = await upload_status(UploadStore(redis, upload_keys), REF)
     assert crashed is not None and crashed.interrupted
     assert 0 < crashed.sent < 1234
     after = ScriptedDialer(sim)
@@ -293,7 +293,7 @@ async def test_a_lease_left_by_a_dead_process_holds_off_a_resume_until_it_expire
 async def test_leads_are_set_once_per_campaign(
     tmp_path: Path, redis: Redis, upload_keys: UploadKeys, sim: SimulatorDialer
 ) -> None:
-    assert await upload_status(redis, REF, keys=upload_keys) is None
+    assert await upload_status(UploadStore(redis, upload_keys), REF) is None
     dialer = ScriptedDialer(sim)
     uploads = uploads_for(redis, dialer, upload_keys)
     report = await leads(tmp_path, 120)

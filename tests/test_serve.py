@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from bot.demo.driver import SlackDriver
 from bot.demo.forms import new_campaign_values
 from commands.leads.settings import LeadsSettings
-from commands.leads.store import UploadState
+from commands.leads.store import UploadState, UploadStore
 from commands.leads.upload import upload_status
 from commands.views import ids
 from dialer.models import Contact
@@ -155,7 +155,7 @@ async def test_an_upload_cut_short_by_a_shutdown_resumes_at_the_next_start_sendi
                 await asyncio.sleep(0.02)
         # The server has shut down as on SIGTERM: the upload stopped, its progress kept.
         keys = UploadKeys(prefix)
-        left = await upload_status(redis, campaign.ref, keys=keys)
+        left = await upload_status(UploadStore(redis, keys), campaign.ref)
         assert left is not None and left.state is UploadState.UPLOADING and not left.running
         assert 6 <= left.sent < 30 and left.sent == len(dialer.received)
 

@@ -41,6 +41,7 @@ class Deps:
     def expired_requests(self) -> ExpiredRequests:
         return ExpiredRequests.of(self.store)
 
+
 @dataclass(frozen=True)
 class Requester:
     user_id: str

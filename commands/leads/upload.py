@@ -111,11 +111,8 @@ class UploadStatus:
         return self.state is UploadState.UPLOADING and not self.running
 
 
-async def upload_status(
-    redis: Redis, campaign_ref: str, *, keys: UploadKeys | None = None
-) -> UploadStatus | None:
+async def upload_status(store: UploadStore, campaign_ref: str) -> UploadStatus | None:
     """Where the leads upload of a campaign stands; None if it never had one."""
-    store = UploadStore(redis, keys)
     record = await store.get(campaign_ref)
     if record is None:
         return None
@@ -198,7 +195,7 @@ class LeadUploads:
             await self.store.release_lease(campaign_ref, token)
 
     async def status(self, campaign_ref: str) -> UploadStatus | None:
-        return await upload_status(self.store.redis, campaign_ref, keys=self.store.keys)
+        return await upload_status(self.store, campaign_ref)
 
     async def interrupted(self) -> list[str]:
         """Refs of uploads no live process holds: resume them after a restart."""
