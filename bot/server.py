@@ -29,6 +29,7 @@ from bot.http import create_http_app
 from bot.reconcile import slack_warning
 from bot.slack.app import SlackApp, build_slack_app, slack_configured, web_client
 from bot.slack.expiry import ExpiredApprovals
+from bot.window_scheduler import WindowScheduler
 from commands.leads.settings import LeadsSettings
 from commands.leads.store import UploadStore
 from commands.views.alerts import render_alert
@@ -88,6 +89,8 @@ class BotServer:
                 services, self.alerts.client, self.engine.dispatch, leads_settings=leads_settings
             )
             self.engine.on_removal_expired = ExpiredApprovals(self.alerts.client)
+        deps = self.slack.edge.deps if self.slack is not None else None
+        self.windows = WindowScheduler(services, self.engine.dispatch, deps=deps, notify=warn)
         metrics = self.alerts.metrics if self.alerts is not None else None
         # ASGI: the playground wraps it with its page (bot.playground).
         self.app: ASGIApp = create_http_app(services, self.slack, metrics, self.engine.buffer)
@@ -121,6 +124,7 @@ class BotServer:
         )
         self._server = _Server(config)
         background = [asyncio.create_task(self.engine.run(), name="engine")]
+        background.append(asyncio.create_task(self.windows.run(), name="calling windows"))
         if self.alerts is not None:
             self.alerts.start()  # alerts left in Redis by a stopped or dead replica, and new ones
         socket_mode: AsyncSocketModeHandler | None = None

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from state.calling_window import CallingWindow
 from state.domain import AgentAssignment, CampaignSettings, CampaignStatus, NotificationSource
 
 NO_SEQUENCE = -1
@@ -62,6 +63,18 @@ class Removal(BaseModel):
     request never decides a newer one."""
 
 
+class Armed(BaseModel):
+    """A lead's start kept while the campaign has a calling window: the bot sends a start at
+    each opening and a stop at each closing, on this lead's behalf, until a lead stops it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by: str
+    at: datetime
+    partial: bool = False
+    """The start was ``partial`` (dial the contacts already on the dialer)."""
+
+
 class Campaign(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -97,6 +110,10 @@ class Campaign(BaseModel):
     pending: PendingOperation | None = None
     removal: Removal | None = None
     card_ts: str | None = None  # the Slack message that shows this campaign, updated in place
+    window: CallingWindow | None = None
+    """The local hours in which the campaign may dial (``/campaign window``); None: any time."""
+    armed: Armed | None = None
+    """Set while a lead's start stands under the window (``state.calling_window``)."""
 
     @property
     def status_reported(self) -> bool:

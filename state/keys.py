@@ -184,6 +184,25 @@ class Keys:
     def removal_lock(self, ref: str) -> str:
         return self._of_campaign("lock:removal", ref)
 
+    # ZSET ref -> when (epoch s) the calling-window scheduler next acts on this armed campaign
+    # (its window's next opening or closing). A member leaves when the campaign is disarmed, its
+    # window removed or the campaign deleted.
+    @property
+    def window_due(self) -> str:
+        return f"{self.prefix}windows:due"
+
+    # STRING replica id, SET NX PX ``bot.window_scheduler.LEASE_TICKS`` ticks: the replica that
+    # acts on due windows. Renewed by its holder each tick; expires when the holder stops.
+    @property
+    def window_lock(self) -> str:
+        return f"{self.prefix}lock:windows"
+
+    # STRING replica id, SET NX PX ``bot.window_scheduler.EDGE_LOCK``: the replica sending the
+    # start or stop of this window opening or closing (epoch s); expires, so a replica that died
+    # mid-send is replaced.
+    def window_edge_lock(self, ref: str, due: int) -> str:
+        return self._of_campaign("lock:window", ref, f":{due}")
+
     # Cluster layout only. STREAM of the deployment-wide writes of this campaign's transactions
     # not yet applied (``state.followups``); entries are deleted once applied.
     def followups(self, ref: str) -> str:

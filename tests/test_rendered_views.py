@@ -44,7 +44,15 @@ from commands.views.home import HomeModel, home_view, in_home_order, pages_of, w
 from commands.views.modals import campaign_modal, new_campaign_modal
 from commands.views.overview import PAGE_SIZE, OverviewPage, OverviewRow, overview_blocks
 from dialer.models import DialerCampaign
-from state.campaign import Campaign, PendingKind, PendingOperation, Removal, RemovalStage
+from state.calling_window import parse_window
+from state.campaign import (
+    Armed,
+    Campaign,
+    PendingKind,
+    PendingOperation,
+    Removal,
+    RemovalStage,
+)
 from state.domain import AgentAssignment, AgentDefaultState, CampaignStatus
 from state.effects import (
     Effect,
@@ -95,11 +103,22 @@ def campaign(
     )
 
 
+# No calling window; one across midnight with a long zone name and four days; the same, armed
+# (the card then shows the window, its next opening or closing and who armed it).
+NIGHTS = parse_window(["22:00-02:00", "America/Argentina/ComodRivadavia", "mon,tue,thu,sat"])
+WINDOWS = [
+    {},
+    {"window": NIGHTS},
+    {"window": NIGHTS, "armed": Armed(by="U0ANA", at=T0, partial=True)},
+]
+
+
 def every_campaign_state() -> Iterator[Campaign]:
     for n, (status, pending, removal) in enumerate(
         itertools.product(CampaignStatus, [None, *PendingKind], [None, *RemovalStage])
     ):
-        yield campaign(n, status=status, pending=pending, removal=removal, agents=60 * (n % 2))
+        state = campaign(n, status=status, pending=pending, removal=removal, agents=60 * (n % 2))
+        yield state.model_copy(update=WINDOWS[n % len(WINDOWS)])
 
 
 # -- the two checks ----------------------------------------------------------------------------
@@ -207,6 +226,9 @@ def test_the_card_the_modal_and_the_approval_messages_in_every_state(name: str) 
 @pytest.mark.parametrize("agents", [0, 60])
 def test_the_campaign_modal_with_and_without_agents(agents: int) -> None:
     assert_view_accepted(campaign_modal(campaign(agents=agents), {}, NOW))
+    for window in WINDOWS:
+        with_window = campaign(agents=agents).model_copy(update=window)
+        assert_view_accepted(campaign_modal(with_window, {}, NOW))
 
 
 def test_the_new_campaign_modal() -> None:

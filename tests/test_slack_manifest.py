@@ -47,6 +47,7 @@ def test_the_bot_asks_for_the_scopes_it_uses_and_no_more() -> None:
         "usergroups:read",
         "channels:read",
         "groups:read",
+        "users:read",
     }
     assert manifest()["features"]["bot_user"]["display_name"] == BOT_HANDLE.removeprefix("@")
 

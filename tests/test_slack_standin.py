@@ -13,6 +13,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from tests.fake_clock import FakeClock
 from tests.standins.slack_api import (
     BOT_USER_ID,
+    DEFAULT_SCOPES,
     RESPONSE_URL_SECONDS,
     RESPONSE_URL_USES,
     SlackStandIn,
@@ -186,11 +187,19 @@ async def test_usergroups_and_users_answer_from_registrations(slack: SlackStandI
 
     assert (await client.usergroups_users_list(usergroup="S1"))["users"] == ["U1", "U2"]
     user = (await client.users_info(user="U1"))["user"]
-    assert user["name"] == "ana" and user["profile"]["tz"] == "Europe/Lisbon"
+    assert user["name"] == "ana" and user["tz"] == "Europe/Lisbon"
+    assert user["tz_offset"] in (0, 3600)  # WET or WEST, whichever it is now
     with pytest.raises(SlackApiError):
         await client.users_info(user="U404")
     with pytest.raises(SlackApiError):
         await client.usergroups_users_list(usergroup="S404")
+
+
+async def test_users_info_needs_the_users_read_scope() -> None:
+    async with SlackStandIn(scopes=DEFAULT_SCOPES - {"users:read"}) as slack:
+        slack.add_user("U1", name="ana")
+        with pytest.raises(SlackApiError, match="missing_scope"):
+            await slack.client().users_info(user="U1")
 
 
 async def test_ephemeral_messages_are_kept_out_of_the_channel(slack: SlackStandIn) -> None:

@@ -52,7 +52,9 @@ import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
@@ -399,9 +401,17 @@ class SlackStandIn:
     def add_usergroup(self, group_id: str, users: list[str]) -> None:
         self._usergroups[group_id] = list(users)
 
-    def add_user(self, user_id: str, *, name: str = "", **profile: Any) -> None:
-        """Register a user for ``users.info``; ``profile`` keys go into the user's profile."""
+    def add_user(self, user_id: str, *, name: str = "", tz: str = "UTC", **profile: Any) -> None:
+        """Register a user for ``users.info``; ``profile`` keys go into the user's profile.
+
+        Shaped as Slack's reference page "users.info method" shows it: ``tz`` (an IANA name),
+        ``tz_label`` and ``tz_offset`` (seconds east of UTC, now) on the user, not in the profile.
+        Slack's ``tz_label`` is a long name ("Eastern Standard Time"); here it is the
+        abbreviation zoneinfo knows (assumed close enough: the bot reads only ``tz``).
+        """
         handle = name or user_id.lower()
+        now = datetime.now(ZoneInfo(tz))
+        offset = now.utcoffset()
         self._users[user_id] = {
             "id": user_id,
             "team_id": TEAM_ID,
@@ -409,7 +419,9 @@ class SlackStandIn:
             "real_name": profile.get("real_name", handle),
             "is_bot": False,
             "deleted": False,
-            "tz": profile.get("tz", "UTC"),
+            "tz": tz,
+            "tz_label": now.tzname() or tz,
+            "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
             "profile": {"display_name": handle, "real_name": handle, **profile},
         }
 
@@ -781,6 +793,8 @@ class SlackStandIn:
         return {"users": users}
 
     def _users_info(self, args: Json) -> Json:
+        if "users:read" not in self.scopes:
+            raise SlackError("missing_scope")
         user = self._users.get(_required(args, "user"))
         if user is None:
             raise SlackError("user_not_found")

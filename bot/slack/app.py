@@ -65,6 +65,17 @@ def group_members(client: AsyncWebClient) -> GroupMembers:
     return members
 
 
+def user_time_zone(client: AsyncWebClient) -> Callable[[str], Awaitable[str | None]]:
+    """A person's IANA time zone from ``users.info`` (its ``tz``; scope ``users:read``)."""
+
+    async def time_zone(user_id: str) -> str | None:
+        answer = await client.users_info(user=user_id)
+        zone = (answer.get("user") or {}).get("tz")
+        return str(zone) if zone else None
+
+    return time_zone
+
+
 def upload_recorder(store: CampaignStore) -> Callable[[UploadSummary], Awaitable[None]]:
     """Each leads upload run into the campaign's history: how many contacts, how it ended."""
 
@@ -118,6 +129,7 @@ def build_slack_app(
         dialer=services.dialer,
         authz=authz,
         removal_approval_ttl=timedelta(seconds=settings.removal_approval_ttl_seconds),
+        time_zone_of=user_time_zone(client),
     )
     leads_settings = leads_settings or LeadsSettings()
     http = httpx.AsyncClient(timeout=30.0)

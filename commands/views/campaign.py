@@ -12,6 +12,7 @@ from commands.text import ago, code, escape, user
 from commands.views import ids
 from commands.views.blocks import Block, actions, button, confirm_dialog, context, section
 from dialer.registry import capabilities_of, pace_note
+from state.calling_window import CallingWindow
 from state.campaign import Campaign, PendingKind, PendingOperation, RemovalStage
 from state.domain import AgentDefaultState, CampaignStatus
 
@@ -83,7 +84,35 @@ def summary_lines(campaign: Campaign, now: datetime) -> list[str]:
     removal = removal_text(campaign)
     if removal is not None:
         lines.append(removal)
+    window = window_text(campaign, now)
+    if window is not None:
+        lines.append(window)
     return lines
+
+
+def window_text(campaign: Campaign, now: datetime) -> str | None:
+    """``calling window 09:00-20:00 America/New_York, mon-fri · closed, opens … · armed``."""
+    window = campaign.window
+    if window is None:
+        return None
+    if window.is_open(now):
+        state = f"open, closes {slack_date(window.next_closing(now), window)}"
+    else:
+        state = f"closed, opens {slack_date(window.next_opening(now), window)}"
+    text = f":clock3: calling window {escape(window.describe())} · {state}"
+    if campaign.armed is not None:
+        text += (
+            f" · *armed* by {user(campaign.armed.by)}: started at each opening, stopped at "
+            "each closing"
+        )
+    return text
+
+
+def slack_date(at: datetime, window: CallingWindow) -> str:
+    """A time Slack shows in each reader's own time zone; the fallback is in the window's."""
+    there = at.astimezone(window.tz)
+    fallback = escape(f"{there:%a} {there.day} {there:%b %H:%M} {window.zone}")
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def facts(campaign: Campaign) -> str:

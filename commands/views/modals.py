@@ -25,6 +25,7 @@ from commands.views.campaign import (
     summary_lines,
 )
 from dialer.registry import capabilities_of
+from state.calling_window import EXAMPLE, CallingWindow
 from state.campaign import Campaign
 from state.domain import AgentDefaultState, CampaignSettings, EndHandle
 
@@ -87,6 +88,7 @@ def new_campaign_modal(channel_id: str | None, leads_file: tuple[str, str] | Non
             optional=True,
         ),
         *_settings_inputs(defaults, full=True),
+        window_input(None),
         input_block(
             ids.AGENTS,
             "Agents",
@@ -124,6 +126,7 @@ def campaign_modal(
             context("Settings can be changed in any status; *Apply* sends them to the dialer.")
         )
         blocks.extend(_settings_inputs(campaign.settings, full=True))
+        blocks.append(window_input(campaign.window))
     blocks.append(divider())
     blocks.extend(_agent_blocks(campaign, conflicts, locked))
     blocks.append(divider())
@@ -219,6 +222,21 @@ def _settings_inputs(settings: CampaignSettings, *, full: bool) -> list[Block]:
             ),
         ]
     return blocks
+
+
+def window_input(window: CallingWindow | None) -> Block:
+    """The calling window as ``/campaign window`` takes it; empty: any time."""
+    element: Block = {"type": "plain_text_input", "max_length": 80, "placeholder": plain(EXAMPLE)}
+    if window is not None:
+        element["initial_value"] = window.as_typed()
+    return input_block(
+        ids.CALLING_WINDOW,
+        "Calling window",
+        element,
+        optional=True,
+        hint="Local hours it may dial in: HH:MM-HH:MM, an IANA time zone, optionally days. A "
+        "start outside them waits for the opening; it stops at each closing. Empty: any time.",
+    )
 
 
 def _default_state_input(current: AgentDefaultState) -> Block:
