@@ -17,6 +17,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -30,6 +31,7 @@ from state.cancellation import cancellation_requested
 from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import ConfirmStop, Effect, RefreshCard, SendDelete, SendStop
 from state.machine import STOPPED_FOR_GOOD, Outcome
+from state.outbox import SHOWN_EFFECTS
 from state.removal import is_expired, removal_follow_up
 from state.store import ApplyResult
 from state.turns import Turns
@@ -37,6 +39,8 @@ from state.turns import Turns
 log = logging.getLogger(__name__)
 
 AlertHandler = Callable[[Effect, Campaign | None], Awaitable[None]]
+EffectHandler = Callable[[Any, Campaign | None], Awaitable[None]]
+"""Handles one kind of effect (its first argument is of that kind)."""
 SWEEP_INTERVAL = timedelta(seconds=30)
 BOT = "campaign-bot"
 
@@ -93,21 +97,40 @@ class Engine:
         return result
 
     async def dispatch(self, effects: Iterable[Effect], campaign: Campaign | None) -> None:
+        """Each effect to its handler (``effect_handlers``): the dialer's requests here, what the
+        channel shows to the alert handler."""
+        handlers = self.effect_handlers()
         for effect in effects:
             try:
-                if isinstance(effect, SendStop):
-                    await self.services.dialer.stop(effect.ref)
-                    await self._stop_accepted(effect.ref)
-                elif isinstance(effect, ConfirmStop):
-                    self._read_after_stop(effect.ref)
-                elif isinstance(effect, SendDelete):
-                    await self.services.dialer.delete(effect.ref)
-                    await self._delete_accepted(effect.ref)
-                else:
-                    await self.alerts(effect, campaign)
+                await handlers[type(effect)](effect, campaign)
             except DialerError as exc:
                 # The removal stays at its stage; the sweeper sends the request again.
                 log.warning("%s for %s failed: %s", type(effect).__name__, effect.ref, exc)
+
+    def effect_handlers(self) -> dict[type[Effect], EffectHandler]:
+        """The one table of what each kind of effect does: every type of ``state.effects.Effect``
+        has its handler here (a test checks it)."""
+        handlers: dict[type[Effect], EffectHandler] = {
+            SendStop: self._send_stop,
+            ConfirmStop: self._confirm_after_stop,
+            SendDelete: self._send_delete,
+        }
+        handlers.update({shown: self._show for shown in SHOWN_EFFECTS})
+        return handlers
+
+    async def _send_stop(self, effect: SendStop, campaign: Campaign | None) -> None:
+        await self.services.dialer.stop(effect.ref)
+        await self._stop_accepted(effect.ref)
+
+    async def _confirm_after_stop(self, effect: ConfirmStop, campaign: Campaign | None) -> None:
+        self._read_after_stop(effect.ref)
+
+    async def _send_delete(self, effect: SendDelete, campaign: Campaign | None) -> None:
+        await self.services.dialer.delete(effect.ref)
+        await self._delete_accepted(effect.ref)
+
+    async def _show(self, effect: Effect, campaign: Campaign | None) -> None:
+        await self.alerts(effect, campaign)
 
     async def _stop_accepted(self, ref: str) -> None:
         """Remember that the dialer accepted the removal's stop, then read whether it stopped."""

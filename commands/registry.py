@@ -85,8 +85,8 @@ from commands.requests import (
     StartCampaign,
     StopCampaign,
 )
-from commands.views import help as help_view
 from commands.views import ids
+from commands.views.help import help_blocks
 from commands.views.history import CSV_EXPORT, OLDER
 
 C = TypeVar("C", bound=Command)
@@ -109,7 +109,7 @@ class Subcommand(Generic[C]):
 
 
 async def show_help(deps: Deps, who: Requester, command: ShowHelp) -> Reply:
-    text, blocks = help_view.help_blocks()
+    text, blocks = help_blocks(SUBCOMMANDS)
     return Reply(text=text, blocks=blocks)
 
 

@@ -24,7 +24,7 @@ REF = "c-20261123-7kq2"
 
 
 def test_every_listed_subcommand_is_in_the_help_with_its_usage() -> None:
-    _, blocks = help_blocks()
+    _, blocks = help_blocks(SUBCOMMANDS)
     shown = str(blocks)
     for entry in SUBCOMMANDS:
         if entry.help:

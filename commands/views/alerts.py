@@ -1,20 +1,12 @@
-"""The alert text posted to a campaign's channel for each effect (the channel-alert worker's
+"""The alert text posted to a campaign's channel for a status change (the channel-alert worker's
 ``render_alert``)."""
 
 from __future__ import annotations
 
-from commands.text import code, escape, user
+from commands.text import code, escape
 from state.campaign import Campaign
 from state.domain import CampaignStatus
-from state.effects import (
-    Effect,
-    RefreshCard,
-    RemovalRejected,
-    RemovalRequested,
-    SendDelete,
-    SendStop,
-    StatusAlert,
-)
+from state.effects import StatusAlert
 
 STATUS_NEWS: dict[CampaignStatus, str] = {
     CampaignStatus.RUNNING: ":large_green_circle: is *running*",
@@ -25,26 +17,13 @@ STATUS_NEWS: dict[CampaignStatus, str] = {
 }
 
 
-def render_alert(effect: Effect, campaign: Campaign | None) -> str:
-    name = _name(effect.ref, campaign)
-    if isinstance(effect, StatusAlert):
-        text = f"{name} {STATUS_NEWS[effect.current]} (was {effect.previous.value})"
-        if effect.actor:
-            text += f", by {escape(effect.actor)}"
-        return text + "."
-    if isinstance(effect, RemovalRequested):
-        return (
-            f":warning: {user(effect.requested_by)} asked to remove {name}; "
-            "another campaign lead has to approve."
-        )
-    if isinstance(effect, RemovalRejected):
-        return f"Removal of {name} was rejected by {user(effect.rejected_by)}; it stays."
-    if isinstance(effect, SendStop):
-        return f"Removal of {name}: stop sent, waiting for the dialer to confirm."
-    if isinstance(effect, SendDelete):
-        return f"Removal of {name}: stop confirmed, delete sent."
-    assert isinstance(effect, RefreshCard)
-    return f"{name} was updated."
+def render_alert(alert: StatusAlert, campaign: Campaign | None) -> str:
+    """The line a status change gets in the channel. The other effects shown in the channel only
+    redraw the card (``state.outbox``); the approval message is the removal command's own."""
+    text = f"{_name(alert.ref, campaign)} {STATUS_NEWS[alert.current]} (was {alert.previous.value})"
+    if alert.actor:
+        text += f", by {escape(alert.actor)}"
+    return text + "."
 
 
 def _name(ref: str, campaign: Campaign | None) -> str:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-# The module, not its names: the registry imports this module too (its help handler).
-from commands import registry
+from collections.abc import Iterable
+from typing import Protocol
+
 from commands.text import escape
 from commands.views.blocks import Block, context, section
 
 
-def help_blocks() -> tuple[str, list[Block]]:
-    lines = [
-        f"`{escape(entry.usage)}`\n{entry.help}" for entry in registry.SUBCOMMANDS if entry.help
-    ]
+class Listed(Protocol):
+    """A subcommand as the help shows it (``commands.registry.Subcommand``)."""
+
+    @property
+    def usage(self) -> str: ...
+
+    @property
+    def help(self) -> str: ...
+
+
+def help_blocks(subcommands: Iterable[Listed]) -> tuple[str, list[Block]]:
+    """Each subcommand's usage and what it does; one with no help line is left out."""
+    lines = [f"`{escape(entry.usage)}`\n{entry.help}" for entry in subcommands if entry.help]
     return "How to use /campaign", [
         section("*/campaign* runs outbound dialer campaigns.\n\n" + "\n".join(lines)),
         context(
