@@ -100,7 +100,10 @@ def build_services(
             redis, keys, audit_retention=timedelta(days=settings.audit_retention_days)
         ),
         inbox=NotificationInbox(
-            redis, keys, claim_idle=timedelta(seconds=settings.notification_claim_idle_seconds)
+            redis,
+            keys,
+            claim_idle=timedelta(seconds=settings.notification_claim_idle_seconds),
+            wait_replicas=settings.redis_wait_replicas,
         ),
         dialer=MeteredDialer(dialer, metrics),
         metrics=metrics,

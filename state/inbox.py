@@ -5,6 +5,12 @@ consumer then applies it. Each entry is acknowledged only after its handler retu
 consumer that dies mid-way leaves its entries pending, and another consumer claims them once they
 have been idle for ``claim_idle``. The handler (``CampaignStore.apply_notification`` and the
 effects) is idempotent, so an entry handled twice after such a claim changes nothing twice.
+
+With ``wait_replicas`` (a primary with replicas, e.g. under Sentinel) ``publish`` returns only once
+that many replicas hold the entry (``WAIT``), so a failover right after a webhook was answered does
+not lose it. Nothing else needs it: a change the entry led to is replicated before the entry's
+acknowledgement (one replication stream, in order), so a failover that loses the change loses the
+acknowledgement too, and the entry is claimed and applied again.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from state.cancellation import cancellation_requested, raise_if_cancelled
+from state.connection import is_cluster
 from state.domain import DialerNotification
 from state.keys import NOTIFICATION_STREAM_MAXLEN, Keys
 
@@ -32,6 +39,13 @@ FIELD = "notification"
 IDLE_PAUSE = 0.02
 INBOX_BLOCK_SECONDS = 1.0
 """How long the consumer's XREADGROUP blocks; Redis clients' socket timeouts must be longer."""
+WAIT_TIMEOUT = timedelta(seconds=1)
+"""How long ``publish`` waits for the replicas (``wait_replicas``) before it fails."""
+
+
+class NotReplicated(RedisError):
+    """The entry was written, but fewer replicas than required acknowledged it in time: the
+    caller answers as if Redis were unavailable, and the dialer's redelivery is a duplicate."""
 
 
 class NotificationInbox:
@@ -43,20 +57,37 @@ class NotificationInbox:
         group: str = "appliers",
         claim_idle: timedelta = timedelta(seconds=30),
         maxlen: int = NOTIFICATION_STREAM_MAXLEN,
+        wait_replicas: int = 0,
     ) -> None:
+        if wait_replicas and is_cluster(redis):
+            raise ValueError(
+                "REDIS_WAIT_REPLICAS is for a primary with replicas (one Redis or Sentinel); on a "
+                "Redis Cluster set it to 0 and rely on the cluster's own replication"
+            )
         self.redis = redis
         self.stream = (keys or Keys()).notifications
         self.group = group
         self._claim_idle_ms = int(claim_idle.total_seconds() * 1000)
         self._maxlen = maxlen
+        self._wait_replicas = wait_replicas
 
     async def publish(self, notification: DialerNotification) -> None:
-        await self.redis.xadd(
-            self.stream,
-            {FIELD: notification.model_dump_json()},
-            maxlen=self._maxlen,
-            approximate=True,
-        )
+        """Append ``notification``; with ``wait_replicas``, return once replicated (else raise
+        ``NotReplicated``)."""
+        fields: dict[Any, Any] = {FIELD: notification.model_dump_json()}
+        if not self._wait_replicas:
+            await self.redis.xadd(self.stream, fields, maxlen=self._maxlen, approximate=True)
+            return
+        # WAIT counts this connection's writes, so it goes down the same connection.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(self.stream, fields, maxlen=self._maxlen, approximate=True)
+            pipe.wait(self._wait_replicas, int(WAIT_TIMEOUT.total_seconds() * 1000))
+            _, replicas = await pipe.execute()
+        if replicas < self._wait_replicas:
+            raise NotReplicated(
+                f"notification {notification.event_id} reached {replicas} of "
+                f"{self._wait_replicas} replicas (REDIS_WAIT_REPLICAS) in {WAIT_TIMEOUT}"
+            )
 
     async def ensure_group(self) -> None:
         try:

@@ -133,15 +133,18 @@ def _wait_for_cluster_ok(ports: list[int]) -> None:
 
 
 class SentinelDeployment:
-    """A primary, one replica and three sentinels watching it as ``service``."""
+    """A primary, two replicas and three sentinels watching it as ``service``: after a failover
+    the new primary still has a replica, so writes that wait for one (WAIT 1) go on."""
 
     def __init__(self, directory: Path, service: str = "bot") -> None:
         self.directory = directory
         self.service = service
-        self.primary = Server(directory, free_port())
-        self.replica = Server(
-            directory, free_port(), "--replicaof", "127.0.0.1", str(self.primary.port)
-        )
+        # No 5 s wait for more replicas before a full sync.
+        self.primary = Server(directory, free_port(), "--repl-diskless-sync-delay", "0")
+        self.replicas = [
+            Server(directory, free_port(), "--replicaof", "127.0.0.1", str(self.primary.port))
+            for _ in range(2)
+        ]
         self.sentinels: list[Server] = []
         for _ in range(3):
             port = free_port()
@@ -170,13 +173,13 @@ class SentinelDeployment:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             info = _redis_cli(self.primary.port, "info", "replication")
-            if "connected_slaves:1" in info and "state=online" in info:
+            if "connected_slaves:2" in info and info.count("state=online") == 2:
                 return
             time.sleep(0.05)
-        raise TimeoutError("the replica did not catch up with the primary")
+        raise TimeoutError("the replicas did not catch up with the primary")
 
     def kill(self) -> None:
-        for server in (*self.sentinels, self.replica, self.primary):
+        for server in (*self.sentinels, *self.replicas, self.primary):
             server.kill()
 
 
