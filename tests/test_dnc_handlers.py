@@ -16,9 +16,11 @@ import pytest
 
 from commands.authz import Authorizer
 from commands.handlers.context import Deps, Requester
-from commands.handlers.dnc import NOT_A_LEAD, DoNotCall, import_file, parse_dnc, run_dnc
+from commands.handlers.dispatch import handle
+from commands.handlers.dnc import NOT_A_LEAD, DoNotCall, import_file, parse_dnc
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
+from commands.parse import parse_command
 from commands.replies import Reply
 from commands.views.dnc import UPLOAD_MODAL, USAGE
 from dialer.base import Dialer
@@ -98,9 +100,14 @@ async def live_campaign(deps: Deps, *contacts: tuple[str, ...], channel: str = "
     return ref
 
 
+@pytest.fixture(autouse=True)
+def default_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADS_DEFAULT_REGION", REGION)
+
+
 async def dnc(deps: Deps, text: str, user: str = ANA) -> Reply:
-    command = parse_dnc("dnc", text.split())
-    return await run_dnc(deps, Requester(user, "C1"), command, region=REGION)
+    """``/campaign dnc <text>`` the way Slack's command reaches it: parse, registry, dispatch."""
+    return await handle(parse_command(f"dnc {text}"), deps, Requester(user, "C1"))
 
 
 def listed(deps: Deps) -> DoNotCallList:
@@ -247,3 +254,14 @@ async def test_an_uploaded_file_from_someone_not_a_lead_adds_nothing(
 def test_the_words_after_dnc_become_the_command() -> None:
     assert parse_dnc("dnc", ["ADD", "+1", "+2"]) == DoNotCall(action="add", words=("+1", "+2"))
     assert parse_dnc("dnc", []) == DoNotCall()
+
+
+async def test_help_lists_dnc_and_says_how_many_numbers_are_listed(sim_deps: Deps) -> None:
+    await dnc(sim_deps, "add +14155550101 +14155550102")
+    reply = await dnc_help(sim_deps)
+    assert "/campaign dnc add &lt;number…&gt;" in str(reply.blocks)
+    assert "The do-not-call list holds 2 numbers." in str(reply.blocks)
+
+
+async def dnc_help(deps: Deps) -> Reply:
+    return await handle(parse_command("help"), deps, Requester(EVE, "C1"))

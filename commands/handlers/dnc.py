@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from contextlib import aclosing
 from typing import ClassVar
 
+from commands.errors import CommandError, CommandRefused
 from commands.handlers.context import Deps, Requester
 from commands.leads.errors import LeadsFileError
 from commands.leads.rejects import RejectedRowsWriter
@@ -28,7 +29,6 @@ from commands.replies import ChannelPost, FileShare, Reply, say
 from commands.requests import Command
 from commands.text import escape
 from commands.views.dnc import (
-    USAGE,
     CampaignOutcome,
     changed_reply,
     channel_notice,
@@ -36,7 +36,6 @@ from commands.views.dnc import (
     upload_modal,
     upload_reply,
 )
-from commands.views.help import mistake_blocks
 from dialer.errors import DialerError
 from dialer.withdrawal import withdraw_listed
 from state.campaign import Campaign
@@ -59,17 +58,8 @@ class DoNotCall(Command):
 
 
 def parse_dnc(verb: str, args: list[str]) -> DoNotCall:
-    """Everything after ``dnc``; the handler names any mistake, so nothing is refused here."""
+    """Everything after ``dnc``; the handler raises ``CommandError`` naming any mistake."""
     return DoNotCall(action=args[0].lower() if args else "", words=tuple(args[1:]))
-
-
-def do_not_call_list(deps: Deps) -> DoNotCallList:
-    return DoNotCallList(deps.store.redis, deps.store.keys, clock=deps.clock)
-
-
-def mistake(problem: str) -> Reply:
-    text, blocks = mistake_blocks(problem, USAGE)
-    return Reply(text=text, blocks=blocks)
 
 
 async def run_dnc(
@@ -78,21 +68,19 @@ async def run_dnc(
     action = command.action
     if action not in ACTIONS:
         if not action:
-            return mistake("`dnc` needs what to do: `add`, `remove`, `check` or `upload`.")
-        return mistake(f"`{escape(action)}` is not something `dnc` does.")
+            raise CommandError("`dnc` needs what to do: `add`, `remove`, `check` or `upload`.")
+        raise CommandError(f"`{escape(action)}` is not something `dnc` does.")
     if action != "check" and not await deps.authz.may_change(who.user_id):
-        return say(NOT_A_LEAD)
+        raise CommandRefused(NOT_A_LEAD)
     if action == "upload":
         if command.words:
-            return mistake("`dnc upload` takes nothing after it: the file is chosen in a form.")
+            raise CommandError("`dnc upload` takes nothing after it: the file is chosen in a form.")
         return Reply(modal=upload_modal(who.channel_id))
-    numbers, problem = read_numbers(command.words, region or LeadsSettings().default_region)
-    if problem is not None:
-        return mistake(problem)
-    dnc = do_not_call_list(deps)
+    numbers = read_numbers(command.words, region or LeadsSettings().default_region)
+    dnc = deps.do_not_call
     if action == "check":
         if len(numbers) != 1:
-            return mistake("`dnc check` takes one number.")
+            raise CommandError("`dnc check` takes one number.")
         text, blocks = check_reply(numbers[0], await dnc.contains(numbers[0]), await dnc.count())
         return Reply(text=text, blocks=blocks)
     if action == "remove":
@@ -107,15 +95,15 @@ async def run_dnc(
     return Reply(text=text, blocks=blocks, posts=posts)
 
 
-def read_numbers(words: Iterable[str], region: str) -> tuple[list[str], str | None]:
-    """The E.164 numbers typed, in order and once each; or what is wrong with them.
+def read_numbers(words: Iterable[str], region: str) -> list[str]:
+    """The E.164 numbers typed, in order and once each; ``CommandError`` names a bad one.
 
     Numbers are separated by commas, semicolons or spaces; a part between commas that is one
     number with spaces in it (``(415) 555-0101``) counts as one.
     """
     parts = [p.strip() for p in _SEPARATORS.split(" ".join(words)) if p.strip()]
     if not parts:
-        return [], "No number given."
+        raise CommandError("No number given.")
     numbers: dict[str, None] = {}
     invalid: list[str] = []
     for part in parts:
@@ -128,11 +116,11 @@ def read_numbers(words: Iterable[str], region: str) -> tuple[list[str], str | No
                 numbers[e164] = None
     if invalid:
         shown = ", ".join(f"`{escape(text[:40])}`" for text in invalid[:5])
-        return [], (
+        raise CommandError(
             f"Not a valid phone number for region {region}: {shown}. Write numbers in E.164 "
             "(`+14155550100`) or as dialled in that region. Nothing changed."
         )
-    return list(numbers), None
+    return list(numbers)
 
 
 async def withdraw_everywhere(
@@ -184,7 +172,7 @@ async def import_file(
     without one are reported in a CSV, as a leads file's are."""
     if not await deps.authz.may_change(who.user_id):
         return say(NOT_A_LEAD)
-    dnc = do_not_call_list(deps)
+    dnc = deps.do_not_call
     scan = LeadsScan(source.chunks(), rules_from(settings))
     rejected_out = io.StringIO()
     writer: RejectedRowsWriter | None = None

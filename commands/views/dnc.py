@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from commands.limits import MAX_SECTION_TEXT, clip
+from commands.limits import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip
 from commands.text import code, escape, user
 from commands.views.blocks import Block, context, input_block, modal, section
 
@@ -48,6 +48,11 @@ def count_line(total: int) -> str:
     return f"The do-not-call list holds {total:,} number{'' if total == 1 else 's'}."
 
 
+def count_block(total: int) -> Block:
+    """Under ``/campaign help``."""
+    return context(count_line(total))
+
+
 def changed_reply(
     verb: str,
     changed: Sequence[str],
@@ -68,7 +73,7 @@ def changed_reply(
         summary = withdrawal_summary(outcomes)
         text += f"\n{summary}"
         blocks.append(section(clip(summary, MAX_SECTION_TEXT)))
-    return text, [*blocks, context(count_line(total))]
+    return clip(text, MAX_MESSAGE_TEXT), [*blocks, context(count_line(total))]
 
 
 def withdrawal_summary(outcomes: Sequence[CampaignOutcome]) -> str:
@@ -105,7 +110,7 @@ def channel_notice(actor: str, outcomes: Sequence[CampaignOutcome]) -> tuple[str
     blocks = [section(clip(text, MAX_SECTION_TEXT))]
     if notes:
         blocks.append(context(*notes))
-    return text, blocks
+    return clip(text, MAX_MESSAGE_TEXT), blocks
 
 
 def check_reply(number: str, listed: bool, total: int) -> tuple[str, list[Block]]:
@@ -152,4 +157,4 @@ def upload_reply(
         )
     lines.append(withdrawal_summary(outcomes))
     lines.append(count_line(total))
-    return "\n".join(lines)
+    return clip("\n".join(lines), MAX_MESSAGE_TEXT)
