@@ -66,6 +66,13 @@ from commands.handlers.history import run_history
 from commands.handlers.overview import run_list
 from commands.handlers.removal import run_removal
 from commands.handlers.whoami import WhoAmI, run_whoami
+from commands.handlers.window import (
+    WINDOW_HELP,
+    WINDOW_USAGE,
+    SetCallingWindow,
+    parse_window_command,
+    run_window,
+)
 from commands.replies import Reply
 from commands.requests import (
     AddAgents,
@@ -176,6 +183,15 @@ SUBCOMMANDS: tuple[Subcommand[Any], ...] = (
         parse=parse_set,
         commands=(ChangeSettings,),
         handle=change_settings,
+        lead_only=True,
+    ),
+    Subcommand[SetCallingWindow](
+        verb="window",
+        usage=WINDOW_USAGE,
+        help=WINDOW_HELP,
+        parse=parse_window_command,
+        commands=(SetCallingWindow,),
+        handle=run_window,
         lead_only=True,
     ),
     Subcommand[AddAgents | RemoveAgents | SetAgentDefault](

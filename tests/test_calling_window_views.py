@@ -1,5 +1,5 @@
-"""The calling window as people meet it: the typed subcommand, the card's line, the campaign view's
-and the New campaign form's field, and the view's Apply."""
+"""The calling window as people meet it: the typed subcommand (and who may use it), the card's
+line, the campaign view's and the New campaign form's field, and the view's Apply."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from typing import Any
 import fakeredis
 import pytest
 
-from commands.authz import Authorizer
+from commands.authz import NOT_ALLOWED, Authorizer
 from commands.errors import CommandError
 from commands.handlers.context import Deps, Requester
 from commands.handlers.control import apply_campaign_edit
-from commands.handlers.window import SetCallingWindow, parse_window_command
+from commands.handlers.dispatch import handle
+from commands.handlers.window import WINDOW_USAGE, SetCallingWindow, parse_window_command
+from commands.parse import parse_command
 from commands.views import ids
 from commands.views.campaign import render_card
 from commands.views.forms import FormErrors, read_campaign_edit, read_new_campaign
@@ -167,3 +169,33 @@ async def test_apply_without_a_change_of_window_sends_nothing(deps: Deps) -> Non
     )
 
     assert reply.text is not None and reply.text.startswith("Nothing changed")
+
+
+# -- the subcommand through dispatch -----------------------------------------------------------
+
+
+async def test_only_a_lead_may_change_a_window(deps: Deps) -> None:
+    campaign = await stored(deps)
+    command = parse_command(f"window {campaign.ref} 09:00-20:00 America/New_York")
+
+    refused = await handle(command, deps, Requester("U0EVE", "C1"))
+
+    assert refused.text == NOT_ALLOWED
+    assert (await deps.store.require(campaign.ref)).window is None
+    await handle(command, deps, Requester("U0ANA", "C1"))
+    assert (await deps.store.require(campaign.ref)).window is not None
+
+
+def test_a_mistake_typed_is_answered_with_the_windows_form() -> None:
+    with pytest.raises(CommandError) as raised:
+        parse_command(f"window {REF} 09:00-20:00 EST")
+    assert raised.value.usage == WINDOW_USAGE
+    assert "EST is an abbreviation" in raised.value.problem
+
+
+async def test_an_unknown_campaign_is_named_with_the_windows_form(deps: Deps) -> None:
+    reply = await handle(parse_command(f"window {REF} off"), deps, Requester("U0ANA"))
+
+    shown = str(reply.blocks)
+    assert f"There is no campaign `{REF}`" in shown
+    assert "/campaign window &lt;ref&gt;" in shown

@@ -14,11 +14,11 @@ from commands.requests import CampaignCommand, Command
 from commands.text import escape
 from state.calling_window import EXAMPLE, CallingWindow, WindowError, parse_window
 
-USAGE = (
+WINDOW_USAGE = (
     "/campaign window <ref> <HH:MM>-<HH:MM> <IANA time zone> [<days, e.g. mon-fri>]  or  "
     "/campaign window <ref> off"
 )
-HELP = (
+WINDOW_HELP = (
     "the local hours the campaign may dial in, e.g. `09:00-20:00 America/New_York mon-fri`: a "
     "start outside them waits for the opening, and the bot stops it at each closing and starts "
     "it again at each opening until `/campaign stop`; `off` removes them"
