@@ -62,6 +62,7 @@ from commands.buttons import (
 from commands.handlers.context import Deps, Requester
 from commands.handlers.control import change_agents, change_settings, run_show, start_or_stop
 from commands.handlers.create import run_new
+from commands.handlers.dnc import DoNotCall, parse_dnc, run_dnc
 from commands.handlers.history import run_history
 from commands.handlers.overview import run_list
 from commands.handlers.removal import run_removal
@@ -92,6 +93,7 @@ from commands.requests import (
     StartCampaign,
     StopCampaign,
 )
+from commands.views import dnc as dnc_view
 from commands.views import ids
 from commands.views.help import help_blocks
 from commands.views.history import CSV_EXPORT, OLDER
@@ -117,7 +119,8 @@ class Subcommand(Generic[C]):
 
 async def show_help(deps: Deps, who: Requester, command: ShowHelp) -> Reply:
     text, blocks = help_blocks(SUBCOMMANDS)
-    return Reply(text=text, blocks=blocks)
+    listed = dnc_view.count_block(await deps.do_not_call.count())
+    return Reply(text=text, blocks=[*blocks, listed])
 
 
 SUBCOMMANDS: tuple[Subcommand[Any], ...] = (
@@ -242,6 +245,15 @@ SUBCOMMANDS: tuple[Subcommand[Any], ...] = (
         commands=(WhoAmI,),
         handle=run_whoami,
         lead_only=False,
+    ),
+    Subcommand[DoNotCall](
+        verb="dnc",
+        usage=dnc_view.USAGE,
+        help=dnc_view.HELP,
+        parse=parse_dnc,
+        commands=(DoNotCall,),
+        handle=run_dnc,
+        lead_only=False,  # ``check`` is open to anyone; the handler asks for a lead to change
     ),
     Subcommand[ShowHelp](
         verb="help",

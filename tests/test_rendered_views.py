@@ -39,6 +39,15 @@ from commands.views.alerts import render_alert
 from commands.views.approval import approval_decided, approval_expired, approval_request
 from commands.views.blocks import Block, actions, button, section
 from commands.views.campaign import render_card
+from commands.views.dnc import (
+    CampaignOutcome,
+    changed_reply,
+    channel_notice,
+    check_reply,
+    count_block,
+    upload_modal,
+    upload_reply,
+)
 from commands.views.help import help_blocks, mistake_blocks
 from commands.views.history import HistoryEvent, HistoryPage, history_blocks
 from commands.views.home import HomeModel, home_view, in_home_order, pages_of, waiting_for
@@ -272,6 +281,44 @@ def test_help_and_mistakes() -> None:
     assert_message_accepted(*help_blocks(SUBCOMMANDS))
     enormous = escape("x<!channel>&" * 20_000)
     assert_message_accepted(*mistake_blocks(f"`{enormous}` is not a `/campaign` subcommand", "x"))
+
+
+# -- the do-not-call list ----------------------------------------------------------------------
+
+
+def outcomes(count: int, name: str) -> list[CampaignOutcome]:
+    """Withdrawn, cannot, and failed with an enormous error, in turn."""
+    return [
+        CampaignOutcome(
+            f"c-20261123-{n:04d}",
+            name,
+            "voipbin",
+            contacts=n * 1000 if n % 3 == 0 else 0,
+            why_not="LiveVox's API <!channel> cannot" if n % 3 == 1 else "",
+            failed=LONG_ERROR if n % 3 == 2 else "",
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 500])
+@pytest.mark.parametrize("name", NAMES.values(), ids=NAMES.keys())
+def test_the_do_not_call_replies_and_channel_notice(count: int, name: str) -> None:
+    told = outcomes(count, name)
+    numbers = [f"+1415555{n:04d}" for n in range(5000)]
+    assert_message_accepted(*changed_reply("Added to", numbers, 5000, 1_000_000, told))
+    assert_message_accepted(*changed_reply("Taken off", numbers[:1], 0, 0))
+    assert_message_accepted(*changed_reply("Taken off", [], 1, 1))
+    assert_message_accepted(*channel_notice("U0ANA", told))
+    assert_message_accepted(upload_reply(10**6, 10**6, 10**6, 2 * 10**6, told))
+
+
+def test_the_do_not_call_check_help_count_and_upload_modal() -> None:
+    for listed in (True, False):
+        assert_message_accepted(*check_reply("+14155550100", listed, 1))
+    assert_message_accepted("How to use /campaign", [count_block(1_000_000)])
+    for channel in ("C0123", None):
+        assert_view_accepted(upload_modal(channel))
 
 
 # -- leads upload ------------------------------------------------------------------------------

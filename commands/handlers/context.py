@@ -17,6 +17,7 @@ from commands.replies import Reply
 from commands.text import escape
 from dialer.base import Dialer
 from dialer.errors import DialerError
+from state.dnc import DoNotCallList
 from state.expired_requests import ExpiredRequests
 from state.store import CampaignStore, utcnow
 
@@ -40,6 +41,10 @@ class Deps:
     @property
     def expired_requests(self) -> ExpiredRequests:
         return ExpiredRequests.of(self.store)
+
+    @property
+    def do_not_call(self) -> DoNotCallList:
+        return DoNotCallList(self.store.redis, self.store.keys, clock=self.clock)
 
 
 @dataclass(frozen=True)
