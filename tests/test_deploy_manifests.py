@@ -1,32 +1,30 @@
 """The Kubernetes manifests under deploy/kubernetes stay consistent with the bot and each other.
 
-Every environment variable they set is a setting the bot reads (a pydantic-settings field, with
-its class's ``env_prefix``); the probes, the Service and the scrape annotations point at the
-container's port; the grace period outlasts the shutdown drain; labels and selectors agree; and
-the container runs unprivileged.
+Every object is valid for Kubernetes itself (its OpenAPI schemas as the ``kubernetes-validate``
+package ships them, unknown fields refused, offline); every environment variable they set is a
+setting the bot reads (a pydantic-settings field, with its class's ``env_prefix``); the probes,
+the Service and the scrape annotations point at the container's port; the grace period outlasts
+the shutdown drain; labels and selectors agree; and the container runs unprivileged.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
+import copy
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
-from pydantic_settings import BaseSettings
 
-import bot.settings
-import commands.leads.settings
 from bot.settings import Settings
-from dialer.registry import ADAPTERS
+from tests.deploy_settings import known_settings
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "deploy" / "kubernetes"
 
 
 def _documents() -> list[dict[str, Any]]:
-    documents = []
+    documents: list[dict[str, Any]] = []
     for path in sorted(MANIFESTS.glob("*.y*ml")):
         with path.open(encoding="utf-8") as handle:
             documents.extend(doc for doc in yaml.safe_load_all(handle) if doc)
@@ -42,32 +40,13 @@ def _one(kind: str) -> dict[str, Any]:
     return found[0]
 
 
-def _subclasses(cls: type[BaseSettings]) -> Iterator[type[BaseSettings]]:
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
-
-
-def _known_settings() -> set[str]:
-    """Every variable name a settings class of the bot, the lead upload or a dialer reads."""
-    for target in ADAPTERS.values():
-        importlib.import_module(target.partition(":")[0])
-    assert bot.settings and commands.leads.settings
-    names = set()
-    for cls in _subclasses(BaseSettings):
-        if not cls.__module__.startswith(("bot.", "commands.", "dialer.", "state.")):
-            continue
-        prefix = str(cls.model_config.get("env_prefix") or "")
-        names |= {f"{prefix}{field}".upper() for field in cls.model_fields}
-    return names
-
-
 def _deployment_pod() -> dict[str, Any]:
-    return _one("Deployment")["spec"]["template"]["spec"]
+    pod: dict[str, Any] = _one("Deployment")["spec"]["template"]["spec"]
+    return pod
 
 
 def _container() -> dict[str, Any]:
-    containers = _deployment_pod()["containers"]
+    containers: list[dict[str, Any]] = _deployment_pod()["containers"]
     assert len(containers) == 1
     return containers[0]
 
@@ -101,7 +80,7 @@ def test_manifests_are_there() -> None:
 
 
 def test_every_variable_set_is_a_setting_the_bot_reads() -> None:
-    known = _known_settings()
+    known = known_settings()
     assert {"REDIS_URL", "SHUTDOWN_DRAIN_SECONDS", "LEADS_MAX_ROWS", "VOIPBIN_ACCESSKEY"} <= known
     unknown = sorted(set(_set_variables()) - known)
     assert not unknown, f"not settings the bot reads: {unknown}"
@@ -214,3 +193,20 @@ def test_the_container_runs_unprivileged() -> None:
     resources = container["resources"]
     assert {"cpu", "memory"} <= set(resources["requests"])
     assert "memory" in resources["limits"]
+
+
+KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+"""The oldest minor version the big managed offerings still run, and the newest schemas."""
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_object_is_valid_for_kubernetes(version: str) -> None:
+    for doc in DOCS:
+        kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_a_misspelled_field_is_caught_by_the_schema_check() -> None:
+    deployment = copy.deepcopy(_one("Deployment"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError, match="readinesProbe"):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from commands.leads.errors import TooManyRows
+from commands.leads.parallel import cgroup_cpu_limit, usable_cores
 from commands.leads.reader import BATCH_RECORDS, CsvReader, Record
 from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
@@ -96,3 +97,28 @@ async def test_records_come_in_batches_of_bounded_size_in_file_order(tmp_path: P
     assert all(0 < len(batch) <= BATCH_RECORDS for batch in batches)
     lines = [record.line for batch in batches for record in batch]
     assert lines == list(range(1, ROWS + 2))
+
+
+@pytest.mark.parametrize(
+    ("files", "limit"),
+    [
+        ({"cpu.max": "150000 100000\n"}, 2),
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({}, None),
+    ],
+)
+def test_a_containers_cpu_limit_is_read_from_its_cgroup(
+    tmp_path: Path, files: dict[str, str], limit: int | None
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cgroup_cpu_limit(tmp_path) == limit
+
+
+def test_workers_are_no_more_than_the_cpu_limit_allows(tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("100000 100000\n")
+    assert usable_cores(tmp_path) == 1
+    assert usable_cores(tmp_path / "no-cgroup") >= 1

@@ -10,11 +10,13 @@ the event loop stays free while the workers run.
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from commands.leads.reader import Record
 from commands.leads.validation import AcceptedRow, RejectedRow, RowChecks
@@ -22,14 +24,38 @@ from commands.leads.validation import AcceptedRow, RejectedRow, RowChecks
 Row = AcceptedRow | RejectedRow
 IN_FLIGHT_PER_WORKER = 3
 """Enough that a worker finishing a batch finds the next one waiting."""
+CGROUP = Path("/sys/fs/cgroup")
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, as a container's cpuset limits it),
-    which ``os.cpu_count()`` overstates; Python 3.13's ``os.process_cpu_count()`` is the same."""
+def usable_cores(cgroup: Path = CGROUP) -> int:
+    """The cores this process may use: its CPU affinity (a cpuset), and no more than its
+    container's CPU limit (Kubernetes' ``limits.cpu``, ``docker run --cpus``) rounded up, which
+    ``os.cpu_count()`` and Python 3.13's ``os.process_cpu_count()`` both overlook."""
     if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    limit = cgroup_cpu_limit(cgroup)
+    return max(1, min(cores, limit)) if limit is not None else cores
+
+
+def cgroup_cpu_limit(cgroup: Path = CGROUP) -> int | None:
+    """Whole CPUs the container may use (cgroup v2 ``cpu.max``, else v1 ``cpu.cfs_quota_us``),
+    or None when there is no limit or no cgroup to read."""
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1"):
+        return None
+    try:
+        return math.ceil(int(quota) / int(period))
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 async def checked_in_workers(
