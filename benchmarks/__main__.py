@@ -22,7 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import ack_latency, alert_pacing, csv_validation, ingest, memory, upload
+from benchmarks import (
+    ack_latency,
+    alert_pacing,
+    csv_validation,
+    ingest,
+    memory,
+    upload,
+    window_openings,
+)
 from benchmarks.common import Figure
 from benchmarks.load import ROOT
 
@@ -44,6 +52,9 @@ def runners(toy: bool) -> dict[str, Callable[[], Awaitable[Figure]]]:
         ),
         "memory": lambda: memory.run(memory.TOY if toy else memory.FULL),
         "upload": lambda: upload.run(upload.TOY if toy else upload.FULL),
+        "window_openings": lambda: window_openings.run(
+            window_openings.TOY if toy else window_openings.FULL
+        ),
     }
 
 

@@ -7,14 +7,15 @@ and settle rules, and the status still changes only with the dialer's notificati
 sent only while the lead who armed it is still a campaign lead; a stop always is.
 
 State lives in Redis, so a restart loses nothing: each campaign document holds its window and
-whether it is armed, and ``Keys.window_due`` says when to look at each armed campaign next. Every
-tick (``TICK_SECONDS``) the replica holding the scheduler's lease (``Keys.window_lock``) acts on
-what is due; each opening or closing is claimed with its own lock (``Keys.window_edge_lock``), so
-two replicas never both send it even when a slow tick overlaps the next one. It acts on the
-window as it is *now*: open and not dialing → start; closed and dialing → stop; then it plans the
-next opening or closing. A stop the dialer did not take is tried again after ``RETRY_SECONDS``.
-Now and then (``REPAIR_SECONDS``) the index is checked against the documents, for a write lost
-between the two by a crash.
+whether it is armed, and ``Keys.window_due`` says when to look at each campaign with a window
+next. Every tick (``TICK_SECONDS``) the replica holding the scheduler's lease (``Keys.window_lock``)
+acts on what is due; each opening or closing is claimed with its own lock
+(``Keys.window_edge_lock``), so two replicas never both send it even when a slow tick overlaps the
+next one. It acts on the window as it is *now*: armed, open and not dialing → start; armed, closed
+and dialing → stop; otherwise the card is redrawn (its "opens …" / "closes …" moved on). Then it
+plans the next opening or closing. A stop the dialer did not take is tried again after
+``RETRY_SECONDS``. Now and then (``REPAIR_SECONDS``) the index is checked against the documents,
+for a write lost between the two by a crash.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ class WindowScheduler:
         return bool(await redis.pexpire(lock, lease))
 
     async def repair(self, now: datetime) -> int:
-        """Plan each armed campaign the index lacks; returns how many."""
+        """Plan each campaign with a window that the index lacks; returns how many."""
         planned = await self.schedule.refs()
         missing = [c for c in await self.deps.store.list_live() if needs_scheduling(c)]
         added = 0
@@ -160,15 +161,17 @@ class WindowScheduler:
         return bool(await store.redis.set(lock, self.owner, nx=True, px=ttl))
 
     async def _act(self, ref: str, now: datetime) -> datetime | None:
-        """Start or stop ``ref`` as its window is now; returns when to look at it next (None:
-        never, it is no longer armed under a window)."""
+        """Start or stop ``ref`` as its window is now, if it is armed; returns when to look at it
+        next (None: never, it has no window any more)."""
         campaign = await self.deps.store.get(ref)
         if campaign is None or not needs_scheduling(campaign):
             return None
-        assert campaign.window is not None and campaign.armed is not None
+        assert campaign.window is not None
         window = campaign.window
         is_open = window.is_open(now)
-        if is_open and not dialing(campaign):
+        if campaign.armed is None:  # nobody started it: only its card changes
+            await self.dispatch((RefreshCard(ref),), campaign)
+        elif is_open and not dialing(campaign):
             await self._start(campaign)
         elif not is_open and dialing(campaign):
             if not await self._stop(campaign):

@@ -184,9 +184,9 @@ class Keys:
     def removal_lock(self, ref: str) -> str:
         return self._of_campaign("lock:removal", ref)
 
-    # ZSET ref -> when (epoch s) the calling-window scheduler next acts on this armed campaign
-    # (its window's next opening or closing). A member leaves when the campaign is disarmed, its
-    # window removed or the campaign deleted.
+    # ZSET ref -> when (epoch s) the calling-window scheduler next looks at this campaign (its
+    # window's next opening or closing). A member leaves when its window is removed or the
+    # campaign deleted.
     @property
     def window_due(self) -> str:
         return f"{self.prefix}windows:due"

@@ -1,4 +1,4 @@
-"""When the calling-window scheduler next acts on each armed campaign: one Redis ZSET
+"""When the calling-window scheduler next looks at each campaign with a window: one Redis ZSET
 (``Keys.window_due``), ref -> epoch seconds of its window's next opening or closing.
 
 The campaign document holds the window and whether it is armed; this index only says when to look
@@ -19,7 +19,9 @@ from state.keys import Keys
 
 
 def needs_scheduling(campaign: Campaign) -> bool:
-    return campaign.is_live and campaign.window is not None and campaign.armed is not None
+    """Every live campaign with a window: an armed one is started and stopped at its openings
+    and closings, and every one's card is redrawn then (it says "opens …" or "closes …")."""
+    return campaign.is_live and campaign.window is not None
 
 
 def dialing(campaign: Campaign) -> bool:
@@ -37,7 +39,7 @@ class WindowSchedule:
         self.keys = keys
 
     async def plan(self, campaign: Campaign, at: datetime) -> None:
-        """Look at ``campaign`` at ``at``, if it is armed under a window; otherwise never."""
+        """Look at ``campaign`` at ``at``, if it has a window; otherwise never."""
         if needs_scheduling(campaign):
             await self.redis.zadd(self.keys.window_due, {campaign.ref: int(at.timestamp())})
         else:

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from benchmarks import ack_latency, alert_pacing, csv_validation, ingest, memory, upload
+from benchmarks import (
+    ack_latency,
+    alert_pacing,
+    csv_validation,
+    ingest,
+    memory,
+    upload,
+    window_openings,
+)
 
 pytestmark = pytest.mark.redis  # the suite runs against the real Redis
 
@@ -74,3 +82,10 @@ async def test_alert_pacing_ends_every_card_on_its_true_state() -> None:
     assert figure["transitions_shown"] == alert_pacing.TOY.changes
     assert figure["stored_status_correct"] == alert_pacing.TOY.campaigns
     assert figure["slack_messages"] < alert_pacing.TOY.changes  # coalesced
+
+
+async def test_window_openings_send_each_start_once() -> None:
+    figure = await window_openings.run(window_openings.TOY)
+    assert_figure(figure)
+    assert figure["starts_sent"] == window_openings.TOY.campaigns
+    assert figure["sent_twice"] == 0

@@ -27,7 +27,7 @@ from dialer.simulator import SimulatorDialer
 from state.calling_window import parse_window
 from state.campaign import Campaign, PendingKind
 from state.domain import CampaignStatus
-from state.effects import ConfirmStop, Effect
+from state.effects import ConfirmStop, Effect, RefreshCard
 from state.inbox import NotificationInbox
 from state.keys import Keys
 from state.store import CampaignStore
@@ -341,10 +341,38 @@ async def test_a_leads_stop_disarms_so_nothing_starts_the_next_day(bot: Bot) -> 
 
     assert reply.text is not None and "no longer armed" in reply.text
     assert (await bot.store.require(ref)).armed is None
-    assert await bot.scheduler.schedule.when(ref) is None
     await bot.at(utc(2026, 12, 2, 1))
     await bot.at(utc(2026, 12, 2, 14))
     assert starts_and_stops(bot, ref) == ["start", "stop"]
+
+
+async def test_a_window_nobody_started_only_moves_its_cards_opening_and_closing(bot: Bot) -> None:
+    bot.clock.now = utc(2026, 12, 1, 12).timestamp()
+    ref = await new_campaign(bot)
+    await bot.at(utc(2026, 12, 1, 12, 0, 1))
+    bot.effects.clear()
+
+    await bot.at(utc(2026, 12, 1, 14))
+    assert bot.effects == [RefreshCard(ref)]  # "open, closes …"
+    await bot.at(utc(2026, 12, 2, 1))
+    assert bot.effects == [RefreshCard(ref), RefreshCard(ref)]  # "closed, opens …"
+    assert starts_and_stops(bot, ref) == []
+    assert await bot.scheduler.schedule.when(ref) == utc(2026, 12, 2, 14)
+
+
+async def test_the_opening_follows_the_autumn_daylight_saving_change(bot: Bot) -> None:
+    bot.clock.now = utc(2026, 10, 31, 12).timestamp()  # Saturday 08:00 EDT
+    ref = await new_campaign(bot)
+    await lead(bot, StartCampaign(ref=ref))
+    await bot.at(utc(2026, 10, 31, 13))  # 09:00 EDT
+    await bot.at(utc(2026, 11, 1, 0))  # 20:00 EDT
+    assert starts_and_stops(bot, ref) == ["start", "stop"]
+
+    await bot.at(utc(2026, 11, 1, 13))  # 08:00 EST: the clocks went back in the night
+    assert starts_and_stops(bot, ref) == ["start", "stop"]
+    await bot.at(utc(2026, 11, 1, 14))  # Sunday 09:00 EST
+
+    assert starts_and_stops(bot, ref) == ["start", "stop", "start"]
 
 
 async def test_a_stop_the_dialer_did_not_take_is_tried_again(bot: Bot) -> None:
