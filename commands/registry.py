@@ -15,8 +15,10 @@ How to add a subcommand, ``/campaign frobnicate <ref>`` say:
    ones). For a mistake in what was asked raise ``CommandError(problem)`` (the answer adds the
    usage line); to refuse, raise ``CommandRefused(text)``; ``find_campaign`` raises
    ``CampaignNotFound`` for an unknown ref. Dispatch turns these into the reply.
-2. Add one ``Subcommand(...)`` to ``SUBCOMMANDS`` below, where it should appear in the help:
-   ``verb``, ``usage``, ``help`` (the line ``/campaign help`` shows; ``""`` leaves it out),
+2. Add one ``Subcommand[Frobnicate](...)`` to ``SUBCOMMANDS`` below, where it should appear in
+   the help (the type parameter, the union of its command types, lets mypy check the handler
+   against ``commands``): ``verb``, ``usage``, ``help`` (the line ``/campaign help`` shows;
+   ``""`` leaves it out),
    ``parse`` (``ref_only(lambda ref: Frobnicate(ref=ref))`` and ``nothing_after(...)`` from
    ``commands.arguments`` cover the usual forms; else a ``(verb, args) -> Command`` that raises
    ``CommandError``), ``commands`` (the command types its handler takes, for dispatch and buttons),
