@@ -43,7 +43,17 @@ CANNOT: dict[str, str] = {
 _UNKNOWN = "this dialer's API cannot remove a single contact"
 
 
+def _withdrawer(dialer: object) -> ContactWithdrawer | None:
+    """The adapter itself, or the one a wrapper keeps as ``inner`` (the metrics decorator)."""
+    while not isinstance(dialer, ContactWithdrawer):
+        dialer = getattr(dialer, "inner", None)
+        if dialer is None:
+            return None
+    return dialer
+
+
 async def withdraw_listed(dialer: Dialer, ref: str, listed: NumberLookup) -> Withdrawal:
-    if isinstance(dialer, ContactWithdrawer):
-        return Withdrawal(await dialer.withdraw_listed(ref, listed))
+    withdrawer = _withdrawer(dialer)
+    if withdrawer is not None:
+        return Withdrawal(await withdrawer.withdraw_listed(ref, listed))
     return Withdrawal(supported=False, why_not=CANNOT.get(dialer.name, _UNKNOWN))

@@ -10,7 +10,12 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from commands.leads.dnc_screen import screen_contacts
-from commands.leads.progress import UploadProgress, UploadSummary, render_validation
+from commands.leads.progress import (
+    UploadProgress,
+    UploadSummary,
+    render_summary,
+    render_validation,
+)
 from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
@@ -147,6 +152,9 @@ async def test_a_number_listed_after_the_check_is_not_sent_and_numbering_is_kept
     )
     summary = await uploads.start("c-20261130-dnc1", report, NoProgress())
     assert summary.state is UploadState.COMPLETED
+    assert summary.withheld == 1
+    assert "uploaded: 2 contacts" in render_summary(summary)
+    assert "(1 left out: on the do-not-call list)" in render_summary(summary)
     assert [(c.ref, c.phone_numbers) for c in sink.sent] == [
         ("c-20261130-dnc1-2", ("+14155550111",)),
         ("c-20261130-dnc1-3", ("+14155550102",)),

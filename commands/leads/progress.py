@@ -40,6 +40,9 @@ class UploadSummary:
     sent_this_run: int
     elapsed_seconds: float
     error: str | None = None
+    withheld: int = 0
+    """Contacts of this run not sent because every number was on the do-not-call list (they
+    count in ``sent``: their batches are done)."""
 
 
 class ProgressReporter(Protocol):
@@ -81,7 +84,14 @@ def render_summary(summary: UploadSummary) -> str:
     ref, total, sent = summary.campaign_ref, summary.total, summary.sent
     took = _duration(summary.elapsed_seconds)
     if summary.state is UploadState.COMPLETED:
-        return f"Leads for {ref} uploaded: {sent:,} contacts in {took}. The campaign can start."
+        left_out = ""
+        if summary.withheld:
+            sent -= summary.withheld
+            left_out = f" ({summary.withheld:,} left out: on the do-not-call list)"
+        return (
+            f"Leads for {ref} uploaded: {sent:,} contacts in {took}{left_out}. "
+            "The campaign can start."
+        )
     lines = [
         f"The upload for {ref} stopped: {sent:,} of {total:,} contacts are on the dialer.",
         f"`{progress_bar(sent, total)}`",

@@ -229,6 +229,7 @@ class _UploadRun:
         self._token = token
         self._sent = self._sent_before = 0
         self._produced = 0
+        self._withheld = 0  # on the do-not-call list when their batch went out (this run)
         self._started = time.monotonic()
 
     async def execute(self) -> UploadSummary:
@@ -306,7 +307,8 @@ class _UploadRun:
                 await self._store.mark_attempted(self._ref, batch.index)
             contacts: Sequence[Contact] = batch.contacts
             if self._uploads.dnc is not None:  # numbers listed since the file was checked
-                contacts, _ = await screen_contacts(contacts, self._uploads.dnc)
+                contacts, withheld = await screen_contacts(contacts, self._uploads.dnc)
+                self._withheld += withheld
             if contacts:
                 await self._deliver(contacts, uncertain=batch.attempted)
             await self._store.acknowledge(self._ref, batch.index)
@@ -383,6 +385,7 @@ class _UploadRun:
             sent=progress.sent,
             sent_this_run=progress.sent_this_run,
             elapsed_seconds=progress.elapsed_seconds,
+            withheld=self._withheld,
             error=error,
         )
         try:

@@ -39,6 +39,10 @@ class CampaignOutcome:
     """The dialer's error when it could but failed."""
 
 
+def _count(count: int, thing: str) -> str:
+    return f"{count:,} {thing}{'' if count == 1 else 's'}"
+
+
 def listed_numbers(numbers: Sequence[str]) -> str:
     shown = ", ".join(numbers[:_SHOWN])
     return shown + (f" and {len(numbers) - _SHOWN:,} more" if len(numbers) > _SHOWN else "")
@@ -148,12 +152,13 @@ def upload_reply(
     added: int, already: int, rejected: int, total: int, outcomes: Sequence[CampaignOutcome]
 ) -> str:
     lines = [
-        f"Do-not-call upload: {added:,} numbers added, {already:,} were on the list already.",
+        f"Do-not-call upload: {_count(added, 'number')} added, {already:,} "
+        f"{'was' if already == 1 else 'were'} on the list already.",
     ]
     if rejected:
         lines.append(
-            f"{rejected:,} rows had no valid number and added nothing; their CSV, with each "
-            "line and reason, is in a direct message."
+            f"{_count(rejected, 'row')} had no valid number and added nothing; their CSV, with "
+            "each line and reason, is in a direct message."
         )
     lines.append(withdrawal_summary(outcomes))
     lines.append(count_line(total))

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.slack.delivery import Where
+from bot.slack.dnc import dnc_upload_submitted
 from bot.slack.edge import SlackEdge
 from commands.authz import NOT_ALLOWED
 from commands.handlers.context import Requester
@@ -21,6 +22,7 @@ from commands.leads.errors import LeadsFileError
 from commands.leads.progress import render_validation
 from commands.text import escape
 from commands.views import ids
+from commands.views.dnc import UPLOAD_MODAL
 from commands.views.forms import FormErrors, read_campaign_edit, read_new_campaign
 from state.refs import looks_like_ref
 
@@ -109,3 +111,4 @@ async def campaign_applied(ack: AsyncAck, body: Body, edge: SlackEdge) -> None:
 def register(app: AsyncApp) -> None:
     app.view(ids.NEW_CAMPAIGN_MODAL)(new_campaign_submitted)
     app.view(ids.CAMPAIGN_MODAL)(campaign_applied)
+    app.view(UPLOAD_MODAL)(dnc_upload_submitted)
