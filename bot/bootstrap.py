@@ -6,11 +6,18 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 
 from bot.metered import MeteredDialer
 from bot.metrics import Metrics
-from bot.settings import Settings
+from bot.settings import (
+    WEBHOOK_SECRETS,
+    Settings,
+    dialer_section,
+    missing_webhook_secret,
+    webhook_secret_set,
+)
 from dialer.base import Dialer, WebhookReceiver
 from dialer.limits import LocalLimits
 from dialer.registry import AdapterContext, build_dialer
@@ -26,10 +33,6 @@ IN_MEMORY_WARNING = (
     "REDIS_URL is not set: running on an IN-MEMORY store. Every campaign, pending request and "
     "removal is LOST when the process exits. Set REDIS_URL=redis://host:6379/0 for real use."
 )
-
-WEBHOOK_SECRETS = {"voipbin": "VOIPBIN_WEBHOOK_SECRET", "genesys": "GENESYS_WEBHOOK_TOKEN"}
-"""The dialers that POST notifications to the bot, and the setting that lets the bot tell theirs
-from a forgery."""
 
 UNSIGNED_WARNING = (
     "DIALER_WEBHOOKS_UNSIGNED=true: %s WEBHOOKS ARE ACCEPTED WITHOUT A SECRET. Anyone who can "
@@ -82,16 +85,23 @@ def connect_redis(settings: Settings) -> Redis:
 
 
 def build_services(
-    settings: Settings, *, redis: Redis | None = None, dialer: Dialer | None = None
+    settings: Settings,
+    *,
+    redis: Redis | None = None,
+    dialer: Dialer | None = None,
+    dialer_settings: BaseSettings | None = None,
 ) -> Services:
+    """Store, inbox and dialer. ``dialer_settings``: the dialer's section of the settings tree;
+    without it (tests), that section alone is read from the environment."""
     redis = redis if redis is not None else connect_redis(settings)
     keys = Keys(settings.redis_key_prefix)
     unsigned = False
     if dialer is None:
         limits = shared_limits(redis, keys) or LocalLimits()
         context = AdapterContext(redis, settings.redis_key_prefix, limits)
-        dialer = build_dialer(settings.dialer, context)
-        unsigned = webhooks_unsigned(settings)
+        section = dialer_settings or dialer_section(settings.dialer)
+        dialer = build_dialer(settings.dialer, context, section)
+        unsigned = webhooks_unsigned(settings, section)
     metrics = Metrics()
     return Services(
         settings=settings,
@@ -111,32 +121,18 @@ def build_services(
     )
 
 
-def webhooks_unsigned(settings: Settings) -> bool:
+def webhooks_unsigned(settings: Settings, section: BaseSettings) -> bool:
     """Whether the configured dialer's webhooks go unverified, which start-up refuses unless
     ``DIALER_WEBHOOKS_UNSIGNED=true`` says so explicitly (then it warns loudly).
 
-    Raises ``ValueError`` naming the missing secret. Call it once the adapter was built, so that
-    its own required settings were checked first.
+    Raises ``ValueError`` naming the missing secret (``bot.settings.load_settings_tree`` has
+    reported it already when the bot is started from the command line).
     """
-    variable = WEBHOOK_SECRETS.get(settings.dialer)
-    if variable is None or _webhook_secret_set(settings.dialer):
+    if settings.dialer not in WEBHOOK_SECRETS or webhook_secret_set(settings.dialer, section):
         return False
-    if not settings.dialer_webhooks_unsigned:
-        raise ValueError(
-            f"{variable}: required with DIALER={settings.dialer}, so that forged webhooks are "
-            f"refused; to accept unsigned webhooks anyway set DIALER_WEBHOOKS_UNSIGNED=true"
-        )
+    missing = missing_webhook_secret(settings, section)
+    if missing is not None:
+        raise ValueError(missing)
+    variable, _ = WEBHOOK_SECRETS[settings.dialer]
     log.warning(UNSIGNED_WARNING, settings.dialer.upper(), settings.dialer, variable)
     return True
-
-
-def _webhook_secret_set(dialer: str) -> bool:
-    if dialer == "voipbin":
-        from dialer.voipbin.settings import VoipbinSettings
-
-        secret = VoipbinSettings().webhook_secret
-    else:
-        from dialer.genesys import GenesysSettings
-
-        secret = GenesysSettings().webhook_token
-    return secret is not None and bool(secret.get_secret_value())

@@ -15,17 +15,12 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
-
-from pydantic import ValidationError
-from pydantic_settings import BaseSettings
 
 from bot.bootstrap import build_services
 from bot.logging_setup import Redactor, configure_logging
 from bot.server import BotServer
-from bot.settings import Settings
-from commands.leads.settings import LeadsSettings
+from bot.settings import SettingsError, SettingsTree, load_settings_tree
 
 if TYPE_CHECKING:
     from bot.playground.app import Playground
@@ -33,63 +28,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("campaign-bot")
 
 
-class SettingsError(Exception):
-    """Start-up cannot go on; each line names a variable and what it expects."""
-
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
-
-
-def setting_errors(exc: ValidationError) -> list[str]:
-    """One line per bad variable, named as it is set in the environment (``ENIGMA_API_URL``)."""
-    prefix = _env_prefix(exc.title)
-    lines = []
-    for error in exc.errors():
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
-            message = "required, and not set"
-        if error["loc"]:
-            variable = f"{prefix}{error['loc'][0]}".upper()
-        else:
-            variable = f"{prefix.upper()}*" if prefix else "settings"
-        lines.append(f"campaign-bot: {variable}: {message}")
-    return lines
-
-
-def _env_prefix(settings_class_name: str) -> str:
-    for cls in _subclasses(BaseSettings):
-        if cls.__name__ == settings_class_name:
-            return str(cls.model_config.get("env_prefix") or "")
-    return ""
-
-
-def _subclasses(cls: type[BaseSettings]) -> Iterator[type[BaseSettings]]:
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
-
-
-def load_settings() -> Settings:
-    """Settings from the environment, or ``SettingsError``."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        raise SettingsError(setting_errors(exc)) from None
-
-
-async def serve(settings: Settings) -> None:
+async def serve(tree: SettingsTree) -> None:
     """The HTTP server (Slack events, dialer webhooks, health) and the engine, together."""
+    settings = tree.bot
     try:
-        leads_settings = LeadsSettings()
-        services = build_services(settings)
+        services = build_services(settings, dialer_settings=tree.dialer)
     except ValueError as exc:
         raise _explained(exc) from None
     log.info("dialer: %s; listening on %s:%d", settings.dialer, settings.host, settings.port)
-    server = BotServer(
-        services,
-        leads_settings=leads_settings,
-    )
+    server = BotServer(services, leads_settings=tree.leads)
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop_signal, _stopping, server, stop_signal)
@@ -100,32 +47,25 @@ async def serve(settings: Settings) -> None:
 
 
 def _explained(exc: ValueError) -> SettingsError:
-    """A start-up error as lines naming the variables."""
-    if isinstance(exc, ValidationError):
-        return SettingsError(setting_errors(exc))
-    # An adapter may wrap its settings' errors in a sentence of its own; name the variables.
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, ValidationError):
-        return SettingsError(setting_errors(cause))
+    """A start-up error found while building (a cluster's key prefix, say) as one line."""
+    if isinstance(exc, SettingsError):
+        return exc
     return SettingsError([f"campaign-bot: {str(exc).splitlines()[0]}"])
 
 
-async def playground(settings: Settings) -> None:
+async def playground(tree: SettingsTree) -> None:
     """The bot with the Slack playground: its address is printed first, then it serves until
     SIGTERM/SIGINT."""
-    from bot.playground.app import Playground, PlaygroundSettings
+    from bot.playground.app import Playground
 
-    try:
-        options = PlaygroundSettings()
-        leads_settings = LeadsSettings()
-    except ValueError as exc:
-        raise _explained(exc) from None
+    settings, options = tree.bot, tree.playground
     host = options.host or "127.0.0.1"
     runner = Playground(
         settings,
         host=host,
         open_to_all=options.host is not None,
-        leads_settings=leads_settings,
+        leads_settings=tree.leads,
+        dialer_settings=tree.dialer,
     )
     try:
         url = runner.bind()
@@ -178,13 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging("WARNING", json_lines=False, redactor=redactor)
         return asyncio.run(run_demo())
     try:
-        settings = load_settings()
+        tree = load_settings_tree()
+        settings = tree.bot
         configure_logging(settings.log_level, json_lines=settings.log_json, redactor=redactor)
         with contextlib.suppress(KeyboardInterrupt):
-            if args.command == "playground" or _playground_by_default(settings):
-                asyncio.run(playground(settings))
+            if args.command == "playground" or _playground_by_default(tree):
+                asyncio.run(playground(tree))
             else:
-                asyncio.run(serve(settings))
+                asyncio.run(serve(tree))
     except SettingsError as exc:
         for line in exc.lines:
             print(redactor.redact(line), file=sys.stderr)
@@ -195,15 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _playground_by_default(settings: Settings) -> bool:
+def _playground_by_default(tree: SettingsTree) -> bool:
     """No Slack credential at all, and the playground not turned off."""
-    from bot.playground.app import PlaygroundSettings, no_slack_configured
+    from bot.playground.app import no_slack_configured
 
-    try:
-        enabled = PlaygroundSettings().enabled
-    except ValidationError as exc:
-        raise SettingsError(setting_errors(exc)) from None
-    return enabled and no_slack_configured(settings)
+    return tree.playground.enabled and no_slack_configured(tree.bot)
 
 
 if __name__ == "__main__":

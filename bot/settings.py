@@ -1,20 +1,30 @@
-"""The bot's own settings, from environment variables, read once by ``bot.cli.load_settings``.
+"""Every setting the bot runs with, as one tree read from the environment once at start-up.
 
-Other settings are read where they belong: the lead upload's (``commands.leads.settings``) by
-``bot.cli`` and, when none are passed in, ``bot.slack.app`` and ``bot.playground.app``; the
-playground's (``bot.playground.app``) by ``bot.cli``; each adapter's own dialer settings
-(``VOIPBIN_*``, ``ENIGMA_*``…) in its module, and ``bot.bootstrap`` reads the VoIPBIN and Genesys
-webhook secrets from theirs; and ``bot.logging_setup``'s ``Redactor`` scans the environment for
-secret values to keep out of the logs.
+``load_settings_tree`` (called by ``bot.cli``) reads each section from its own variables:
+
+- ``bot``: the bot's, Slack's and Redis' settings (``Settings``, no prefix: ``SLACK_BOT_TOKEN``,
+  ``REDIS_URL``, ``DIALER``…);
+- ``leads``: the lead upload's (``commands.leads.settings.LeadsSettings``, ``LEADS_*``);
+- ``playground``: the local Slack playground's (``PlaygroundSettings``, ``PLAYGROUND_*``);
+- ``dialer``: the selected dialer's section (``dialer.registry.settings_class``: ``VOIPBIN_*``,
+  ``ENIGMA_*``…), and its webhook secret where it has webhooks.
+
+Every bad variable of every section is reported at once, one line each, named as it is set in
+the environment; nothing starts until all are right. The sections are then handed down:
+``bot.bootstrap`` builds everything from the tree, and no other module reads the environment
+(``bot.logging_setup``'s ``Redactor`` only scans it for secret values to keep out of the logs).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import os
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from commands.leads.settings import LeadsSettings
 from state.connection import parse_redis_url
 from state.inbox import INBOX_BLOCK_SECONDS
 
@@ -135,3 +145,127 @@ class Settings(BaseSettings):
                 f"{value!r} is not a known dialer; use one of: {', '.join(adapter_names())}"
             )
         return value
+
+
+class PlaygroundSettings(BaseSettings):
+    """``PLAYGROUND_HOST``: the address to listen on; unset, loopback only (127.0.0.1), and
+    connections from anywhere else are refused. ``PLAYGROUND_ENABLED=false``: with no Slack
+    token configured, ``campaign-bot`` serves without the playground (POST /slack/events then
+    answers 503)."""
+
+    model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", frozen=True, extra="ignore")
+
+    host: str | None = None
+    enabled: bool = True
+
+
+WEBHOOK_SECRETS = {
+    "voipbin": ("VOIPBIN_WEBHOOK_SECRET", "webhook_secret"),
+    "genesys": ("GENESYS_WEBHOOK_TOKEN", "webhook_token"),
+}
+"""The dialers that POST notifications to the bot: the variable, and its field in the dialer's
+section, that lets the bot tell their webhooks from forgeries."""
+
+
+@dataclass(frozen=True)
+class SettingsTree:
+    bot: Settings
+    leads: LeadsSettings
+    playground: PlaygroundSettings
+    dialer: BaseSettings
+    """The section of the dialer ``bot.dialer`` names."""
+
+
+class SettingsError(ValueError):
+    """Start-up cannot go on; each line names a variable and what it expects."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def load_settings_tree() -> SettingsTree:
+    """Every section from the environment, or ``SettingsError`` with every bad variable."""
+    lines: list[str] = []
+    bot = _section(Settings, lines)
+    leads = _section(LeadsSettings, lines)
+    playground = _section(PlaygroundSettings, lines)
+    # The dialer's section is checked even when other bot settings are bad, so that one start
+    # names every variable to fix; an unknown DIALER has a line of its own already.
+    name = bot.dialer if bot is not None else os.environ.get("DIALER", "simulator")
+    dialer = _section(dialer_section_class(name), lines) if _known_dialer(name) else None
+    if bot is not None and dialer is not None:
+        missing = missing_webhook_secret(bot, dialer)
+        if missing is not None:
+            lines.append(f"campaign-bot: {missing}")
+    if bot is None or leads is None or playground is None or dialer is None or lines:
+        raise SettingsError(lines)
+    return SettingsTree(bot=bot, leads=leads, playground=playground, dialer=dialer)
+
+
+def dialer_section(name: str) -> BaseSettings:
+    """Dialer ``name``'s section alone, from the environment, or ``SettingsError``."""
+    lines: list[str] = []
+    section = _section(dialer_section_class(name), lines)
+    if section is None:
+        raise SettingsError(lines)
+    return section
+
+
+def _known_dialer(name: str) -> bool:
+    from dialer.registry import adapter_names
+
+    return name in adapter_names()
+
+
+def dialer_section_class(name: str) -> type[BaseSettings]:
+    from dialer.registry import settings_class
+
+    return settings_class(name)
+
+
+def missing_webhook_secret(bot: Settings, dialer: BaseSettings) -> str | None:
+    """What to set when a webhook dialer has no secret and unsigned webhooks were not allowed
+    explicitly (``DIALER_WEBHOOKS_UNSIGNED=true``); None when it may start."""
+    if bot.dialer not in WEBHOOK_SECRETS or webhook_secret_set(bot.dialer, dialer):
+        return None
+    if bot.dialer_webhooks_unsigned:
+        return None
+    variable, _ = WEBHOOK_SECRETS[bot.dialer]
+    return (
+        f"{variable}: required with DIALER={bot.dialer}, so that forged webhooks are refused; "
+        "to accept unsigned webhooks anyway set DIALER_WEBHOOKS_UNSIGNED=true"
+    )
+
+
+def webhook_secret_set(name: str, dialer: BaseSettings) -> bool:
+    """Whether dialer ``name``'s section holds a webhook secret (an empty one counts as none)."""
+    _, field = WEBHOOK_SECRETS[name]
+    secret = getattr(dialer, field, None)
+    return isinstance(secret, SecretStr) and bool(secret.get_secret_value())
+
+
+def setting_errors(exc: ValidationError, prefix: str = "") -> list[str]:
+    """One line per bad variable, named as it is set in the environment (``ENIGMA_API_URL``)."""
+    lines = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "required, and not set"
+        if error["loc"]:
+            variable = f"{prefix}{error['loc'][0]}".upper()
+        else:
+            variable = f"{prefix.upper()}*" if prefix else "settings"
+        lines.append(f"campaign-bot: {variable}: {message}")
+    return lines
+
+
+Section = TypeVar("Section", bound=BaseSettings)
+
+
+def _section(cls: type[Section], lines: list[str]) -> Section | None:
+    try:
+        return cls()
+    except ValidationError as exc:
+        lines.extend(setting_errors(exc, str(cls.model_config.get("env_prefix") or "")))
+        return None

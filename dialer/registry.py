@@ -1,8 +1,10 @@
 """The dialers the bot knows, by name. A new dialer is one module plus one line here.
 
 Entries are import paths so that choosing ``simulator`` never imports another vendor's client.
-Each entry names a factory ``build(context: AdapterContext) -> Dialer`` that reads its own
-settings from the environment (with pydantic-settings) and returns a ready, unconnected adapter.
+Each entry names a factory ``build(context: AdapterContext, settings) -> Dialer`` that returns a
+ready, unconnected adapter, and the settings class of its section (``VOIPBIN_*``, ``ENIGMA_*``…),
+which the bot reads from the environment with all its other settings at start-up
+(``bot.settings.load_settings_tree``); no adapter reads the environment itself.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
+from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 
 from dialer.base import Dialer
@@ -25,6 +28,15 @@ ADAPTERS: dict[str, str] = {
     "livevox": "dialer.livevox:build",
     "genesys": "dialer.genesys:build",
 }
+
+SETTINGS: dict[str, str] = {
+    "simulator": "dialer.simulator:SimulatorKnobs",
+    "enigma": "dialer.enigma:EnigmaSettings",
+    "voipbin": "dialer.voipbin.settings:VoipbinSettings",
+    "livevox": "dialer.livevox:LiveVoxSettings",
+    "genesys": "dialer.genesys:GenesysSettings",
+}
+"""Each dialer's settings section, by name: read from its own prefixed variables."""
 
 
 # What aggression means on a dialer, for the campaign's card: ``describe(aggression) -> str``.
@@ -58,16 +70,27 @@ def adapter_names() -> list[str]:
     return sorted(ADAPTERS)
 
 
-def build_dialer(name: str, context: AdapterContext) -> Dialer:
+def build_dialer(name: str, context: AdapterContext, settings: BaseSettings) -> Dialer:
+    """Dialer ``name`` built from its settings section (an instance of ``settings_class(name)``)."""
+    factory = cast(Callable[[AdapterContext, BaseSettings], Dialer], _load(ADAPTERS, name))
+    return factory(context, settings)
+
+
+def settings_class(name: str) -> type[BaseSettings]:
+    """The class of dialer ``name``'s settings section."""
+    section = _load(SETTINGS, name)
+    assert isinstance(section, type) and issubclass(section, BaseSettings)
+    return section
+
+
+def _load(table: dict[str, str], name: str) -> object:
     try:
-        target = ADAPTERS[name]
+        target = table[name]
     except KeyError:
         known = ", ".join(adapter_names())
         raise UnknownDialer(f"DIALER={name!r} is not a known dialer; use one of: {known}") from None
-    module_name, _, factory_name = target.partition(":")
-    module = importlib.import_module(module_name)
-    factory = cast(Callable[[AdapterContext], Dialer], getattr(module, factory_name))
-    return factory(context)
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def pace_note(name: str, aggression: int) -> str | None:

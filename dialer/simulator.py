@@ -348,5 +348,7 @@ def _repeats(refs: list[str]) -> list[str]:
     return [r for r in refs if counts[r] > 1]
 
 
-def build(context: AdapterContext) -> SimulatorDialer:
-    return SimulatorDialer(SimulatorKnobs())
+def build(context: AdapterContext, settings: SimulatorKnobs) -> SimulatorDialer:
+    """The registry's factory: the ``SIMULATOR_*`` section; it needs nothing from the bot."""
+    del context
+    return SimulatorDialer(settings)

@@ -1,10 +1,11 @@
-"""Building the Enigma adapter from ``ENIGMA_*`` settings, as the registry does."""
+"""Building the Enigma adapter from its ``ENIGMA_*`` section, as the registry does."""
 
 from __future__ import annotations
 
 import fakeredis
 import pytest
 
+from bot.settings import SettingsError, dialer_section
 from dialer.base import Dialer
 from dialer.enigma import EnigmaSettings, build
 from dialer.registry import AdapterContext
@@ -15,11 +16,11 @@ def context() -> AdapterContext:
     return AdapterContext(redis=fakeredis.FakeAsyncRedis())
 
 
-async def test_the_factory_builds_an_unconnected_dialer_from_the_environment(
+async def test_the_factory_builds_an_unconnected_dialer_from_its_section(
     monkeypatch: pytest.MonkeyPatch, context: AdapterContext
 ) -> None:
     monkeypatch.setenv("ENIGMA_API_URL", "http://enigma.example:8080")
-    dialer = build(context)
+    dialer = build(context, EnigmaSettings())
     try:
         assert isinstance(dialer, Dialer)
         assert (dialer.name, dialer.batch_size) == ("enigma", 100)
@@ -28,12 +29,13 @@ async def test_the_factory_builds_an_unconnected_dialer_from_the_environment(
         await dialer.aclose()
 
 
-def test_without_an_api_url_the_factory_says_which_setting_is_missing(
-    monkeypatch: pytest.MonkeyPatch, context: AdapterContext
+def test_without_an_api_url_the_section_says_which_setting_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("ENIGMA_API_URL", raising=False)
-    with pytest.raises(ValueError, match="ENIGMA_API_URL"):
-        build(context)
+    with pytest.raises(SettingsError) as refused:
+        dialer_section("enigma")
+    assert refused.value.lines == ["campaign-bot: ENIGMA_API_URL: required, and not set"]
 
 
 def test_defaults_point_at_enigmas_own_redis_and_channels(

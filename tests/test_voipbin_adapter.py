@@ -410,12 +410,12 @@ async def test_injected_5xx_is_retried(dialer: VoipbinDialer, standin: VoipbinSt
     assert (await dialer.get_campaign(spec.ref)).ref == spec.ref
 
 
-def test_build_reads_voipbin_settings_from_the_environment(
+def test_build_takes_the_voipbin_section_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("VOIPBIN_ACCESSKEY", "from-env")
     monkeypatch.setenv("VOIPBIN_REQUESTS_PER_SECOND", "8")
-    dialer = build(AdapterContext(redis=fakeredis.FakeAsyncRedis()))
+    dialer = build(AdapterContext(redis=fakeredis.FakeAsyncRedis()), VoipbinSettings())
     assert isinstance(dialer, Dialer)
     assert dialer.name == "voipbin"
     assert dialer.max_calls_per_second == 8 / dialer.batch_size

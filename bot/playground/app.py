@@ -26,7 +26,7 @@ from importlib import resources
 from typing import Any
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -68,18 +68,6 @@ CSP = (
 )
 NOTIFICATIONS_KEPT = 40
 REFUSALS_KEPT = 20
-
-
-class PlaygroundSettings(BaseSettings):
-    """``PLAYGROUND_HOST``: the address to listen on; unset, loopback only (127.0.0.1), and
-    connections from anywhere else are refused. ``PLAYGROUND_ENABLED=false``: with no Slack
-    token configured, ``campaign-bot`` serves without the playground (POST /slack/events then
-    answers 503)."""
-
-    model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", frozen=True, extra="ignore")
-
-    host: str | None = None
-    enabled: bool = True
 
 
 def no_slack_configured(settings: Settings) -> bool:
@@ -199,6 +187,7 @@ class Playground:
         dialer: Dialer | None = None,
         redis: Redis | None = None,
         leads_settings: LeadsSettings | None = None,
+        dialer_settings: BaseSettings | None = None,
         alert_pace: float = SLACK_PACE,
     ) -> None:
         self.host = host
@@ -215,11 +204,13 @@ class Playground:
             self.slack.add_usergroup(group, members.split(","))
         self.slack.subscribe(self._on_slack_call)
         if dialer is None and settings.dialer == "simulator":
-            dialer = WatchedSimulator()
+            knobs = dialer_settings if isinstance(dialer_settings, SimulatorKnobs) else None
+            dialer = WatchedSimulator(knobs)
         if isinstance(dialer, WatchedSimulator):
             dialer.on_change = self._changed
         self._settings = settings
         self._dialer_override = dialer
+        self._dialer_settings = dialer_settings
         self._redis = redis
         self._leads_settings = leads_settings or LeadsSettings()
         self._alert_pace = alert_pace
@@ -269,7 +260,10 @@ class Playground:
         )
         try:
             self.services = build_services(
-                settings, redis=self._redis, dialer=self._dialer_override
+                settings,
+                redis=self._redis,
+                dialer=self._dialer_override,
+                dialer_settings=self._dialer_settings,
             )
         except BaseException:
             await self.slack.stop()

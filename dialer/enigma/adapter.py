@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import httpx
-from pydantic import AnyUrl, Field, SecretStr, ValidationError
+from pydantic import AnyUrl, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialer.base import NotificationSink
@@ -367,14 +367,8 @@ def _auth_headers(api_key: SecretStr | None) -> dict[str, str]:
     return {WIRE.auth_header: WIRE.auth_template.format(key=api_key.get_secret_value())}
 
 
-def build(context: AdapterContext) -> EnigmaDialer:
-    """The registry's factory (``dialer.enigma:build``). Enigma needs nothing from the bot."""
+def build(context: AdapterContext, settings: EnigmaSettings) -> EnigmaDialer:
+    """The registry's factory (``dialer.enigma:build``): the ``ENIGMA_*`` section; Enigma needs
+    nothing from the bot."""
     del context
-    try:
-        settings = EnigmaSettings()
-    except ValidationError as exc:
-        raise ValueError(
-            "DIALER=enigma needs ENIGMA_API_URL (Enigma's API base URL, e.g. "
-            f"http://enigma.example:8080) and valid ENIGMA_* settings: {exc}"
-        ) from exc
     return EnigmaDialer(settings)

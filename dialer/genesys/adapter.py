@@ -505,5 +505,6 @@ def _password_of(authorization: str | None) -> str | None:
     return decoded.partition(":")[2] or None
 
 
-def build(context: AdapterContext) -> GenesysDialer:
-    return GenesysDialer(GenesysSettings(), context)
+def build(context: AdapterContext, settings: GenesysSettings) -> GenesysDialer:
+    """The registry's factory: the ``GENESYS_*`` section; Redis and limits from the bot."""
+    return GenesysDialer(settings, context)

@@ -455,5 +455,6 @@ async def _try_acquire(lease: RedisLease) -> bool:
         return False
 
 
-def build(context: AdapterContext) -> LiveVoxDialer:
-    return LiveVoxDialer(LiveVoxSettings(), context)
+def build(context: AdapterContext, settings: LiveVoxSettings) -> LiveVoxDialer:
+    """The registry's factory: the ``LIVEVOX_*`` section; Redis and limits from the bot."""
+    return LiveVoxDialer(settings, context)

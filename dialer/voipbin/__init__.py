@@ -181,10 +181,10 @@ from dialer.voipbin.adapter import VoipbinDialer
 from dialer.voipbin.settings import VoipbinSettings
 
 
-def build(context: AdapterContext) -> VoipbinDialer:
-    """The registry's factory: settings from ``VOIPBIN_*`` variables, Redis from the bot."""
+def build(context: AdapterContext, settings: VoipbinSettings) -> VoipbinDialer:
+    """The registry's factory: the ``VOIPBIN_*`` section; Redis and limits from the bot."""
     return VoipbinDialer(
-        VoipbinSettings(), context.redis, key_prefix=context.key_prefix, limits=context.limits
+        settings, context.redis, key_prefix=context.key_prefix, limits=context.limits
     )
 
 
