@@ -108,7 +108,7 @@ def campaign(
 # No calling window; one across midnight with a long zone name and four days; the same, armed
 # (the card then shows the window, its next opening or closing and who armed it).
 NIGHTS = parse_window(["22:00-02:00", "America/Argentina/ComodRivadavia", "mon,tue,thu,sat"])
-WINDOWS = [
+WINDOWS: list[dict[str, Any]] = [
     {},
     {"window": NIGHTS},
     {"window": NIGHTS, "armed": Armed(by="U0ANA", at=T0, partial=True)},
