@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from commands.leads.errors import TooManyRows
+from commands.leads.errors import TooManyRows, UnreadableCsv
 from commands.leads.parallel import cgroup_cpu_limit, usable_cores
 from commands.leads.reader import BATCH_RECORDS, CsvReader, Record
 from commands.leads.scan import ValidationReport, validate_leads
@@ -122,3 +122,12 @@ def test_workers_are_no_more_than_the_cpu_limit_allows(tmp_path: Path) -> None:
     (tmp_path / "cpu.max").write_text("100000 100000\n")
     assert usable_cores(tmp_path) == 1
     assert usable_cores(tmp_path / "no-cgroup") >= 1
+
+
+async def test_a_line_csv_cannot_read_is_refused_naming_that_line(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    rows = "".join(f"Lead {i},{number(i)}\n" for i in range(40))
+    path.write_text(f"name,phone\n{rows}Bo\rX,{number(99)}\nCy,{number(98)}\n")
+
+    with pytest.raises(UnreadableCsv, match=r"^Line 42 cannot be read as CSV"):
+        await validate_leads(FileSource(path), ONE_PROCESS)

@@ -121,13 +121,15 @@ class RecordSplitter:
         newline = self._newline
         *lines, self._tail = self._tail.split(newline)
         self._check_length(len(self._tail))
+        if not self._pending and not any([line.count('"') & 1 for line in lines]):
+            # The usual chunk: every line a whole record. Numbered in one go, not line by line.
+            first = self._next_line
+            self._next_line += len(lines)
+            texts = [line + newline for line in lines]
+            return list(zip(range(first, self._next_line), texts, strict=True))
         out: list[tuple[int, str]] = []
         for line in lines:
-            if not self._pending and not line.count('"') % 2:  # the usual one-line record
-                out.append((self._next_line, line + newline))
-                self._next_line += 1
-            else:
-                self._add_line(line + newline, out)
+            self._add_line(line + newline, out)
         return out
 
     def close(self) -> list[tuple[int, str]]:
@@ -258,15 +260,13 @@ class CsvReader:
         return records
 
     def _cells(self, pieces: list[tuple[int, str]], texts: list[str]) -> list[Record]:
-        records: list[Record] = []
+        rows = csv.reader(texts, delimiter=self.delimiter)
         try:
-            rows = csv.reader(texts, delimiter=self.delimiter)
-            for (line, _), cells in zip(pieces, rows, strict=False):  # fewer rows: see _parse
-                records.append(Record(line, tuple(cells)))
+            # zip stops at the shorter: fewer rows than pieces is _parse's to handle.
+            return [Record(line, tuple(cells)) for (line, _), cells in zip(pieces, rows)]  # noqa: B905
         except csv.Error as exc:
-            line = pieces[min(len(records), len(pieces) - 1)][0]
+            line = pieces[min(rows.line_num, len(pieces)) - 1][0]
             raise UnreadableCsv(f"Line {line} cannot be read as CSV ({exc}).") from exc
-        return records
 
 
 def too_large_message(max_bytes: int) -> str:

@@ -39,12 +39,17 @@ class SeenNumbers:
 
     def add_new(self, key: int) -> bool:
         """Add ``key``; False if it was already there (one probe for "seen?" and "remember")."""
-        index = self._find(key)
-        if self._slots[index] == key:
-            return False
-        self._slots[index] = key
+        # _find, inlined: this runs once for nearly every row of a leads file.
+        slots = self._slots
+        mask = len(slots) - 1
+        index = ((key * _GOLDEN) & _MASK64) >> 20 & mask
+        while (found := slots[index]) != _EMPTY:
+            if found == key:
+                return False
+            index = (index + 1) & mask
+        slots[index] = key
         self._used += 1
-        if self._used * 2 > len(self._slots):
+        if self._used * 2 > len(slots):
             self._grow()
         return True
 
