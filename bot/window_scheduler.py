@@ -28,8 +28,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from bot.bootstrap import Services
 from bot.reconcile import Warn
+from bot.services import Services
 from commands.authz import Authorizer
 from commands.errors import CommandError, CommandRefused
 from commands.handlers.armed import disarm
@@ -39,7 +39,7 @@ from commands.replies import Reply
 from commands.requests import StartCampaign, StopCampaign
 from commands.text import code, escape, user
 from dialer.cancellation import cancellation_requested
-from state.campaign import Campaign
+from state.campaign import Campaign, RemovalStage
 from state.effects import Effect, RefreshCard
 from state.window_schedule import WindowSchedule, dialing, needs_scheduling
 
@@ -89,6 +89,8 @@ class WindowScheduler:
         self.schedule = WindowSchedule(store.redis, store.keys)
         self.owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._repaired_at: datetime | None = None
+        self._retrying: set[str] = set()
+        """Campaigns whose stop the dialer did not take: tried again, said once."""
 
     async def run(self) -> None:
         while True:
@@ -169,7 +171,10 @@ class WindowScheduler:
         assert campaign.window is not None
         window = campaign.window
         is_open = window.is_open(now)
-        if campaign.armed is None:  # nobody started it: only its card changes
+        removal = campaign.removal
+        approved = removal is not None and removal.stage is not RemovalStage.AWAITING_APPROVAL
+        if campaign.armed is None or approved:
+            # Nobody started it, or an approved removal stops it: only its card changes.
             await self.dispatch((RefreshCard(ref),), campaign)
         elif is_open and not dialing(campaign):
             await self._start(campaign)
@@ -206,23 +211,30 @@ class WindowScheduler:
         )
 
     async def _stop(self, campaign: Campaign) -> bool:
-        """Returns whether the stop was recorded as sent."""
+        """Returns whether the stop was recorded as sent. A stop tried again is said (and
+        audited) once, not every ``RETRY_SECONDS``."""
         assert campaign.armed is not None
-        await self.deps.store.note(
-            campaign.ref, "calling window closed", BOT, {"armed_by": campaign.armed.by}
-        )
-        reply = await self._send(campaign, StopCampaign(ref=campaign.ref))
-        closed = f":alarm_clock: The calling window of {_name(campaign)} closed"
-        if reply.campaign is None:
-            await self._say(
-                campaign,
-                f":warning: {closed.removeprefix(':alarm_clock: ')}, but the stop was not "
-                f"sent: {reply.text} The bot tries again in {RETRY_SECONDS} s.",
+        retrying = campaign.ref in self._retrying
+        if not retrying:
+            await self.deps.store.note(
+                campaign.ref, "calling window closed", BOT, {"armed_by": campaign.armed.by}
             )
+        reply = await self._send(campaign, StopCampaign(ref=campaign.ref))
+        closed = f"The calling window of {_name(campaign)} closed"
+        if reply.campaign is None:
+            self._retrying.add(campaign.ref)
+            if not retrying:
+                await self._say(
+                    campaign,
+                    f":warning: {closed}, but the stop was not sent: {reply.text} The bot tries "
+                    f"again every {RETRY_SECONDS} s.",
+                )
             return False
+        self._retrying.discard(campaign.ref)
         await self._say(
             campaign,
-            f"{closed}: stop sent to the dialer. It starts again at the next opening.",
+            f":alarm_clock: {closed}: stop sent to the dialer. It starts again at the next "
+            "opening.",
         )
         return True
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
@@ -25,7 +25,7 @@ from commands.requests import StartCampaign, StopCampaign
 from dialer.errors import DialerUnavailable
 from dialer.simulator import SimulatorDialer
 from state.calling_window import parse_window
-from state.campaign import Campaign, PendingKind
+from state.campaign import Campaign, PendingKind, Removal, RemovalStage
 from state.domain import CampaignStatus
 from state.effects import ConfirmStop, Effect, RefreshCard
 from state.inbox import NotificationInbox
@@ -390,6 +390,74 @@ async def test_a_stop_the_dialer_did_not_take_is_tried_again(bot: Bot) -> None:
     await bot.at(utc(2026, 12, 2, 1, 0, RETRY_SECONDS))
 
     assert starts_and_stops(bot, ref) == ["start", "stop"]
+
+
+async def test_a_stop_refused_again_and_again_is_said_once(bot: Bot) -> None:
+    bot.clock.now = utc(2026, 12, 1, 15).timestamp()
+    ref = await new_campaign(bot)
+    await lead(bot, StartCampaign(ref=ref))
+    bot.dialer.down = True
+
+    closing = utc(2026, 12, 2, 1)
+    for retry in range(4):
+        await bot.at(closing + timedelta(seconds=retry * RETRY_SECONDS))
+
+    assert sum("stop was not sent" in text for text in bot.said) == 1
+    bot.dialer.down = False
+    await bot.at(closing + timedelta(seconds=4 * RETRY_SECONDS))
+    assert starts_and_stops(bot, ref) == ["start", "stop"]
+    assert any("stop sent to the dialer" in text for text in bot.said)
+
+
+async def test_a_start_the_dialer_did_not_take_leaves_nothing_armed(bot: Bot) -> None:
+    bot.clock.now = utc(2026, 12, 1, 15).timestamp()  # inside the window
+    ref = await new_campaign(bot)
+    bot.dialer.down = True
+
+    reply = await lead(bot, StartCampaign(ref=ref))
+
+    assert reply.text is not None and "did not take the start" in reply.text
+    assert (await bot.store.require(ref)).armed is None
+    bot.dialer.down = False
+    await bot.at(utc(2026, 12, 2, 1))
+    await bot.at(utc(2026, 12, 2, 14))
+    assert starts_and_stops(bot, ref) == []
+
+
+async def test_the_closing_stops_a_campaign_whose_removal_waits_for_approval(bot: Bot) -> None:
+    bot.clock.now = utc(2026, 12, 1, 15).timestamp()
+    ref = await new_campaign(bot)
+    await lead(bot, StartCampaign(ref=ref))
+    await reported(bot, ref, CampaignStatus.RUNNING, 1)
+    waiting = Removal(requested_by=BOB, requested_at=bot.now())
+    await bot.store.update(
+        ref, lambda c: (c.model_copy(update={"removal": waiting}), ()), actor=BOB, action="test"
+    )
+
+    await bot.at(utc(2026, 12, 2, 1))
+
+    assert starts_and_stops(bot, ref) == ["start", "stop"]
+
+
+async def test_an_approved_removal_is_left_to_stop_the_campaign_itself(bot: Bot) -> None:
+    bot.clock.now = utc(2026, 12, 1, 15).timestamp()
+    ref = await new_campaign(bot)
+    await lead(bot, StartCampaign(ref=ref))
+    await reported(bot, ref, CampaignStatus.RUNNING, 1)
+    approved = Removal(
+        requested_by=BOB,
+        requested_at=bot.now(),
+        stage=RemovalStage.STOPPING,
+        approved_by=ANA,
+        approved_at=bot.now(),
+    )
+    await bot.store.update(
+        ref, lambda c: (c.model_copy(update={"removal": approved}), ()), actor=ANA, action="test"
+    )
+
+    await bot.at(utc(2026, 12, 2, 1))
+
+    assert starts_and_stops(bot, ref) == ["start"]  # the removal's own stop is the engine's
 
 
 async def test_an_armed_start_of_someone_no_longer_a_lead_is_not_sent(

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from commands.errors import CampaignNotFound, CommandError, CommandRefused
-from commands.handlers.armed import apply_window, hold_for_window
+from commands.handlers.armed import apply_window, disarm, hold_for_window
 from commands.handlers.context import Deps, Requester, dialer_failed
 from commands.leads.upload import upload_status
 from commands.replies import Reply, say
@@ -69,7 +69,10 @@ async def start_or_stop(
     start or stop (``bot.window_scheduler``), on behalf of the lead who armed it.
     """
     campaign = await find_campaign(deps, command.ref)
-    if (locked := refuse_if_locked(campaign)) is not None:
+    # The window's stop goes out even while a removal waits for its approval: calling hours
+    # come first, and a stop is what the removal needs anyway.
+    window_stop = by_window and isinstance(command, StopCampaign)
+    if (locked := refuse_if_locked(campaign)) is not None and not window_stop:
         return locked
     wants_every_lead = isinstance(command, StartCampaign) and not command.partial
     if wants_every_lead and (unfinished := await refuse_if_leads_unfinished(deps, campaign)):
@@ -80,7 +83,13 @@ async def start_or_stop(
     if isinstance(held, Reply):
         return held
     reply = await _send_start_or_stop(deps, who, command, campaign)
-    return reply if held is None else replace(reply, text=f"{reply.text}\n{held}")
+    if held is None:
+        return reply
+    if reply.campaign is None and isinstance(command, StartCampaign):
+        # The dialer did not take the start: nor does the window start it later.
+        await disarm(deps, who, campaign.ref)
+        return reply
+    return replace(reply, text=f"{reply.text}\n{held}")
 
 
 async def _send_start_or_stop(
