@@ -26,6 +26,7 @@ from benchmarks import (
     ack_latency,
     alert_pacing,
     csv_validation,
+    dnc,
     ingest,
     memory,
     upload,
@@ -51,6 +52,7 @@ def runners(toy: bool) -> dict[str, Callable[[], Awaitable[Figure]]]:
             csv_validation.TOY if toy else csv_validation.FULL
         ),
         "memory": lambda: memory.run(memory.TOY if toy else memory.FULL),
+        "dnc_check": lambda: dnc.run(dnc.TOY if toy else dnc.FULL),
         "upload": lambda: upload.run(upload.TOY if toy else upload.FULL),
         "window_openings": lambda: window_openings.run(
             window_openings.TOY if toy else window_openings.FULL

@@ -12,6 +12,7 @@ from benchmarks import (
     ack_latency,
     alert_pacing,
     csv_validation,
+    dnc,
     ingest,
     memory,
     upload,
@@ -64,6 +65,14 @@ async def test_memory_is_measured_in_a_child_per_row_count() -> None:
         measured = figure["per_rows"][str(rows)]
         assert measured["accepted"] == rows
         assert measured["peak_mb"] >= measured["baseline_mb"] > 0
+
+
+async def test_the_dnc_check_rejects_exactly_the_listed_leads_and_measures_its_child() -> None:
+    figure = await dnc.run(dnc.TOY)
+    assert_figure(figure)
+    assert figure["rejected_as_listed"] == figure["expected_listed"] > 0
+    assert figure["peak_rss"]["accepted"] == dnc.TOY.rows - figure["expected_listed"]
+    assert figure["peak_rss"]["peak_mb"] >= figure["peak_rss"]["baseline_mb"] > 0
 
 
 async def test_upload_sends_every_contact_once() -> None:

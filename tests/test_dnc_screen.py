@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from commands.leads.dnc_screen import screen_contacts
+from commands.leads.dnc_screen import Checked, DoNotCallScreen, screen_contacts
 from commands.leads.progress import (
     UploadProgress,
     UploadSummary,
@@ -21,7 +21,7 @@ from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
 from commands.leads.store import UploadState
 from commands.leads.upload import LeadUploads
-from commands.leads.validation import RejectReason
+from commands.leads.validation import AcceptedRow, RejectedRow, RejectReason
 from dialer.models import Contact
 from state.dnc import DoNotCallList
 from state.keys import Keys, UploadKeys
@@ -159,3 +159,22 @@ async def test_a_number_listed_after_the_check_is_not_sent_and_numbering_is_kept
         ("c-20261130-dnc1-2", ("+14155550111",)),
         ("c-20261130-dnc1-3", ("+14155550102",)),
     ]
+
+
+async def test_the_screen_holds_at_most_one_batch_of_rows_not_the_file() -> None:
+    pulled = 0
+
+    async def checked() -> AsyncIterator[Checked]:
+        nonlocal pulled
+        for i in range(10_000):
+            pulled += 1
+            yield (), AcceptedRow(i + 2, (number(i),), {}, 0)
+
+    screen = DoNotCallScreen(Listed(number(5)), batch_numbers=100)
+    out = most_held = rejected = 0
+    async for row in screen.rows(checked()):
+        out += 1
+        rejected += isinstance(row, RejectedRow)
+        most_held = max(most_held, pulled - out)
+    assert (out, rejected) == (10_000, 1)
+    assert most_held < 100  # a batch of 100 numbers, one number a row
