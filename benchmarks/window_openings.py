@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from benchmarks.common import Figure, figure, missed, redis_space
-from bot.bootstrap import Services
+from bot.services import Services
 from bot.settings import Settings
 from bot.window_scheduler import AT_ONCE, WindowScheduler
 from commands.authz import Authorizer

@@ -1,16 +1,32 @@
-"""The composition root: settings in, the wired services out. Tests call it with fakes."""
+"""The composition root: the settings tree in, everything the bot runs wired together.
+
+``build_services``: Redis, the store, the inbox and the (metered) dialer. ``build_bot``: on top of
+those, the channel alerts, the engine, the calling-window scheduler, the Slack edge (handlers'
+``Deps``, lead uploads, Slack files, once-only requests, Home tabs, the Bolt app) and the HTTP
+app. Nothing else builds services: ``bot.server`` runs what this builds, and ``bot.slack.app``
+only registers the listeners on the Bolt app. Tests call both with fakes.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.types import ASGIApp
 
-from bot.metered import MeteredDialer
+from bot.alerts import SLACK_PACE, ChannelAlerts
+from bot.engine import SWEEP_INTERVAL, AlertHandler, Engine, ignore_alerts
+from bot.http import create_http_app
+from bot.metered import MeteredDialer, MeteredWebClient
 from bot.metrics import Metrics
+from bot.reconcile import slack_warning
+from bot.services import Services
 from bot.settings import (
     WEBHOOK_SECRETS,
     Settings,
@@ -18,14 +34,36 @@ from bot.settings import (
     missing_webhook_secret,
     webhook_secret_set,
 )
-from dialer.base import Dialer, WebhookReceiver
+from bot.slack.app import SlackApp, bolt_app
+from bot.slack.channels import ChannelAccess
+from bot.slack.client import with_retries
+from bot.slack.delivery import Delivery, Dispatch
+from bot.slack.edge import SlackEdge
+from bot.slack.expiry import ExpiredApprovals
+from bot.slack.home import HomeTabs
+from bot.slack.leads import LeadsIntake
+from bot.slack.once import Once
+from bot.window_scheduler import WindowScheduler
+from commands.authz import Authorizer, GroupMembers
+from commands.handlers.context import Deps
+from commands.leads.progress import UploadSummary
+from commands.leads.settings import LeadsSettings
+from commands.leads.slack_file import SlackFiles
+from commands.leads.store import UploadStore
+from commands.leads.upload import LeadUploads
+from commands.views.alerts import render_alert
+from commands.views.campaign import render_card
+from dialer.base import Dialer
 from dialer.limits import LocalLimits
 from dialer.registry import AdapterContext, build_dialer
 from state.connection import check_key_prefix, parse_redis_url, redis_client
+from state.dnc import DoNotCallList
 from state.inbox import NotificationInbox
 from state.keys import Keys
 from state.limiter import shared_limits
 from state.store import CampaignStore
+
+__all__ = ["Bot", "Services", "build_bot", "build_services"]
 
 log = logging.getLogger(__name__)
 
@@ -39,33 +77,6 @@ UNSIGNED_WARNING = (
     "reach /dialer/%s/events can forge campaign statuses. Set %s and remove "
     "DIALER_WEBHOOKS_UNSIGNED."
 )
-
-
-@dataclass
-class Services:
-    settings: Settings
-    redis: Redis
-    store: CampaignStore
-    inbox: NotificationInbox
-    dialer: Dialer
-    metrics: Metrics = field(default_factory=Metrics)
-    webhooks_unsigned: bool = False
-    """A webhook dialer runs without its secret, as ``DIALER_WEBHOOKS_UNSIGNED`` allowed."""
-
-    @property
-    def unmetered_dialer(self) -> Dialer:
-        """The adapter itself: for health probes, which are not dialer traffic to count."""
-        return self.dialer.inner if isinstance(self.dialer, MeteredDialer) else self.dialer
-
-    @property
-    def webhooks(self) -> WebhookReceiver | None:
-        """The adapter, if its dialer POSTs notifications to ``/dialer/<name>/events``."""
-        dialer = self.unmetered_dialer
-        return dialer if isinstance(dialer, WebhookReceiver) else None
-
-    async def aclose(self) -> None:
-        await self.dialer.aclose()
-        await self.redis.aclose()
 
 
 def connect_redis(settings: Settings) -> Redis:
@@ -136,3 +147,175 @@ def webhooks_unsigned(settings: Settings, section: BaseSettings) -> bool:
     variable, _ = WEBHOOK_SECRETS[settings.dialer]
     log.warning(UNSIGNED_WARNING, settings.dialer.upper(), settings.dialer, variable)
     return True
+
+
+SLACK_NOT_CONFIGURED = (
+    "SLACK IS NOT CONFIGURED: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or "
+    "SLACK_APP_TOKEN (Socket Mode). POST /slack/events answers 503 and nothing is posted to "
+    "Slack; dialer webhooks and the engine still run. To see a campaign's whole life without a "
+    "Slack workspace, run `campaign-bot playground` (or `campaign-bot demo`)."
+)
+
+NOBODY_IS_A_LEAD = (
+    "CAMPAIGN_LEADS is empty: nobody may change campaigns (everyone may still look). "
+    "Set it to Slack user ids (U…) and/or user-group ids (S…)."
+)
+
+
+@dataclass
+class Bot:
+    """Everything ``campaign-bot serve`` runs, built; ``bot.server.BotServer`` runs it."""
+
+    services: Services
+    engine: Engine
+    windows: WindowScheduler
+    app: ASGIApp
+    """The HTTP app: Slack events, dialer webhooks, health and metrics."""
+    alerts: ChannelAlerts | None = None
+    """None while Slack is not configured; so is ``slack``."""
+    slack: SlackApp | None = None
+
+
+def build_bot(
+    services: Services,
+    *,
+    leads_settings: LeadsSettings | None = None,
+    alert_pace: float = SLACK_PACE,
+    sweep_interval: timedelta = SWEEP_INTERVAL,
+) -> Bot:
+    """``leads_settings``: the tree's leads section; tests that pass none get the defaults as
+    the environment leaves them."""
+    settings = services.settings
+    alerts: ChannelAlerts | None = None
+    handler: AlertHandler = ignore_alerts
+    warn = None
+    if not slack_configured(services):
+        log.warning(SLACK_NOT_CONFIGURED)
+    else:
+        alerts = ChannelAlerts(
+            web_client(services),
+            services.store,
+            settings.slack_alert_channel,
+            render_card=render_card,
+            render_alert=render_alert,
+            pace=alert_pace,
+        )
+        handler = alerts
+        warn = slack_warning(alerts.client, settings.slack_alert_channel)
+    uploads = UploadStore(services.redis, services.store.keys.uploads)
+    engine = Engine(
+        services, handler, sweep_interval=sweep_interval, on_deleted=uploads.forget, warn=warn
+    )
+    slack = None
+    if alerts is not None:
+        slack = build_slack(
+            services, alerts.client, engine.dispatch, leads_settings or LeadsSettings()
+        )
+        engine.on_removal_expired = ExpiredApprovals(alerts.client)
+    deps = slack.edge.deps if slack is not None else None
+    windows = WindowScheduler(services, engine.dispatch, deps=deps, notify=warn)
+    metrics = alerts.metrics if alerts is not None else None
+    app = create_http_app(services, slack, metrics, engine.buffer)
+    return Bot(services, engine, windows, app, alerts, slack)
+
+
+def slack_configured(services: Services) -> bool:
+    """A bot token, and a way to receive requests: signed HTTP, or Socket Mode."""
+    settings = services.settings
+    receives = settings.slack_signing_secret is not None or settings.slack_app_token is not None
+    return settings.slack_bot_token is not None and receives
+
+
+def web_client(services: Services) -> AsyncWebClient:
+    """The one Web API client: counted, and retried on 429, 5xx and dropped connections."""
+    token = services.settings.slack_bot_token
+    client = MeteredWebClient(
+        services.metrics,
+        token=token.get_secret_value() if token else None,
+        base_url=services.settings.slack_api_url,
+    )
+    return with_retries(client, services.metrics)
+
+
+def build_slack(
+    services: Services,
+    client: AsyncWebClient,
+    dispatch: Dispatch,
+    leads_settings: LeadsSettings,
+) -> SlackApp:
+    """The Slack edge (what listeners share) and the Bolt app with its listeners."""
+    settings = services.settings
+    if not slack_configured(services):
+        raise ValueError(
+            "the Slack app needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN)"
+        )
+    authz = Authorizer(settings.campaign_leads, group_members(client))
+    if authz.nobody_allowed:
+        log.warning(NOBODY_IS_A_LEAD)
+    deps = Deps(
+        store=services.store,
+        dialer=services.dialer,
+        authz=authz,
+        removal_approval_ttl=timedelta(seconds=settings.removal_approval_ttl_seconds),
+        time_zone_of=user_time_zone(client),
+    )
+    http = httpx.AsyncClient(timeout=30.0)
+    files = SlackFiles(client, http, max_bytes=leads_settings.max_file_bytes)
+    uploads = LeadUploads(
+        services.redis,
+        services.dialer,
+        files.source,
+        leads_settings,
+        keys=services.store.keys.uploads,
+        dnc=DoNotCallList(services.redis, services.store.keys),
+    )
+    uploads.on_finished = upload_recorder(services.store)
+    edge = SlackEdge(
+        deps=deps,
+        delivery=Delivery(client, deps, dispatch),
+        once=Once(services.redis, settings.redis_key_prefix),
+        leads=LeadsIntake(client, files, uploads, leads_settings),
+        channels=ChannelAccess(client),
+        default_channel=settings.slack_alert_channel,
+        home=HomeTabs(client, deps, services.redis, settings.redis_key_prefix),
+    )
+    app = bolt_app(client, edge, settings.slack_signing_secret)
+    return SlackApp(app=app, edge=edge, http=http)
+
+
+def group_members(client: AsyncWebClient) -> GroupMembers:
+    async def members(group_id: str) -> frozenset[str]:
+        answer = await client.usergroups_users_list(usergroup=group_id)
+        return frozenset(str(u) for u in answer.get("users") or [])
+
+    return members
+
+
+def user_time_zone(client: AsyncWebClient) -> Callable[[str], Awaitable[str | None]]:
+    """A person's IANA time zone from ``users.info`` (its ``tz``; scope ``users:read``)."""
+
+    async def time_zone(user_id: str) -> str | None:
+        answer = await client.users_info(user=user_id)
+        zone = (answer.get("user") or {}).get("tz")
+        return str(zone) if zone else None
+
+    return time_zone
+
+
+def upload_recorder(store: CampaignStore) -> Callable[[UploadSummary], Awaitable[None]]:
+    """Each leads upload run into the campaign's history: how many contacts, how it ended."""
+
+    async def record(summary: UploadSummary) -> None:
+        await store.note(
+            summary.campaign_ref,
+            f"leads:{summary.state.value}",
+            "campaign-bot",
+            {
+                "total": summary.total,
+                "sent": summary.sent,
+                "sent_this_run": summary.sent_this_run,
+                "error": summary.error,
+            },
+        )
+
+    return record

@@ -21,8 +21,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from bot.bootstrap import Services
 from bot.reconcile import Reconciler, Warn, accepted_deletion, read_notification
+from bot.services import Services
 from bot.webhook_buffer import NotificationBuffer
 from commands.handlers.removal import expire_if_due
 from dialer.errors import DialerError

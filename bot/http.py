@@ -30,11 +30,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.bootstrap import Services
 from bot.head_limit import HeadLimit
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import AlertMetrics, render_metrics
 from bot.request_body import BodyRefused, ClientGone, read_body
+from bot.services import Services
 from bot.slack.app import SlackApp
 from bot.slack_request_check import check_slack_request, with_body
 from bot.webhook_buffer import NotificationBuffer

@@ -27,8 +27,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.bootstrap import Services
 from bot.metered import MeteredDialer
+from bot.services import Services
 from bot.webhook_buffer import REDIS_AWAY, NotificationBuffer
 from commands.text import escape
 from dialer.errors import DialerError

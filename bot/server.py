@@ -1,5 +1,6 @@
-"""Everything ``campaign-bot serve`` runs, in one object: the engine, the channel alerts, the
-Slack app and the HTTP server. Tests start the same object on a loopback port.
+"""Running everything ``campaign-bot serve`` runs: the engine, the channel alerts, the Slack app
+(``bot.bootstrap.build_bot`` builds them) and the HTTP server. Tests start the same object on a
+loopback port.
 
 ``shutdown`` (the CLI calls it on SIGTERM or SIGINT) stops taking requests, then, in order:
 in-flight leads uploads are cancelled (their progress is in Redis, batch by batch; any replica,
@@ -21,32 +22,19 @@ import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from starlette.types import ASGIApp
 
-from bot.alerts import SLACK_PACE, ChannelAlerts
-from bot.bootstrap import Services
+from bot.alerts import SLACK_PACE
+from bot.bootstrap import build_bot
 from bot.connection_guard import ConnectionLimits, guarded_protocol
-from bot.engine import SWEEP_INTERVAL, AlertHandler, Engine, ignore_alerts
-from bot.http import create_http_app
-from bot.reconcile import slack_warning
-from bot.slack.app import SlackApp, build_slack_app, slack_configured, web_client
-from bot.slack.expiry import ExpiredApprovals
-from bot.window_scheduler import WindowScheduler
+from bot.engine import SWEEP_INTERVAL
+from bot.services import Services
 from commands.leads.settings import LeadsSettings
-from commands.leads.store import UploadStore
-from commands.views.alerts import render_alert
-from commands.views.campaign import render_card
-from state.keys import UploadKeys
 
 log = logging.getLogger(__name__)
 
-SLACK_NOT_CONFIGURED = (
-    "SLACK IS NOT CONFIGURED: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode) or "
-    "SLACK_APP_TOKEN (Socket Mode). POST /slack/events answers 503 and nothing is posted to "
-    "Slack; dialer webhooks and the engine still run. To see a campaign's whole life without a "
-    "Slack workspace, run `campaign-bot playground` (or `campaign-bot demo`)."
-)
-
 
 class BotServer:
+    """Runs what ``bot.bootstrap.build_bot`` builds; builds nothing itself."""
+
     def __init__(
         self,
         services: Services,
@@ -55,45 +43,19 @@ class BotServer:
         sweep_interval: timedelta = SWEEP_INTERVAL,
         leads_settings: LeadsSettings | None = None,
     ) -> None:
-        self.services = services
-        settings = services.settings
-        self.slack: SlackApp | None = None
-        self.alerts: ChannelAlerts | None = None
-        alerts: AlertHandler = ignore_alerts
-        if not slack_configured(services):
-            log.warning(SLACK_NOT_CONFIGURED)
-        else:
-            client = web_client(services)
-            self.alerts = ChannelAlerts(
-                client,
-                services.store,
-                settings.slack_alert_channel,
-                render_card=render_card,
-                render_alert=render_alert,
-                pace=alert_pace,
-            )
-            alerts = self.alerts
-        uploads = UploadStore(services.redis, UploadKeys(settings.redis_key_prefix))
-        warn = None
-        if self.alerts is not None:
-            warn = slack_warning(self.alerts.client, settings.slack_alert_channel)
-        self.engine = Engine(
+        built = build_bot(
             services,
-            alerts,
+            leads_settings=leads_settings,
+            alert_pace=alert_pace,
             sweep_interval=sweep_interval,
-            on_deleted=uploads.forget,
-            warn=warn,
         )
-        if self.alerts is not None:
-            self.slack = build_slack_app(
-                services, self.alerts.client, self.engine.dispatch, leads_settings=leads_settings
-            )
-            self.engine.on_removal_expired = ExpiredApprovals(self.alerts.client)
-        deps = self.slack.edge.deps if self.slack is not None else None
-        self.windows = WindowScheduler(services, self.engine.dispatch, deps=deps, notify=warn)
-        metrics = self.alerts.metrics if self.alerts is not None else None
+        self.services = services
+        self.engine = built.engine
+        self.alerts = built.alerts
+        self.slack = built.slack
+        self.windows = built.windows
         # ASGI: the playground wraps it with its page (bot.playground).
-        self.app: ASGIApp = create_http_app(services, self.slack, metrics, self.engine.buffer)
+        self.app: ASGIApp = built.app
         self._server: uvicorn.Server | None = None
 
     @property

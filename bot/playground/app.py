@@ -35,12 +35,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.alerts import SLACK_PACE
-from bot.bootstrap import Services, build_services
+from bot.bootstrap import build_services
 from bot.demo.driver import SlackDriver
 from bot.demo.slack_api import BOT_USER_ID, PAYLOAD_ERRORS, TEAM_ID, SlackCall, SlackStandIn
 from bot.demo.slack_limits import view_violations
 from bot.playground.guard import LoopbackOnly
 from bot.server import BotServer
+from bot.services import Services
 from bot.settings import Settings
 from commands.leads.settings import LeadsSettings
 from dialer.base import Dialer, NotificationSink
