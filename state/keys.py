@@ -185,21 +185,23 @@ class Keys:
         return self._of_campaign("lock:removal", ref)
 
     # ZSET ref -> when (epoch s) the calling-window scheduler next looks at this campaign (its
-    # window's next opening or closing). A member leaves when its window is removed or the
-    # campaign deleted.
+    # window's next opening or closing); written through ``state.window_schedule`` by the
+    # handlers that change a window or arm a start, and by ``bot.window_scheduler``. A member
+    # leaves when its window is removed or the campaign deleted.
     @property
     def window_due(self) -> str:
         return f"{self.prefix}windows:due"
 
-    # STRING replica id, SET NX PX ``bot.window_scheduler.LEASE_TICKS`` ticks: the replica that
-    # acts on due windows. Renewed by its holder each tick; expires when the holder stops.
+    # STRING replica id, SET NX PX ``bot.window_scheduler.LEASE_TICKS`` ticks: the replica whose
+    # ``bot.window_scheduler`` acts on due windows. Renewed by its holder each tick; expires when
+    # the holder stops.
     @property
     def window_lock(self) -> str:
         return f"{self.prefix}lock:windows"
 
-    # STRING replica id, SET NX PX ``bot.window_scheduler.EDGE_LOCK``: the replica sending the
-    # start or stop of this window opening or closing (epoch s); expires, so a replica that died
-    # mid-send is replaced.
+    # STRING replica id, SET NX PX ``bot.window_scheduler.EDGE_LOCK``: the replica whose
+    # ``bot.window_scheduler`` sends the start or stop of this opening or closing (epoch s).
+    # Never released; it expires, so a replica that died mid-send is replaced.
     def window_edge_lock(self, ref: str, due: int) -> str:
         return self._of_campaign("lock:window", ref, f":{due}")
 
