@@ -14,6 +14,7 @@ from commands.authz import NOT_ALLOWED, Authorizer
 from commands.errors import CommandError
 from commands.handlers.context import Deps, Requester
 from commands.handlers.control import apply_campaign_edit
+from commands.handlers.create import create_campaign
 from commands.handlers.dispatch import handle
 from commands.handlers.window import WINDOW_USAGE, SetCallingWindow, parse_window_command
 from commands.parse import parse_command
@@ -159,6 +160,17 @@ async def test_apply_sets_and_then_removes_the_window(deps: Deps) -> None:
     assert (await deps.store.require(campaign.ref)).window == NINE_TO_EIGHT
     await apply_campaign_edit(deps, Requester("U0ANA"), campaign.ref, read_campaign_edit(typed("")))
     assert (await deps.store.require(campaign.ref)).window is None
+
+
+async def test_a_campaign_created_with_a_window_has_it_and_nothing_armed(deps: Deps) -> None:
+    named = {ids.NAME: {ids.NAME: {"type": "plain_text_input", "value": "Spring"}}}
+    form = read_new_campaign(named | typed(NINE_TO_EIGHT.as_typed()), file_id="F1")
+
+    reply = await create_campaign(deps, Requester("U0ANA", "C1"), form, "C1")
+
+    assert reply.campaign is not None
+    created = await deps.store.require(reply.campaign.ref)
+    assert created.window == NINE_TO_EIGHT and created.armed is None
 
 
 async def test_apply_without_a_change_of_window_sends_nothing(deps: Deps) -> None:
