@@ -183,8 +183,7 @@ def build_bot(
     alert_pace: float = SLACK_PACE,
     sweep_interval: timedelta = SWEEP_INTERVAL,
 ) -> Bot:
-    """``leads_settings``: the tree's leads section; tests that pass none get the defaults as
-    the environment leaves them."""
+    """``leads_settings``: the tree's leads section; without it (tests), the defaults."""
     settings = services.settings
     alerts: ChannelAlerts | None = None
     handler: AlertHandler = ignore_alerts
@@ -209,7 +208,10 @@ def build_bot(
     slack = None
     if alerts is not None:
         slack = build_slack(
-            services, alerts.client, engine.dispatch, leads_settings or LeadsSettings()
+            services,
+            alerts.client,
+            engine.dispatch,
+            leads_settings or LeadsSettings.model_construct(),
         )
         engine.on_removal_expired = ExpiredApprovals(alerts.client)
     deps = slack.edge.deps if slack is not None else None
@@ -258,6 +260,7 @@ def build_slack(
         authz=authz,
         removal_approval_ttl=timedelta(seconds=settings.removal_approval_ttl_seconds),
         time_zone_of=user_time_zone(client),
+        default_region=leads_settings.default_region,
     )
     http = httpx.AsyncClient(timeout=30.0)
     files = SlackFiles(client, http, max_bytes=leads_settings.max_file_bytes)

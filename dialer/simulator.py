@@ -116,7 +116,8 @@ class SimulatorDialer:
     capabilities = DialerCapabilities()
 
     def __init__(self, knobs: SimulatorKnobs | None = None) -> None:
-        self.knobs = knobs or SimulatorKnobs()
+        # Without knobs, the defaults: the SIMULATOR_* section is read with every other setting.
+        self.knobs = knobs or SimulatorKnobs.model_construct()
         self._random = random.Random(self.knobs.seed)
         self._campaigns: dict[str, _SimCampaign] = {}
         self._seen_contacts: set[str] = set()

@@ -4,6 +4,7 @@ exits 2, and nothing starts."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -113,3 +114,57 @@ def test_the_command_exits_2_naming_each_bad_variable_and_starts_nothing(tmp_pat
     assert finished.returncode == 2, finished.stderr
     assert finished.stderr.splitlines() == EXPECTED  # and no log line: nothing was started
     assert finished.stdout == ""
+
+
+SECTIONS = {
+    "Settings",
+    "LeadsSettings",
+    "PlaygroundSettings",
+    "SimulatorKnobs",
+    "EnigmaSettings",
+    "VoipbinSettings",
+    "LiveVoxSettings",
+    "GenesysSettings",
+}
+READS_THE_ENVIRONMENT_TOO = {
+    Path("bot/settings.py"),  # the loader
+    Path("bot/logging_setup.py"),  # scans it for secret values to keep out of the logs
+}
+
+
+def _environment_reads(source: str) -> list[int]:
+    """Lines that read the environment: ``os.environ``, ``os.getenv`` or a section made from it
+    (``LeadsSettings()``, ``VoipbinSettings(accesskey=…)``: pydantic-settings reads the rest)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
+            found.append(node.lineno)
+        elif isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in SECTIONS:
+                found.append(node.lineno)
+    return sorted(set(found))
+
+
+def test_no_module_but_the_settings_tree_reads_the_environment() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in ("bot", "commands", "dialer", "state")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path.relative_to(ROOT) not in READS_THE_ENVIRONMENT_TOO
+        and not path.is_relative_to(ROOT / "bot" / "demo")  # a scripted session, not the bot
+        for line in _environment_reads(path.read_text())
+    ]
+    assert found == [], "take the value from the settings tree instead: " + ", ".join(found)
+
+
+def test_the_check_sees_each_way_of_reading_the_environment() -> None:
+    source = (
+        "a = os.environ['X']\n"
+        "b = os.getenv('X')\n"
+        "c = LeadsSettings()\n"
+        "d = settings.Settings(dialer='x')\n"
+        "e = LeadsSettings.model_construct()\n"
+    )
+    assert _environment_reads(source) == [1, 2, 3, 4]
+

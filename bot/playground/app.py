@@ -213,7 +213,7 @@ class Playground:
         self._dialer_override = dialer
         self._dialer_settings = dialer_settings
         self._redis = redis
-        self._leads_settings = leads_settings or LeadsSettings()
+        self._leads_settings = leads_settings or LeadsSettings.model_construct()
         self._alert_pace = alert_pace
         self._state = _State()
         self._ids = itertools.count(1)

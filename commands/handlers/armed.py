@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def schedule_of(deps: Deps) -> WindowSchedule:
-    return WindowSchedule(deps.store.redis, deps.store.keys)
+    return deps.window_schedule
 
 
 async def hold_for_window(

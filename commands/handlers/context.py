@@ -1,8 +1,9 @@
 """What every handler gets: the services it may use and who is asking.
 
-Handlers get narrow services (uploads, the memory of expired requests) over the store's
-connection, never the Redis client itself: what a handler may do to Redis is what these services
-offer.
+Handlers get narrow services (uploads, the memory of expired requests, the calling-window
+schedule, the do-not-call list) over the store's connection, never the Redis client itself: what
+a handler may do to Redis is what these services offer; and the settings they need as values,
+never by reading the environment.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dialer.errors import DialerError
 from state.dnc import DoNotCallList
 from state.expired_requests import ExpiredRequests
 from state.store import CampaignStore, utcnow
+from state.window_schedule import WindowSchedule
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Deps:
     time_zone_of: Callable[[str], Awaitable[str | None]] | None = None
     """A Slack user's IANA time zone (``users.info``), to tell a lead when an armed start goes
     out in their own time; None, or a None answer: the window's time zone is used."""
+    default_region: str = "US"
+    """Where numbers written without a country code are (``LEADS_DEFAULT_REGION``)."""
 
     @property
     def uploads(self) -> UploadStore:
@@ -41,6 +45,10 @@ class Deps:
     @property
     def expired_requests(self) -> ExpiredRequests:
         return ExpiredRequests.of(self.store)
+
+    @property
+    def window_schedule(self) -> WindowSchedule:
+        return WindowSchedule(self.store.redis, self.store.keys)
 
     @property
     def do_not_call(self) -> DoNotCallList:

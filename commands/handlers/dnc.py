@@ -76,7 +76,7 @@ async def run_dnc(
         if command.words:
             raise CommandError("`dnc upload` takes nothing after it: the file is chosen in a form.")
         return Reply(modal=upload_modal(who.channel_id))
-    numbers = read_numbers(command.words, region or LeadsSettings().default_region)
+    numbers = read_numbers(command.words, region or deps.default_region)
     dnc = deps.do_not_call
     if action == "check":
         if len(numbers) != 1:
