@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -28,6 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from state.cancellation import cancellation_requested, raise_if_cancelled
+from state.coalesce import Coalescer
 from state.connection import is_cluster
 from state.domain import DialerNotification
 from state.keys import NOTIFICATION_STREAM_MAXLEN, Keys
@@ -58,6 +60,7 @@ class NotificationInbox:
         claim_idle: timedelta = timedelta(seconds=30),
         maxlen: int = NOTIFICATION_STREAM_MAXLEN,
         wait_replicas: int = 0,
+        coalesce_publishes: bool = True,
     ) -> None:
         if wait_replicas and is_cluster(redis):
             raise ValueError(
@@ -70,24 +73,43 @@ class NotificationInbox:
         self._claim_idle_ms = int(claim_idle.total_seconds() * 1000)
         self._maxlen = maxlen
         self._wait_replicas = wait_replicas
+        self._publishing: Coalescer[DialerNotification, None] | None = None
+        if coalesce_publishes:
+            self._publishing = Coalescer(self._publish_batch)
+        # Entries become claimable only after claim_idle, so looking twice as often is enough.
+        self._claim_every = claim_idle.total_seconds() / 2
+        self._next_claim = 0.0
 
     async def publish(self, notification: DialerNotification) -> None:
         """Append ``notification``; with ``wait_replicas``, return once replicated (else raise
-        ``NotReplicated``)."""
-        fields: dict[Any, Any] = {FIELD: notification.model_dump_json()}
-        if not self._wait_replicas:
-            await self.redis.xadd(self.stream, fields, maxlen=self._maxlen, approximate=True)
+        ``NotReplicated``). Concurrent publishes (several webhooks) share one round trip."""
+        if self._publishing is None:
+            (failure,) = await self._publish_batch([notification])
+            if failure is not None:
+                raise failure
             return
+        await self._publishing.submit(notification)
+
+    async def _publish_batch(
+        self, notifications: list[DialerNotification]
+    ) -> list[BaseException | None]:
         # WAIT counts this connection's writes, so it goes down the same connection.
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(self.stream, fields, maxlen=self._maxlen, approximate=True)
-            pipe.wait(self._wait_replicas, int(WAIT_TIMEOUT.total_seconds() * 1000))
-            _, replicas = await pipe.execute()
-        if replicas < self._wait_replicas:
-            raise NotReplicated(
-                f"notification {notification.event_id} reached {replicas} of "
-                f"{self._wait_replicas} replicas (REDIS_WAIT_REPLICAS) in {WAIT_TIMEOUT}"
-            )
+            for notification in notifications:
+                fields: dict[Any, Any] = {FIELD: notification.model_dump_json()}
+                pipe.xadd(self.stream, fields, maxlen=self._maxlen, approximate=True)
+            if self._wait_replicas:
+                pipe.wait(self._wait_replicas, int(WAIT_TIMEOUT.total_seconds() * 1000))
+            results = await pipe.execute()
+        if self._wait_replicas and results[-1] < self._wait_replicas:
+            return [
+                NotReplicated(
+                    f"notification {notification.event_id} reached {results[-1]} of "
+                    f"{self._wait_replicas} replicas (REDIS_WAIT_REPLICAS) in {WAIT_TIMEOUT}"
+                )
+                for notification in notifications
+            ]
+        return [None] * len(notifications)
 
     async def ensure_group(self) -> None:
         try:
@@ -103,10 +125,16 @@ class NotificationInbox:
 
         Returns how many entries were handled (and acknowledged).
         """
-        claimed: Any = await self.redis.xautoclaim(
-            self.stream, self.group, consumer, self._claim_idle_ms, start_id="0-0", count=count
-        )
-        entries = list(claimed[1])
+        entries: list[Any] = []
+        if time.monotonic() >= self._next_claim:
+            claimed: Any = await self.redis.xautoclaim(
+                self.stream, self.group, consumer, self._claim_idle_ms, start_id="0-0", count=count
+            )
+            entries = list(claimed[1])
+            # A full page may leave more behind: look again next round.
+            self._next_claim = (
+                0.0 if len(entries) >= count else time.monotonic() + self._claim_every
+            )
         if not entries:
             fresh: Any = await self.redis.xreadgroup(
                 self.group, consumer, {self.stream: ">"}, count=count, block=block_ms

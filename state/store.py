@@ -25,6 +25,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from state.campaign import Campaign, PendingOperation
+from state.coalesce import Coalescer
 from state.connection import is_cluster
 from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import Effect
@@ -41,6 +42,8 @@ from state.outbox import AlertOutbox, is_shown
 from state.refs import SUFFIX_LENGTH, candidate_ref
 
 Change = Callable[[Campaign], tuple[Campaign, Sequence[Effect]]]
+BATCH_WATCH_ATTEMPTS = 3
+"""Tries of a batch's transaction before its notifications are applied one by one."""
 Writes = Pipeline | GlobalWrites
 """Where a transaction's deployment-wide writes go: into its MULTI, or into its follow-up."""
 
@@ -71,6 +74,7 @@ class CampaignStore:
         clock: Callable[[], datetime] = utcnow,
         audit_maxlen: int = AUDIT_MAXLEN,
         audit_retention: timedelta = DELETED_CAMPAIGN_TTL,
+        batch_applies: bool = True,
     ) -> None:
         self.redis = redis
         self.keys = keys or Keys()
@@ -81,6 +85,9 @@ class CampaignStore:
         self.outbox: AlertOutbox | None = None
         """Where notifications' shown effects are recorded; set by the Slack alerts."""
         self.followups = Followups(redis, self.keys) if self.keys.cluster else None
+        self._batches: Coalescer[DialerNotification, ApplyResult] | None = None
+        if batch_applies and not self.keys.cluster and not is_cluster(redis):
+            self._batches = Coalescer(self._apply_batch)
 
     # -- references -------------------------------------------------------------------------
 
@@ -257,7 +264,18 @@ class CampaignStore:
         return campaign
 
     async def apply_notification(self, event: DialerNotification) -> ApplyResult:
-        """Apply one dialer notification exactly once, in order, atomically."""
+        """Apply one dialer notification exactly once, in order, atomically.
+
+        Calls made together (the inbox applies different campaigns side by side) are applied in
+        one transaction for all (``_apply_batch``), with the same result each would have had
+        alone in the order they were made; not in the cluster layout, whose campaigns are in
+        different slots.
+        """
+        if self._batches is not None:
+            return await self._batches.submit(event)
+        return await self._apply_one(event)
+
+    async def _apply_one(self, event: DialerNotification) -> ApplyResult:
         unmatched_key = self.keys.seen_event(event.dialer, event.event_id)
         if self.keys.cluster and await self.redis.exists(unmatched_key):
             # Seen when it matched no campaign (the key is only ever set, so reading it before
@@ -287,28 +305,144 @@ class CampaignStore:
                         await self._note_unmatched(unmatched_key, event)
                         return ApplyResult(Outcome.IGNORED, None)
                     current = Campaign.model_validate_json(raw)
-                    transition = apply_notification(current, event)
-                    updated = transition.campaign
                     pipe.multi()  # type: ignore[no-untyped-call]
                     writes = self._deployment_writes(pipe, ref)
-                    pipe.set(seen_key, "1", ex=SEEN_EVENT_TTL)
-                    if transition.outcome is Outcome.APPLIED:
-                        self._write_applied(pipe, writes, current, updated)
-                    self._audit_event(pipe, writes, ref, event, transition.outcome, current)
-                    effects = tuple(transition.effects)
-                    outbox = self.outbox
-                    recorded = 0
-                    if outbox is not None:
-                        # Shown effects go to the outbox with the notification; the caller gets
-                        # the rest (the requests to the dialer).
-                        recorded = outbox.stage(writes, effects, updated)
-                        effects = tuple(e for e in effects if not is_shown(e))
+                    result, shown = self._stage(pipe, writes, seen_key, event, current)
                     await self._commit(pipe, ref, writes)
-                    if outbox is not None and recorded:
-                        outbox.recorded(transition.effects)
-                    return ApplyResult(transition.outcome, updated, effects)
+                    if shown and self.outbox is not None:
+                        self.outbox.recorded(shown)
+                    return result
                 except WatchError:
                     continue
+
+    def _stage(
+        self,
+        pipe: Pipeline,
+        writes: Writes,
+        seen_key: str,
+        event: DialerNotification,
+        current: Campaign,
+    ) -> tuple[ApplyResult, tuple[Effect, ...]]:
+        """Queue the writes of ``event`` applied to ``current`` in ``pipe``'s MULTI: the result,
+        and the effects recorded in the alert outbox (to announce once committed)."""
+        transition = apply_notification(current, event)
+        updated = transition.campaign
+        pipe.set(seen_key, "1", ex=SEEN_EVENT_TTL)
+        if transition.outcome is Outcome.APPLIED:
+            self._write_applied(pipe, writes, current, updated)
+        self._audit_event(pipe, writes, current.ref, event, transition.outcome, current)
+        effects = tuple(transition.effects)
+        shown: tuple[Effect, ...] = ()
+        if self.outbox is not None:
+            # Shown effects go to the outbox with the notification; the caller gets the rest
+            # (the requests to the dialer).
+            if self.outbox.stage(writes, effects, updated):
+                shown = effects
+            effects = tuple(e for e in effects if not is_shown(e))
+        return ApplyResult(transition.outcome, updated, effects), shown
+
+    async def _apply_batch(
+        self, events: list[DialerNotification]
+    ) -> list[ApplyResult | BaseException]:
+        """``events`` applied as if one after the other: one transaction for those whose campaign
+        is known, each alone for the rest (or for all, when other writers keep interfering)."""
+        if len(events) == 1:
+            return [await self._settle_alone(events[0])]
+        refs = await self._resolve_refs(events)
+        results: dict[int, ApplyResult | BaseException] = {}
+        together = [i for i, ref in enumerate(refs) if ref is not None]
+        if together:
+            try:
+                results.update(await self._apply_together(events, refs, together))
+            except WatchError:
+                pass  # applied one by one below
+            except Exception as exc:
+                results.update((i, exc) for i in together)
+        for i, event in enumerate(events):
+            if i not in results:
+                results[i] = await self._settle_alone(event)
+        return [results[i] for i in range(len(events))]
+
+    async def _settle_alone(self, event: DialerNotification) -> ApplyResult | BaseException:
+        try:
+            return await self._apply_one(event)
+        except Exception as exc:
+            return exc
+
+    async def _resolve_refs(self, events: list[DialerNotification]) -> list[str | None]:
+        """``resolve_ref`` for each event, the dialer-id look-ups in one round trip."""
+        names = [
+            self.keys.dialer_id(e.dialer, e.dialer_campaign_id)
+            for e in events
+            if e.dialer_campaign_id is not None
+        ]
+        found = iter(await self.redis.mget(names) if names else [])
+        refs: list[str | None] = []
+        for event in events:
+            ref = next(found) if event.dialer_campaign_id is not None else None
+            refs.append(_text(ref) if ref is not None else await self.resolve_ref(event))
+        return refs
+
+    async def _apply_together(
+        self, events: list[DialerNotification], refs: list[str | None], indexes: list[int]
+    ) -> dict[int, ApplyResult]:
+        seen_keys = {
+            i: self.keys.campaign_seen_event(ref, events[i].dialer, events[i].event_id)
+            for i in indexes
+            if (ref := refs[i]) is not None
+        }
+        doc_keys = {ref: self.keys.campaign(ref) for i in indexes if (ref := refs[i]) is not None}
+        watched = list(dict.fromkeys([*doc_keys.values(), *seen_keys.values()]))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(BATCH_WATCH_ATTEMPTS):
+                try:
+                    await pipe.watch(*watched)
+                    stored = dict(zip(watched, await pipe.mget(watched), strict=True))
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    results, shown = self._stage_together(pipe, events, refs, seen_keys, stored)
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                if self.outbox is not None:
+                    for effects in shown:
+                        self.outbox.recorded(effects)
+                return results
+        raise WatchError("the batch's campaigns kept changing; applied one by one")
+
+    def _stage_together(
+        self,
+        pipe: Pipeline,
+        events: list[DialerNotification],
+        refs: list[str | None],
+        seen_keys: dict[int, str],
+        stored: dict[str, Any],
+    ) -> tuple[dict[int, ApplyResult], list[tuple[Effect, ...]]]:
+        results: dict[int, ApplyResult] = {}
+        shown: list[tuple[Effect, ...]] = []
+        seen = {key for key in seen_keys.values() if stored[key] is not None}
+        campaigns: dict[str, Campaign | None] = {}
+        for i, seen_key in seen_keys.items():
+            event, ref = events[i], refs[i]
+            assert ref is not None
+            if seen_key in seen:
+                self._audit_event(pipe, pipe, ref, event, Outcome.DUPLICATE)
+                results[i] = ApplyResult(Outcome.DUPLICATE, None)
+                continue
+            seen.add(seen_key)
+            if ref not in campaigns:
+                raw = stored[self.keys.campaign(ref)]
+                campaigns[ref] = None if raw is None else Campaign.model_validate_json(raw)
+            current = campaigns[ref]
+            if current is None:  # as ``_note_unmatched`` (same seen key in this layout)
+                pipe.set(seen_key, "1", ex=SEEN_EVENT_TTL)
+                self._audit_event(pipe, pipe, event.campaign_ref or "", event, Outcome.IGNORED)
+                results[i] = ApplyResult(Outcome.IGNORED, None)
+                continue
+            results[i], effects = self._stage(pipe, pipe, seen_key, event, current)
+            campaigns[ref] = results[i].campaign
+            if effects:
+                shown.append(effects)
+        return results, shown
 
     async def sweep_followups(self) -> int:
         """Apply the follow-ups a crash left behind (cluster layout); how many were applied."""
