@@ -61,6 +61,14 @@ def hash_tag(key: str) -> str | None:
 
 @dataclass(frozen=True)
 class Keys:
+    """The deployment's keys. Owners, the only modules that write them: ``state.store``
+    (refs, campaigns, dialer ids, seen events, agent sets, audit streams, follow-ups),
+    ``state.inbox`` (notifications), ``state.outbox`` (alert outboxes, leases, quiet keys),
+    ``state.limiter`` (limits), ``state.turns`` (reconcile and removal locks),
+    ``state.expired_requests``, ``state.followups``, ``state.window_schedule`` (windows due),
+    ``bot.window_scheduler`` (window locks), ``bot.reconcile`` (drift memory) and ``state.dnc``
+    (the do-not-call list, whose changes it audits)."""
+
     prefix: str = "cb:"
 
     @property
