@@ -41,6 +41,7 @@ from commands.text import code, escape, user
 from dialer.cancellation import cancellation_requested
 from state.campaign import Campaign, RemovalStage
 from state.effects import Effect, RefreshCard
+from state.turns import Turns
 from state.window_schedule import WindowSchedule, dialing, needs_scheduling
 
 log = logging.getLogger(__name__)
@@ -157,10 +158,7 @@ class WindowScheduler:
         return added
 
     async def _claim(self, ref: str, was: int) -> bool:
-        store = self.deps.store
-        lock = store.keys.window_edge_lock(ref, was)
-        ttl = int(EDGE_LOCK.total_seconds() * 1000)
-        return bool(await store.redis.set(lock, self.owner, nx=True, px=ttl))
+        return await Turns.of(self.deps.store).window_edge(ref, was, self.owner, EDGE_LOCK)
 
     async def _act(self, ref: str, now: datetime) -> datetime | None:
         """Start or stop ``ref`` as its window is now, if it is armed; returns when to look at it

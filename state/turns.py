@@ -28,6 +28,10 @@ class Turns:
         """Whether ``owner`` acts on ``ref``'s removal this round (re-sends, expiry)."""
         return await self._take(self._keys.removal_lock(ref), owner, round_length)
 
+    async def window_edge(self, ref: str, due: int, owner: str, round_length: timedelta) -> bool:
+        """Whether ``owner`` sends the start or stop of ``ref``'s window edge at ``due``."""
+        return await self._take(self._keys.window_edge_lock(ref, due), owner, round_length)
+
     async def reconciliation(self, owner: str, round_length: timedelta) -> bool:
         """Whether ``owner`` runs this round's periodic reconciliation pass."""
         return await self._take(self._keys.reconcile_lock, owner, round_length)

@@ -68,3 +68,10 @@ async def test_an_expired_request_is_remembered_by_its_id(redis: Redis, keys: Ke
     assert await expired.expired("rq-1")
     assert not await expired.expired("rq-2")
     assert await redis.ttl(keys.removal_expired("rq-1")) > 29 * 24 * 3600
+
+
+async def test_one_replica_sends_a_window_edge(redis: Redis, keys: Keys) -> None:
+    turns = Turns(redis, keys)
+    assert await turns.window_edge("c-1", 1_700_000_000, "replica-a", timedelta(minutes=5))
+    assert not await turns.window_edge("c-1", 1_700_000_000, "replica-b", timedelta(minutes=5))
+    assert await turns.window_edge("c-1", 1_700_003_600, "replica-b", timedelta(minutes=5))
