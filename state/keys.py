@@ -230,7 +230,7 @@ class Keys:
 
     # SET of E.164 numbers never to be dialled, shared by every campaign and dialer. Forever:
     # only ``/campaign dnc remove`` takes a number off. Deployment-wide, in the audit stream's
-    # slot: a change and its audit entry commit in one MULTI (about 70 bytes a number).
+    # slot: a change and its audit entry commit in one MULTI (about 56 bytes a number).
     @property
     def do_not_call(self) -> str:
         return f"{self.prefix}dnc"
