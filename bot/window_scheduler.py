@@ -38,8 +38,8 @@ from commands.handlers.control import start_or_stop
 from commands.replies import Reply
 from commands.requests import StartCampaign, StopCampaign
 from commands.text import code, escape, user
-from dialer.cancellation import cancellation_requested
 from state.campaign import Campaign, RemovalStage
+from state.cancellation import cancellation_requested
 from state.effects import Effect, RefreshCard
 from state.turns import Turns
 from state.window_schedule import WindowSchedule, dialing, needs_scheduling
