@@ -167,4 +167,3 @@ def test_the_check_sees_each_way_of_reading_the_environment() -> None:
         "e = LeadsSettings.model_construct()\n"
     )
     assert _environment_reads(source) == [1, 2, 3, 4]
-
