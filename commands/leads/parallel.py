@@ -67,6 +67,7 @@ async def checked_in_workers(
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     loop = asyncio.get_running_loop()
     pending: deque[tuple[list[Record], asyncio.Future[list[Row]]]] = deque()
+    finished = False
     try:
         async for batch in batches:
             pending.append((batch, loop.run_in_executor(pool, checks.check_all, batch)))
@@ -76,8 +77,13 @@ async def checked_in_workers(
         while pending:
             records, rows = pending.popleft()
             yield records, await rows
+        finished = True
     finally:
-        for _, rows in pending:
-            rows.cancel()
-        # Do not wait here: a worker still on a batch nobody needs ends after that batch.
-        pool.shutdown(wait=False, cancel_futures=True)
+        if finished:  # the workers are idle: they exit at once, and are waited for off the loop
+            await asyncio.to_thread(pool.shutdown)
+        else:
+            for _, rows in pending:
+                rows.cancel()
+            # Stopped early (an error, a cancelled upload): a worker still on a batch nobody
+            # needs ends after that batch; nothing waits for it.
+            pool.shutdown(wait=False, cancel_futures=True)
