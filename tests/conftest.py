@@ -31,8 +31,13 @@ ALSO_ON_CLUSTER = {
     "test_inbox_outages",
     "test_engine",
     "test_alert_outbox",
+    "test_alerts",
+    "test_reconciliation_rules",
+    "test_leads_upload",
+    "test_dnc_list",
 }
-"""Test modules (by name) that run against the cluster too: the store, inbox and engine."""
+"""Test modules (by name) that run against the cluster too: the store, inbox, engine, alerts,
+reconciliation and lead uploads (their WATCH/MULTI transactions), the do-not-call list."""
 REAL_REDIS_ONLY = {"test_followups"}
 """Test modules whose code runs Lua scripts, which fakeredis runs only with ``lupa``."""
 

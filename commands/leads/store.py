@@ -73,7 +73,7 @@ class UploadStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(key)
-                if await pipe.exists(key):
+                if await pipe.hlen(key):  # (on a Redis Cluster a watched EXISTS is split by slot)
                     await pipe.reset()  # type: ignore[no-untyped-call]
                     return False
                 pipe.multi()  # type: ignore[no-untyped-call]
