@@ -18,9 +18,11 @@ the environment; nothing starts until all are right. The sections are then hande
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Annotated, Literal, TypeVar
 
+import pydantic_settings
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -264,8 +266,15 @@ Section = TypeVar("Section", bound=BaseSettings)
 
 
 def _section(cls: type[Section], lines: list[str]) -> Section | None:
+    prefix = str(cls.model_config.get("env_prefix") or "")
     try:
         return cls()
     except ValidationError as exc:
-        lines.extend(setting_errors(exc, str(cls.model_config.get("env_prefix") or "")))
-        return None
+        lines.extend(setting_errors(exc, prefix))
+    except pydantic_settings.SettingsError as exc:
+        # A list or an object (GENESYS_CAMPAIGN_GROUPS…) that is not JSON: pydantic-settings
+        # stops before validating, and names the field only in its message.
+        field = re.search(r'field "([^"]+)"', str(exc))
+        variable = f"{prefix}{field.group(1)}".upper() if field else f"{prefix.upper()}*"
+        lines.append(f"campaign-bot: {variable}: expected JSON ({exc.__cause__ or exc})")
+    return None

@@ -23,7 +23,16 @@ from dialer.enigma import EnigmaSettings
 from dialer.simulator import SimulatorKnobs
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTION_PREFIXES = ("SLACK_", "REDIS_", "LEADS_", "PLAYGROUND_", "ENIGMA_", "SIMULATOR_")
+SECTION_PREFIXES = (
+    "SLACK_",
+    "REDIS_",
+    "LEADS_",
+    "PLAYGROUND_",
+    "ENIGMA_",
+    "SIMULATOR_",
+    "GENESYS_",
+    "VOIPBIN_",
+)
 
 BAD = {
     "REDIS_CONNECT_TIMEOUT_SECONDS": "0",
@@ -93,6 +102,23 @@ def test_a_webhook_dialer_without_its_secret_is_one_more_line(
     assert [line.split(":")[1].strip() for line in refused.value.lines] == [
         "LEADS_DEFAULT_REGION",
         "VOIPBIN_WEBHOOK_SECRET",
+    ]
+
+
+def test_a_list_that_is_not_json_is_named_like_any_other_variable(
+    clean_environment: pytest.MonkeyPatch,
+) -> None:
+    clean_environment.setenv("DIALER", "genesys")
+    clean_environment.setenv("GENESYS_OCS_URL", "http://ocs.example:8090")
+    clean_environment.setenv("GENESYS_WEBHOOK_TOKEN", "t-1")
+    clean_environment.setenv("GENESYS_CAMPAIGN_GROUPS", "Spring promo")
+    clean_environment.setenv("PORT", "http")
+    with pytest.raises(SettingsError) as refused:
+        load_settings_tree()
+    assert refused.value.lines == [
+        "campaign-bot: PORT: Input should be a valid integer, unable to parse string as an integer",
+        "campaign-bot: GENESYS_CAMPAIGN_GROUPS: expected JSON "
+        "(Expecting value: line 1 column 1 (char 0))",
     ]
 
 
