@@ -21,7 +21,12 @@ class Coalescer(Generic[Item, Result]):
         self._flush: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._flush is not None and (self._flush.done() or self._flush.get_loop() is not loop):
+            # A batch cut short with its event loop (a shutdown): its callers are gone.
+            self._waiting = [(i, f) for i, f in self._waiting if f.get_loop() is loop]
+            self._flush = None
+        future: asyncio.Future[Result] = loop.create_future()
         self._waiting.append((item, future))
         if self._flush is None:
             self._flush = asyncio.create_task(self._run())

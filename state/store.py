@@ -22,7 +22,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 
 from state.campaign import Campaign, PendingOperation
 from state.coalesce import Coalescer
@@ -356,8 +356,10 @@ class CampaignStore:
                 results.update(await self._apply_together(events, refs, together))
             except WatchError:
                 pass  # applied one by one below
-            except Exception as exc:
+            except RedisError as exc:
                 results.update((i, exc) for i in together)
+            except Exception:
+                pass  # one notification's fault (an unreadable document): one by one, below
         for i, event in enumerate(events):
             if i not in results:
                 results[i] = await self._settle_alone(event)

@@ -63,3 +63,20 @@ async def test_a_failing_batch_fails_every_caller() -> None:
     assert [type(result) for result in results] == [ConnectionError, ConnectionError]
     with pytest.raises(ConnectionError):
         await coalescer.submit(3)
+
+
+def test_a_batch_cut_short_with_its_event_loop_does_not_hold_up_the_next_loop() -> None:
+    doubler = Doubler()
+    coalescer: Coalescer[int, int] = Coalescer(doubler.run)
+
+    async def abandoned() -> None:
+        waiting = asyncio.ensure_future(coalescer.submit(2))
+        await asyncio.sleep(0)  # it is queued; its loop ends before the batch runs
+        assert not waiting.done()
+
+    asyncio.run(abandoned())
+
+    async def later() -> int:
+        return await asyncio.wait_for(coalescer.submit(4), timeout=5)
+
+    assert asyncio.run(later()) == 8

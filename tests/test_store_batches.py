@@ -88,3 +88,19 @@ async def test_a_campaign_changed_under_a_batch_still_gets_each_notification_onc
     assert [r.outcome for r in results] == [Outcome.APPLIED] * 3
     applied = [e for e in await store.audit_entries() if e["action"] == "notification:applied"]
     assert sorted(e["ref"] for e in applied) == sorted(refs)
+
+
+async def test_an_unreadable_campaign_fails_its_own_notification_not_its_batch(
+    store: CampaignStore,
+) -> None:
+    good, bad = await stored(store), await stored(store)
+    await store.redis.set(store.keys.campaign(bad), "{not json")
+    events = [notification(ref, status=CampaignStatus.RUNNING) for ref in (good, bad)]
+
+    results = await asyncio.gather(
+        *(store.apply_notification(e) for e in events), return_exceptions=True
+    )
+
+    assert not isinstance(results[0], BaseException)
+    assert results[0].outcome is Outcome.APPLIED
+    assert isinstance(results[1], ValueError)
