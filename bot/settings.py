@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     than ``INBOX_BLOCK_SECONDS``: the notification consumer's blocking read waits that long."""
     redis_wait_replicas: int = Field(default=0, ge=0)
     """Replicas that must hold a dialer's notification before its webhook is answered (``WAIT``),
-    so that a failover does not lose it: 1 with Sentinel and one replica. 0 on a cluster."""
+    so that a failover does not lose it: 1 with Sentinel (and two replicas, so that one is left
+    after a failover). 0 on a cluster."""
 
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)

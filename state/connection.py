@@ -71,18 +71,18 @@ def parse_redis_url(url: str) -> RedisTarget:
     """``REDIS_URL`` as a target; raises ``RedisUrlError`` naming what is wrong and the forms."""
     scheme, _, rest = url.partition("://")
     if not rest:
-        raise RedisUrlError(f"REDIS_URL {_shown(url)!r} is not a URL; expected {URL_FORMS}")
+        raise RedisUrlError(f"{_shown(url)!r} is not a URL; expected {URL_FORMS}")
     if scheme in SINGLE_SCHEMES:
         return RedisTarget("single", url)
     if scheme not in CLUSTER_SCHEMES + SENTINEL_SCHEMES:
-        raise RedisUrlError(f"REDIS_URL scheme {scheme!r} is not supported; expected {URL_FORMS}")
+        raise RedisUrlError(f"scheme {scheme!r} is not supported; expected {URL_FORMS}")
     # urlsplit refuses several host:port pairs in one netloc, so the hosts are split by hand.
     credentials, _, hosts_and_path = rest.rpartition("@")
     hosts, _, path = hosts_and_path.partition("/")
     username, _, password = credentials.partition(":")
     nodes = tuple(_node(url, part) for part in hosts.split(",") if part.strip())
     if not nodes:
-        raise RedisUrlError(f"REDIS_URL {_shown(url)!r} names no host:port; expected {URL_FORMS}")
+        raise RedisUrlError(f"{_shown(url)!r} names no host:port; expected {URL_FORMS}")
     path = urlsplit(f"x://h/{path}").path.strip("/")
     target = RedisTarget(
         "cluster" if scheme in CLUSTER_SCHEMES else "sentinel",
@@ -95,17 +95,17 @@ def parse_redis_url(url: str) -> RedisTarget:
     if target.is_cluster:
         if path not in ("", "0"):
             raise RedisUrlError(
-                f"REDIS_URL {_shown(url)!r}: a Redis Cluster has only database 0; drop {path!r}"
+                f"{_shown(url)!r}: a Redis Cluster has only database 0; drop {path!r}"
             )
         return target
     service, _, db = path.partition("/")
     if not service:
         raise RedisUrlError(
-            f"REDIS_URL {_shown(url)!r} names no Sentinel service: "
+            f"{_shown(url)!r} names no Sentinel service: "
             "redis+sentinel://host:port,host:port/<service name>/<db>"
         )
     if db and not db.isdigit():
-        raise RedisUrlError(f"REDIS_URL {_shown(url)!r}: database {db!r} is not a number")
+        raise RedisUrlError(f"{_shown(url)!r}: database {db!r} is not a number")
     return replace(target, service=service, db=int(db or 0))
 
 
@@ -194,7 +194,7 @@ def _node(url: str, part: str) -> tuple[str, int]:
     host, _, port = part.strip().rpartition(":")
     if not host or not port.isdigit():
         raise RedisUrlError(
-            f"REDIS_URL {_shown(url)!r}: {part.strip()!r} is not host:port; expected {URL_FORMS}"
+            f"{_shown(url)!r}: {part.strip()!r} is not host:port; expected {URL_FORMS}"
         )
     return host.strip("[]"), int(port)
 
