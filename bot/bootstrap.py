@@ -23,7 +23,7 @@ from starlette.types import ASGIApp
 from bot.alerts import SLACK_PACE, ChannelAlerts
 from bot.engine import SWEEP_INTERVAL, AlertHandler, Engine, ignore_alerts
 from bot.http import create_http_app
-from bot.metered import MeteredDialer, MeteredWebClient
+from bot.metered import MeteredDialer
 from bot.metrics import Metrics
 from bot.reconcile import slack_warning
 from bot.services import Services
@@ -43,6 +43,7 @@ from bot.slack.expiry import ExpiredApprovals
 from bot.slack.home import HomeTabs
 from bot.slack.leads import LeadsIntake
 from bot.slack.once import Once
+from bot.slack.pacing import ChannelPacedWebClient
 from bot.window_scheduler import WindowScheduler
 from commands.authz import Authorizer, GroupMembers
 from commands.handlers.context import Deps
@@ -231,8 +232,10 @@ def slack_configured(services: Services) -> bool:
 def web_client(services: Services) -> AsyncWebClient:
     """The one Web API client: counted, and retried on 429, 5xx and dropped connections."""
     token = services.settings.slack_bot_token
-    client = MeteredWebClient(
+    keys = Keys(services.settings.redis_key_prefix)
+    client = ChannelPacedWebClient(
         services.metrics,
+        shared_limits(services.redis, keys) or LocalLimits(),
         token=token.get_secret_value() if token else None,
         base_url=services.settings.slack_api_url,
     )

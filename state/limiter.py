@@ -29,11 +29,13 @@ process only and runs no Lua (``shared_limits``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from state.keys import Keys
 
@@ -212,7 +214,10 @@ class RedisRollingWindow:
         try:
             yield
         finally:
-            await self._run(call, "stamp")
+            # Without Redis the slot stays counted from its start: the call's own outcome
+            # (which may have reached the vendor) must not turn into a Redis error.
+            with contextlib.suppress(RedisError, OSError):
+                await self._run(call, "stamp")
 
     async def _take(self) -> str:
         # A slot frees when the oldest call leaves the window: ask again then. Callers of this

@@ -187,6 +187,7 @@ class LiveVoxStandin:
         self.calls: list[tuple[str, str, str | None]] = []  # method, path, session
         self.bodies: list[tuple[str, str, Any]] = []  # method, path, JSON body
         self.append_times: list[float] = []
+        self.append_refusals: list[float] = []  # monotonic times of appends answered 429
         self._ids = itertools.count(9001)
         self._tasks: set[asyncio.Task[None]] = set()
         self.app = Starlette(routes=self._routes())
@@ -393,6 +394,7 @@ class LiveVoxStandin:
         if campaign is None:
             return _error(404, "Campaign not found")
         if (wait := self._append_wait()) > 0:
+            self.append_refusals.append(time.monotonic())
             return _error(429, "Append called more than allowed per minute", retry_after=wait)
         body = await _json(request)
         records = body.get("records") if isinstance(body, dict) else None

@@ -58,6 +58,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import re
 import time
@@ -294,6 +295,12 @@ class StandinKnobs:
     rate_limit: float = 1000.0  # requests per rolling window before 429
     rate_window: float = 1.0  # seconds; tests shorten it with ``retry_after`` to match
     retry_after: str = "1"
+    # VoIPBIN's per-customer limit, when set: a GCRA (redis_rate) of round(customer_rps) requests
+    # a second, burst ``customer_burst``, checked after authentication on the v1.0 API; over it,
+    # 429 with ``Retry-After`` the wait rounded up to whole seconds
+    # (bin-api-manager/lib/middleware/customer_ratelimit.go; internal/config/main.go: 16.7, 33).
+    customer_rps: float | None = None
+    customer_burst: int = 33
     start_delay: float = 0.05  # VoIPBIN: the first execution 1 s after ``run`` (status_run.go)
     tick: float = 0.02  # VoIPBIN: 500 ms after a call, 5 s while it may not dial (execute.go)
     call_duration: float = 0.2  # from campaigncall_created to the call's hangup
@@ -361,6 +368,9 @@ class VoipbinStandin:
         self._failures: dict[str, list[int]] = {}
         self._failures_after: dict[str, list[int]] = {}
         self._recent: list[float] = []
+        self._customer_tat = 0.0
+        self.admitted: list[tuple[float, str, str]] = []  # API requests let in: time, method, path
+        self.refused_at: list[float] = []  # monotonic times of those the customer limit refused
         self._last_stamp = datetime.now(UTC)
         self._engines: dict[str, asyncio.Task[None]] = {}
         self._calls: set[asyncio.Task[None]] = set()
@@ -472,6 +482,10 @@ class VoipbinStandin:
             return self._violation(problems)
         if not self._authenticated(request):
             return _error(401, "UNAUTHENTICATED", "missing or invalid credentials")
+        customer_wait = self._over_customer_rate(request.method, api_path)
+        if customer_wait is not None:
+            retry_after = str(math.ceil(customer_wait))
+            return _error(429, "RATE_LIMIT_EXCEEDED", "Too many requests.", retry_after)
         operation = self.contract.operation(request.method, api_path)
         assert operation is not None  # check_request found it
         for key in (f"{request.method} {operation.template}", "*"):
@@ -510,6 +524,26 @@ class VoipbinStandin:
             return True
         self._recent.append(now)
         return False
+
+    def _over_customer_rate(self, method: str, path: str) -> float | None:
+        """Seconds until the request would be allowed, or None when it is (and is counted)."""
+        now = time.monotonic()
+        if self.knobs.customer_rps is None:
+            self.admitted.append((now, method, path))
+            return None
+        interval = 1.0 / max(round(self.knobs.customer_rps), 1)
+        tat = max(self._customer_tat, now) + interval
+        allowed_at = tat - self.knobs.customer_burst * interval
+        if now < allowed_at:
+            self.refused_at.append(now)
+            return allowed_at - now
+        self._customer_tat = tat
+        self.admitted.append((now, method, path))
+        return None
+
+    def admitted_requests(self, path_ending: str) -> list[float]:
+        """When the API requests to paths ending so were let in (monotonic times)."""
+        return [at for at, _, path in self.admitted if path.endswith(path_ending)]
 
     def _authenticated(self, request: Request) -> bool:
         if self.accesskey is not None and request.query_params.get("accesskey") == self.accesskey:
