@@ -388,20 +388,20 @@ class CampaignStore:
     async def _apply_together(
         self, events: list[DialerNotification], refs: list[str | None], indexes: list[int]
     ) -> dict[int, ApplyResult]:
-        seen_keys = {
-            i: self.keys.campaign_seen_event(ref, events[i].dialer, events[i].event_id)
+        targets = {
+            i: (ref, self.keys.campaign_seen_event(ref, events[i].dialer, events[i].event_id))
             for i in indexes
             if (ref := refs[i]) is not None
         }
-        doc_keys = {ref: self.keys.campaign(ref) for i in indexes if (ref := refs[i]) is not None}
-        watched = list(dict.fromkeys([*doc_keys.values(), *seen_keys.values()]))
+        doc_keys = [self.keys.campaign(ref) for ref, _ in targets.values()]
+        watched = list(dict.fromkeys([*doc_keys, *(seen for _, seen in targets.values())]))
         async with self.redis.pipeline(transaction=True) as pipe:
             for _ in range(BATCH_WATCH_ATTEMPTS):
                 try:
                     await pipe.watch(*watched)
                     stored = dict(zip(watched, await pipe.mget(watched), strict=True))
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    results, shown = self._stage_together(pipe, events, refs, seen_keys, stored)
+                    results, shown = self._stage_together(pipe, events, targets, stored)
                     await pipe.execute()
                 except WatchError:
                     continue
@@ -415,17 +415,17 @@ class CampaignStore:
         self,
         pipe: Pipeline,
         events: list[DialerNotification],
-        refs: list[str | None],
-        seen_keys: dict[int, str],
+        targets: dict[int, tuple[str, str]],
         stored: dict[str, Any],
     ) -> tuple[dict[int, ApplyResult], list[tuple[Effect, ...]]]:
+        """Stage ``events`` (by index: their ref and seen key) one after the other in ``pipe``'s
+        MULTI, each on the campaign as the ones before it left it."""
         results: dict[int, ApplyResult] = {}
         shown: list[tuple[Effect, ...]] = []
-        seen = {key for key in seen_keys.values() if stored[key] is not None}
+        seen = {key for _, key in targets.values() if stored[key] is not None}
         campaigns: dict[str, Campaign | None] = {}
-        for i, seen_key in seen_keys.items():
-            event, ref = events[i], refs[i]
-            assert ref is not None
+        for i, (ref, seen_key) in targets.items():
+            event = events[i]
             if seen_key in seen:
                 self._audit_event(pipe, pipe, ref, event, Outcome.DUPLICATE)
                 results[i] = ApplyResult(Outcome.DUPLICATE, None)
