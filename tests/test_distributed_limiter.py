@@ -7,18 +7,31 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import fakeredis
 import httpx
 import pytest
 from redis.asyncio import Redis
 
+from commands.leads.store import UploadState
 from dialer.errors import DialerRateLimited
 from dialer.http import DialerHttp, Vendor
 from dialer.limits import reported
-from state.keys import Keys
+from dialer.models import NewCampaign
+from dialer.simulator import SimulatorDialer, SimulatorKnobs
+from state.keys import Keys, UploadKeys
 from state.limiter import PaceTimeout, RedisGcra, RedisLimits, RedisRollingWindow, shared_limits
 from tests.conftest import REAL_REDIS_URL
+from tests.e2e.harness import forget
+from tests.test_leads_upload import (
+    REF,
+    RecordingReporter,
+    ScriptedDialer,
+    assert_exactly_once,
+    leads,
+    uploads_for,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -221,3 +234,34 @@ async def test_a_full_append_window_is_rate_limited_but_a_call_s_own_timeout_is_
     with pytest.raises(DialerRateLimited, match="LiveVox's rate limit"):
         async with appends.slot():
             pytest.fail("a second append got into a full window")
+
+
+class _BookedOnce:
+    """A shared pace that, the first time, is booked further ahead than a batch may wait."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def acquire(self) -> None:
+        self.asked += 1
+        if self.asked == 1:
+            raise PaceTimeout("booked", limit="simulator:upload", retry_after=0.01)
+
+    async def pause(self, seconds: float) -> None:
+        pass
+
+
+async def test_an_upload_whose_turn_is_too_far_off_tries_the_batch_again(
+    tmp_path: Path, clients: list[Redis]
+) -> None:
+    sim = SimulatorDialer(SimulatorKnobs(seed=1))
+    await sim.create_campaign(NewCampaign(ref=REF, name="Booked"))
+    dialer = ScriptedDialer(sim)
+    upload_keys = UploadKeys(f"test:{uuid.uuid4().hex[:10]}:")
+    uploads = uploads_for(clients[0], dialer, upload_keys)
+    pace = uploads.limiter = _BookedOnce()
+    summary = await uploads.start(REF, await leads(tmp_path, 30), RecordingReporter())
+    assert summary.state is UploadState.COMPLETED
+    assert_exactly_once(dialer, 30)
+    assert pace.asked == dialer.calls + 1
+    await forget(clients[0], upload_keys.prefix)

@@ -43,7 +43,7 @@ from commands.leads.source import SourceOpener
 from commands.leads.store import UploadRecord, UploadState, UploadStore, bit_is_set
 from dialer.errors import DialerError, DialerRateLimited, DialerUnavailable, DuplicateContact
 from dialer.http import retried_by_caller
-from dialer.limits import LocalLimits
+from dialer.limits import LocalLimits, busy
 from dialer.models import Contact
 from state.cancellation import cancellation_requested, raise_if_cancelled
 from state.keys import Keys, UploadKeys
@@ -319,8 +319,11 @@ class _UploadRun:
         dialer, settings = self._uploads.dialer, self._settings
         attempt = 0
         while True:
-            await self._uploads.limiter.acquire()
             try:
+                try:
+                    await self._uploads.limiter.acquire()
+                except TimeoutError as exc:  # the shared pace is booked too far ahead
+                    raise busy(exc, dialer=dialer.name, label=dialer.name) from exc
                 with retried_by_caller():  # this loop owns the batch's retries, not the kit
                     await dialer.add_contacts(self._ref, contacts)
                 return

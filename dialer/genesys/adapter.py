@@ -82,6 +82,8 @@ class GenesysSettings(BaseSettings):
     """The longest ``Retry-After`` waited out; a longer one fails the call, carrying it."""
     load_wait_seconds: float = Field(default=10.0, gt=0)
     """How long a start waits for OCS to finish loading the group."""
+    max_calls_per_second: float = Field(default=10.0, gt=0)
+    """Add-record batches a second, over all replicas. OCS documents no limit: assumed."""
 
 
 class GenesysDialer:
@@ -99,7 +101,6 @@ class GenesysDialer:
     """
 
     name = NAME
-    max_calls_per_second = 10.0
     capabilities = CAPABILITIES
 
     def __init__(
@@ -110,6 +111,7 @@ class GenesysDialer:
     ) -> None:
         self.settings = settings
         self.batch_size = settings.batch_size
+        self.max_calls_per_second = settings.max_calls_per_second
         self._groups = {g.dbid: g for g in settings.campaign_groups}
         self._by_key = {g.name: g for g in settings.campaign_groups} | {
             g.guid: g for g in settings.campaign_groups if g.guid
