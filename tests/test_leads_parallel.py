@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from commands.leads.errors import TooManyRows, UnreadableCsv
-from commands.leads.parallel import cgroup_cpu_limit, usable_cores
+from commands.leads.parallel import TASK_RECORDS, cgroup_cpu_limit, usable_cores
 from commands.leads.reader import BATCH_RECORDS, CsvReader, Record
 from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
@@ -17,7 +17,8 @@ from commands.leads.source import FileSource
 
 ONE_PROCESS = LeadsSettings(validation_processes=1)
 TWO_WORKERS = LeadsSettings(validation_processes=2, parallel_from_rows=BATCH_RECORDS)
-ROWS = 4 * BATCH_RECORDS
+ROWS = 3 * TASK_RECORDS + BATCH_RECORDS  # several tasks for the workers, the last one short
+EARLIER = TASK_RECORDS + BATCH_RECORDS // 2
 
 
 def number(i: int) -> str:
@@ -25,12 +26,12 @@ def number(i: int) -> str:
 
 
 def messy_leads(path: Path) -> Path:
-    """Every rejection reason, spread over several batches; each duplicate's first copy sits
-    in an earlier batch, which a worker checks while another checks the copy."""
+    """Every rejection reason, spread over several tasks; a duplicate's first copy sits in an
+    earlier task, which one worker checks while another checks the copy."""
     lines = ["name,phone,mobile,email"]
     for i in range(ROWS):
         if i % 97 == 5:
-            lines.append(f"Dup {i},{number(i - 3 * BATCH_RECORDS // 2 if i > 800 else 0)},,")
+            lines.append(f"Dup {i},{number(i - EARLIER if i > EARLIER else 0)},,")
         elif i % 89 == 7:
             lines.append(",,,")
         elif i % 83 == 11:

@@ -2,9 +2,9 @@
 
 Reading the CSV and the duplicate check stay in this process (the duplicate check needs every
 row before it); the per-row checks, nearly all of the work (phone number parsing), run in worker
-processes, a batch of records (one chunk of the file) per task. At most ``IN_FLIGHT_PER_WORKER``
-batches per worker are out at once, so memory stays a few chunks whatever the file's size, and
-the event loop stays free while the workers run.
+processes, ``TASK_RECORDS`` records per task. At most ``IN_FLIGHT_PER_WORKER`` tasks per
+worker are out at once, so memory stays a few tasks whatever the file's size, and the event loop
+stays free while the workers run.
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ from commands.leads.reader import Record
 from commands.leads.validation import AcceptedRow, RejectedRow, RowChecks
 
 Row = AcceptedRow | RejectedRow
+TASK_RECORDS = 2_000
+"""Records per task: each task costs the bot's process a few milliseconds of pickling and
+hand-over between threads, so fewer, bigger tasks leave more of the CPU to the workers."""
 IN_FLIGHT_PER_WORKER = 3
-"""Enough that a worker finishing a batch finds the next one waiting."""
+"""Enough that a worker finishing a task finds the next one waiting."""
 CGROUP = Path("/sys/fs/cgroup")
 
 
@@ -61,19 +64,27 @@ def cgroup_cpu_limit(cgroup: Path = CGROUP) -> int | None:
 async def checked_in_workers(
     batches: AsyncIterator[list[Record]], checks: RowChecks, workers: int
 ) -> AsyncGenerator[tuple[list[Record], list[Row]], None]:
-    """Each batch with its checked rows, in the order the batches came."""
+    """The batches, joined into tasks of about ``TASK_RECORDS`` records, each with its checked
+    rows, in the order the batches came."""
     # "spawn": the bot's process runs threads (Slack, uvicorn), which a fork must not copy.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     loop = asyncio.get_running_loop()
     pending: deque[tuple[list[Record], asyncio.Future[list[Row]]]] = deque()
     finished = False
+    task: list[Record] = []
     try:
         async for batch in batches:
-            pending.append((batch, loop.run_in_executor(pool, checks.check_all, batch)))
+            task += batch
+            if len(task) < TASK_RECORDS:
+                continue
+            pending.append((task, loop.run_in_executor(pool, checks.check_all, task)))
+            task = []
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 records, rows = pending.popleft()
                 yield records, await rows
+        if task:
+            pending.append((task, loop.run_in_executor(pool, checks.check_all, task)))
         while pending:
             records, rows = pending.popleft()
             yield records, await rows

@@ -76,7 +76,7 @@ class LeadsScan:
                     yield row
 
     async def batches(self) -> AsyncGenerator[list[AcceptedRow | RejectedRow], None]:
-        """The rows a chunk of the file at a time (a row at a time through the do-not-call
+        """The rows a batch of records at a time (a row at a time through the do-not-call
         screen), never an empty list."""
         async with aclosing(self._checked()) as checked:
             if self.screen is None:
