@@ -38,6 +38,7 @@ from bot.slack.app import SlackApp, bolt_app
 from bot.slack.channels import ChannelAccess
 from bot.slack.client import with_retries
 from bot.slack.delivery import Delivery, Dispatch
+from bot.slack.dnc import sweeping_after_uploads
 from bot.slack.edge import SlackEdge
 from bot.slack.expiry import ExpiredApprovals
 from bot.slack.home import HomeTabs
@@ -275,7 +276,6 @@ def build_slack(
         keys=services.store.keys.uploads,
         dnc=DoNotCallList(services.redis, services.store.keys),
     )
-    uploads.on_finished = upload_recorder(services.store)
     edge = SlackEdge(
         deps=deps,
         delivery=Delivery(client, deps, dispatch),
@@ -284,6 +284,9 @@ def build_slack(
         channels=ChannelAccess(client),
         default_channel=settings.slack_alert_channel,
         home=HomeTabs(client, deps, services.redis, settings.redis_key_prefix),
+    )
+    uploads.on_finished = sweeping_after_uploads(
+        upload_recorder(services.store), deps, edge.delivery
     )
     app = bolt_app(client, edge, settings.slack_signing_secret)
     return SlackApp(app=app, edge=edge, http=http)

@@ -50,6 +50,11 @@ class DoNotCallList:
     async def contains(self, number: str) -> bool:
         return bool(await self.redis.sismember(self.keys.do_not_call, number))
 
+    async def added_since(self, moment: datetime) -> bool:
+        """Whether a number was put on the list at ``moment`` or later."""
+        raw = await self.redis.get(self.keys.do_not_call_added_at)
+        return raw is not None and float(raw) >= moment.timestamp()
+
     async def listed(self, numbers: Sequence[str]) -> list[bool]:
         """For each number, whether it is on the list; one round trip for all of them."""
         if not numbers:
@@ -79,6 +84,7 @@ class DoNotCallList:
             async with self.redis.pipeline(transaction=True) as pipe:
                 if adding:
                     pipe.sadd(self.keys.do_not_call, *todo)
+                    pipe.set(self.keys.do_not_call_added_at, self._clock().timestamp())
                 else:
                     pipe.srem(self.keys.do_not_call, *todo)
                 pipe.xadd(

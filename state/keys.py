@@ -235,6 +235,12 @@ class Keys:
     def do_not_call(self) -> str:
         return f"{self.prefix}dnc"
 
+    # STRING epoch seconds when a number was last put on the do-not-call list, set in the same
+    # MULTI. Forever: an upload that ran across it has its campaign's contacts withdrawn again.
+    @property
+    def do_not_call_added_at(self) -> str:
+        return f"{self.prefix}dnc:added-at"
+
     # STRING campaign ref, EX ``state.expired_requests.EXPIRED_REQUEST_MEMORY`` (30 days): a
     # removal request (by its id) that expired unapproved, so that a late Approve is told why.
     # Owner: ``state.expired_requests``.

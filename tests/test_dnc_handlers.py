@@ -7,7 +7,7 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,13 @@ import pytest
 from commands.authz import Authorizer
 from commands.handlers.context import Deps, Requester
 from commands.handlers.dispatch import handle
-from commands.handlers.dnc import NOT_A_LEAD, DoNotCall, import_file, parse_dnc
+from commands.handlers.dnc import (
+    NOT_A_LEAD,
+    DoNotCall,
+    import_file,
+    parse_dnc,
+    withdraw_after_upload,
+)
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
 from commands.parse import parse_command
@@ -47,7 +53,8 @@ def deps_for(dialer: Dialer) -> Deps:
     store = CampaignStore(
         fakeredis.FakeAsyncRedis(), Keys(f"test:{uuid.uuid4().hex[:8]}:"), clock=lambda: NOW
     )
-    return Deps(store=store, dialer=dialer, authz=Authorizer((ANA,), no_groups), clock=lambda: NOW)
+    authz = Authorizer((ANA,), no_groups)
+    return Deps(store=store, dialer=dialer, authz=authz, clock=lambda: NOW, default_region=REGION)
 
 
 @pytest.fixture
@@ -98,11 +105,6 @@ async def live_campaign(deps: Deps, *contacts: tuple[str, ...], channel: str = "
     ]
     await deps.dialer.add_contacts(ref, batch)
     return ref
-
-
-@pytest.fixture(autouse=True)
-def default_region(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LEADS_DEFAULT_REGION", REGION)
 
 
 async def dnc(deps: Deps, text: str, user: str = ANA) -> Reply:
@@ -265,3 +267,20 @@ async def test_help_lists_dnc_and_says_how_many_numbers_are_listed(sim_deps: Dep
 
 async def dnc_help(deps: Deps) -> Reply:
     return await handle(parse_command("help"), deps, Requester(EVE, "C1"))
+
+
+async def test_an_upload_that_ran_while_a_number_was_listed_has_its_campaign_swept_again(
+    sim_deps: Deps,
+) -> None:
+    ref = await live_campaign(sim_deps, (LISTED,), ("+14155550100",), channel="CSALES")
+    before = NOW - timedelta(minutes=5)
+    assert await withdraw_after_upload(sim_deps, ref, before) == ()  # nothing listed yet
+    await sim_deps.do_not_call.add([LISTED], ANA)  # listed at NOW, during the upload
+
+    assert await withdraw_after_upload(sim_deps, ref, NOW + timedelta(seconds=1)) == ()
+    [post] = await withdraw_after_upload(sim_deps, ref, before)
+    assert post.channel == "CSALES"
+    assert "while the leads of" in post.text and "1 contact withdrawn." in post.text
+    counters = (await sim_deps.dialer.get_campaign(ref)).counters
+    assert counters["remaining"] == 1
+    assert await withdraw_after_upload(sim_deps, ref, before) == ()  # already withdrawn

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -69,3 +69,14 @@ async def test_every_change_is_audited_with_its_actor_count_and_numbers(
         {"count": 1, "numbers": ["+14155550102"]},
         {"count": 1, "numbers": ["+14155550101"]},
     ]
+
+
+async def test_it_remembers_when_a_number_was_last_listed(redis: Redis, keys: Keys) -> None:
+    dnc = dnc_list(redis, keys)
+    assert not await dnc.added_since(AT - timedelta(days=1))
+    await dnc.add(["+14155550100"], "U1")
+    assert await dnc.added_since(AT)
+    assert not await dnc.added_since(AT + timedelta(seconds=1))
+    await dnc.remove(["+14155550100"], "U1")
+    await dnc.add(["+14155550101"], "U1")
+    assert await dnc.added_since(AT)

@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import aclosing
+from datetime import datetime
 from typing import ClassVar
 
 from commands.errors import CommandError, CommandRefused
@@ -35,6 +36,7 @@ from commands.views.dnc import (
     check_reply,
     upload_modal,
     upload_reply,
+    upload_withdrawal_notice,
 )
 from dialer.errors import DialerError
 from dialer.withdrawal import withdraw_listed
@@ -43,6 +45,7 @@ from state.dnc import CHUNK, DoNotCallList
 from state.domain import CampaignStatus
 
 ACTIONS = ("add", "remove", "check", "upload")
+UPLOAD_ACTOR = "campaign-bot"
 _SEPARATORS = re.compile(r"[,;\n]+")
 NOT_A_LEAD = (
     ":no_entry: Only campaign leads can change the do-not-call list, and you are not one. "
@@ -129,16 +132,13 @@ async def withdraw_everywhere(
     """Ask the dialer to withdraw listed numbers from each live campaign; a notice per channel."""
     outcomes: list[CampaignOutcome] = []
     by_channel: dict[str, list[CampaignOutcome]] = defaultdict(list)
-    for campaign in await _live_on_this_dialer(deps):
+    for campaign in await deps.store.list_live():
+        if not _withdrawable(deps, campaign):
+            continue
         outcome = await _withdraw(deps, dnc, campaign)
         outcomes.append(outcome)
         if outcome.contacts or outcome.why_not or outcome.failed:
-            await deps.store.note(
-                campaign.ref,
-                "dnc:withdrawn",
-                actor,
-                {"contacts": outcome.contacts, "why_not": outcome.why_not, "error": outcome.failed},
-            )
+            await _record(deps, campaign, outcome, actor)
             if campaign.channel_id is not None:
                 by_channel[campaign.channel_id].append(outcome)
     posts = []
@@ -148,12 +148,42 @@ async def withdraw_everywhere(
     return outcomes, tuple(posts)
 
 
-async def _live_on_this_dialer(deps: Deps) -> list[Campaign]:
-    return [
-        campaign
-        for campaign in await deps.store.list_live()
-        if campaign.dialer == deps.dialer.name and campaign.status is not CampaignStatus.COMPLETED
-    ]
+async def withdraw_after_upload(
+    deps: Deps, ref: str, started_at: datetime
+) -> tuple[ChannelPost, ...]:
+    """Numbers listed while an upload ran: sweep its campaign again.
+
+    A batch is looked up just before it is sent, so a number listed while the batch was on its
+    way, after ``dnc add`` swept the live campaigns, can still reach the dialer. The upload's end
+    asks again for its campaign alone, and only when a number was listed since it started.
+    """
+    dnc = deps.do_not_call
+    if not await dnc.added_since(started_at):
+        return ()
+    campaign = await deps.store.get(ref)
+    if campaign is None or not _withdrawable(deps, campaign):
+        return ()
+    outcome = await _withdraw(deps, dnc, campaign)
+    if not (outcome.contacts or outcome.failed):
+        return ()  # nothing there, or a dialer that cannot: its channel was told at the add
+    await _record(deps, campaign, outcome, UPLOAD_ACTOR)
+    if campaign.channel_id is None:
+        return ()
+    text, blocks = upload_withdrawal_notice(outcome)
+    return (ChannelPost(channel=campaign.channel_id, text=text, blocks=blocks),)
+
+
+def _withdrawable(deps: Deps, campaign: Campaign) -> bool:
+    """Live on the configured dialer (the only one the bot reaches), and not completed."""
+    return campaign.dialer == deps.dialer.name and campaign.status not in (
+        CampaignStatus.COMPLETED,
+        CampaignStatus.DELETED,
+    )
+
+
+async def _record(deps: Deps, campaign: Campaign, outcome: CampaignOutcome, actor: str) -> None:
+    details = {"contacts": outcome.contacts, "why_not": outcome.why_not, "error": outcome.failed}
+    await deps.store.note(campaign.ref, "dnc:withdrawn", actor, details)
 
 
 async def _withdraw(deps: Deps, dnc: DoNotCallList, campaign: Campaign) -> CampaignOutcome:

@@ -117,6 +117,15 @@ def channel_notice(actor: str, outcomes: Sequence[CampaignOutcome]) -> tuple[str
     return clip(text, MAX_MESSAGE_TEXT), blocks
 
 
+def upload_withdrawal_notice(outcome: CampaignOutcome) -> tuple[str, list[Block]]:
+    """After an upload during which numbers were listed, and some had reached the dialer."""
+    text = (
+        f":no_entry: Numbers were put on the do-not-call list while the leads of "
+        f"{code(outcome.ref)} were uploading.\n{withdrawal_summary([outcome])}"
+    )
+    return clip(text, MAX_MESSAGE_TEXT), [section(clip(text, MAX_SECTION_TEXT))]
+
+
 def check_reply(number: str, listed: bool, total: int) -> tuple[str, list[Block]]:
     if listed:
         text = f":no_entry: {number} is on the do-not-call list: it is never dialled."
