@@ -47,6 +47,7 @@ from commands.views.dnc import (
     count_block,
     upload_modal,
     upload_reply,
+    upload_withdrawal_notice,
 )
 from commands.views.help import help_blocks, mistake_blocks
 from commands.views.history import HistoryEvent, HistoryPage, history_blocks
@@ -311,6 +312,8 @@ def test_the_do_not_call_replies_and_channel_notice(count: int, name: str) -> No
     assert_message_accepted(*changed_reply("Taken off", [], 1, 1))
     assert_message_accepted(*channel_notice("U0ANA", told))
     assert_message_accepted(upload_reply(10**6, 10**6, 10**6, 2 * 10**6, told))
+    for outcome in told[:3]:
+        assert_message_accepted(*upload_withdrawal_notice(outcome))
 
 
 def test_the_do_not_call_check_help_count_and_upload_modal() -> None:
