@@ -32,7 +32,7 @@ from dialer.http import (
     decoded,
     error_for,
 )
-from dialer.limits import Pacer
+from dialer.limits import Pacer, busy
 from dialer.voipbin.settings import VoipbinSettings
 
 __all__ = ["MAX_PAGE_SIZE", "NAME", "NotFound", "RateLimiter", "Sleep", "VoipbinClient"]
@@ -192,7 +192,10 @@ class VoipbinClient:
             "username": settings.username,
             "password": settings.password.get_secret_value(),
         }
-        await self._limiter.acquire()
+        try:
+            await self._limiter.acquire()
+        except TimeoutError as exc:  # the shared pace is booked too far ahead
+            raise busy(exc, dialer=NAME, label=VENDOR.label) from exc
         response = await self._http.post(settings.resolved_login_url(), json=credentials)
         if response.status_code in (400, 401, 403):
             raise DialerAuthError(
