@@ -16,7 +16,7 @@ USAGE = (
 )
 HELP = (
     "the do-not-call list shared by every campaign and dialer: `add` or `remove` numbers "
-    "(leads), `check` one, `upload` a CSV of them; listed numbers are never uploaded, and are "
+    "(leads), `check` one, `upload` a CSV of them; listed numbers are left out of uploads and "
     "taken off live campaigns where the dialer allows"
 )
 UPLOAD_MODAL = "dnc_upload"
