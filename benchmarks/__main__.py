@@ -29,6 +29,7 @@ from benchmarks import (
     dnc,
     ingest,
     memory,
+    shared_limits,
     upload,
     window_openings,
 )
@@ -54,6 +55,9 @@ def runners(toy: bool) -> dict[str, Callable[[], Awaitable[Figure]]]:
         "memory": lambda: memory.run(memory.TOY if toy else memory.FULL),
         "dnc_check": lambda: dnc.run(dnc.TOY if toy else dnc.FULL),
         "upload": lambda: upload.run(upload.TOY if toy else upload.FULL),
+        "shared_limits": lambda: shared_limits.run(
+            shared_limits.TOY if toy else shared_limits.FULL
+        ),
         "window_openings": lambda: window_openings.run(
             window_openings.TOY if toy else window_openings.FULL
         ),

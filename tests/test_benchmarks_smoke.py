@@ -15,6 +15,7 @@ from benchmarks import (
     dnc,
     ingest,
     memory,
+    shared_limits,
     upload,
     window_openings,
 )
@@ -98,3 +99,12 @@ async def test_window_openings_send_each_start_once() -> None:
     assert_figure(figure)
     assert figure["starts_sent"] == window_openings.TOY.campaigns
     assert figure["sent_twice"] == 0
+
+
+async def test_a_shared_limit_lets_every_caller_through_and_no_second_over_it() -> None:
+    size = shared_limits.TOY
+    figure = await shared_limits.run(size)
+    assert_figure(figure)
+    callers = size.replicas * size.callers
+    assert figure["calls"] == size.calls // callers * callers  # every turn taken, none lost
+    assert figure["busiest_second"] <= size.rate + size.burst
