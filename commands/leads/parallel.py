@@ -30,6 +30,17 @@ IN_FLIGHT_PER_WORKER = 3
 CGROUP = Path("/sys/fs/cgroup")
 
 
+def _plain(records: list[Record]) -> list[tuple[int, tuple[str, ...]]]:
+    """Records as plain tuples: pickled in a tenth of the time a ``NamedTuple`` takes (it goes
+    through ``copyreg`` for each one), which the bot's process pays for every row it sends."""
+    return [(record.line, record.cells) for record in records]
+
+
+def _check(checks: RowChecks, plain: list[tuple[int, tuple[str, ...]]]) -> list[Row]:
+    """What a worker runs for one task."""
+    return checks.check_all([Record(line, cells) for line, cells in plain])
+
+
 def usable_cores(cgroup: Path = CGROUP) -> int:
     """The cores this process may use: its CPU affinity (a cpuset), and no more than its
     container's CPU limit (Kubernetes' ``limits.cpu``, ``docker run --cpus``) rounded up, which
@@ -78,13 +89,13 @@ async def checked_in_workers(
             task += batch
             if len(task) < TASK_RECORDS:
                 continue
-            pending.append((task, loop.run_in_executor(pool, checks.check_all, task)))
+            pending.append((task, loop.run_in_executor(pool, _check, checks, _plain(task))))
             task = []
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 records, rows = pending.popleft()
                 yield records, await rows
         if task:
-            pending.append((task, loop.run_in_executor(pool, checks.check_all, task)))
+            pending.append((task, loop.run_in_executor(pool, _check, checks, _plain(task))))
         while pending:
             records, rows = pending.popleft()
             yield records, await rows

@@ -64,7 +64,11 @@ class SeenNumbers:
 
     def _grow(self) -> None:
         old = self._slots
-        self._slots = array("q", [_EMPTY]) * (2 * len(old))
-        for key in old:
+        slots = self._slots = array("q", [_EMPTY]) * (2 * len(old))
+        mask = len(slots) - 1
+        for key in old:  # _find, inlined: every key moves, and the keys are all different
             if key != _EMPTY:
-                self._slots[self._find(key)] = key
+                index = ((key * _GOLDEN) & _MASK64) >> 20 & mask
+                while slots[index] != _EMPTY:
+                    index = (index + 1) & mask
+                slots[index] = key
