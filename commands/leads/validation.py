@@ -209,9 +209,6 @@ class RowValidator:
     def check(self, record: Record) -> AcceptedRow | RejectedRow:
         return self.duplicates.admit(record, self.checks.check(record))
 
-    def check_all(self, records: list[Record]) -> list[AcceptedRow | RejectedRow]:
-        return self.duplicates.admit_all(records, self.checks.check_all(records))
-
 
 def _has_separator(cell: str) -> bool:
     return "," in cell or ";" in cell or "|" in cell
