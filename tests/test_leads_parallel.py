@@ -4,6 +4,7 @@ order as one process, and nothing left running when a pass stops early."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from commands.leads.reader import BATCH_RECORDS, CsvReader, Record
 from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
+from commands.leads.validation import RejectReason
 
 ONE_PROCESS = LeadsSettings(validation_processes=1)
 TWO_WORKERS = LeadsSettings(validation_processes=2, parallel_from_rows=BATCH_RECORDS)
@@ -132,3 +134,29 @@ async def test_a_line_csv_cannot_read_is_refused_naming_that_line(tmp_path: Path
 
     with pytest.raises(UnreadableCsv, match=r"^Line 42 cannot be read as CSV"):
         await validate_leads(FileSource(path), ONE_PROCESS)
+
+
+class ListedEveryTenth:
+    """A do-not-call lookup listing every tenth number of the file."""
+
+    def __init__(self) -> None:
+        self.listed_numbers = {number(i) for i in range(0, ROWS, 10)}
+
+    async def listed(self, numbers: Sequence[str]) -> list[bool]:
+        return [n in self.listed_numbers for n in numbers]
+
+
+async def test_the_do_not_call_screen_gets_the_same_rows_from_workers(tmp_path: Path) -> None:
+    path = messy_leads(tmp_path / "leads.csv")
+    out_alone, out_spread = io.StringIO(), io.StringIO()
+
+    alone = await validate_leads(
+        FileSource(path), ONE_PROCESS, rejected_out=out_alone, dnc=ListedEveryTenth()
+    )
+    spread = await validate_leads(
+        FileSource(path), TWO_WORKERS, rejected_out=out_spread, dnc=ListedEveryTenth()
+    )
+
+    assert spread == alone
+    assert out_spread.getvalue() == out_alone.getvalue()
+    assert alone.rejected[RejectReason.ON_DO_NOT_CALL_LIST] > 0
