@@ -31,6 +31,7 @@ class MeteredDialer:
         self.name = inner.name
         self.batch_size = inner.batch_size
         self.max_calls_per_second = inner.max_calls_per_second
+        self.batch_burst: int = getattr(inner, "batch_burst", 1)
         self.capabilities = inner.capabilities
         self.on_recovered: Callable[[], None] | None = None
         """Called when a call succeeds after the dialer was unavailable (the reconciler's cue)."""

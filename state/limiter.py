@@ -12,10 +12,11 @@ needs Redis 6.2 anyway.
 * ``RedisRollingWindow`` — at most ``max_calls`` in any ``window`` seconds, for a vendor that
   counts over a rolling window (LiveVox: 5 appends per rolling minute).
 
-A GCRA call reserves its turn in one round trip and sleeps until it comes, so callers go first
-come, first served over every replica. A rolling-window call asks again when the oldest call
-leaves the window; a process's callers queue behind one another (an ``asyncio.Lock``), so each
-replica has one caller asking at a time. Neither waits longer than ``max_wait``: past that,
+A call asks the script whether it may go; if not, it sleeps as long as the script says and asks
+again. A call is counted from when it really goes, so one that wakes late never squeezes the
+next one closer (as ``dialer.http.RateLimiter`` does in memory). A process's callers ask one at a
+time, first come, first served (an ``asyncio.Lock``), so each replica has one caller asking and
+none of its callers starves. Neither waits longer than ``max_wait`` in all: past that,
 ``PaceTimeout`` (a ``TimeoutError``) names the limit, so a caller never hangs on a limit shared
 by too many; the dialer HTTP kit and the leads upload report it as ``DialerRateLimited``. Every
 key carries an expiry: an idle limit leaves nothing behind.
@@ -31,8 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -57,10 +59,10 @@ class PaceTimeout(TimeoutError):
 
 
 # KEYS[1]: STRING, the theoretical arrival time (µs, Redis clock) of the next call.
-# ARGV: interval µs, tolerance µs ((burst - 1) · interval), hold µs, longest wait µs.
-# A call reserves its turn: the answer is the µs until it may go (0: now), and the turns after
-# it move on; -µs when its turn is further off than the longest wait (nothing reserved).
-# A hold (> 0) moves the next turn to at least now + hold and reserves nothing.
+# ARGV: interval µs, tolerance µs ((burst - 1) · interval), hold µs.
+# Returns 0 when the call may go now (and counts it, from now: a caller that comes late does not
+# squeeze the next one closer), else the µs to wait before asking again (nothing counted).
+# A hold (> 0) moves the next turn to at least now + hold and counts nothing.
 _GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -69,18 +71,16 @@ local tolerance = tonumber(ARGV[2])
 local hold = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local wait = 0
 if hold > 0 then
   if now + hold + tolerance > tat then tat = now + hold + tolerance end
 else
-  wait = tat - tolerance - now
-  if wait < 0 then wait = 0 end
-  if wait > tonumber(ARGV[4]) then return -wait end
+  local wait = tat - tolerance - now
+  if wait > 0 then return wait end
   tat = tat + interval
 end
 local ttl = math.floor((tat - now) / 1000) + 1
 redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', ttl)
-return wait
+return 0
 """
 
 # KEYS[1]: ZSET call id -> µs stamp (Redis clock) of the calls in the last window.
@@ -130,6 +130,31 @@ def _too_long(name: str, what: str, max_wait: float, wait: float) -> PaceTimeout
     )
 
 
+async def _until_free(
+    turn: asyncio.Lock,
+    ask: Callable[[], Awaitable[int]],
+    max_wait: float,
+    too_long: Callable[[float], PaceTimeout],
+) -> None:
+    """Ask until the script says go (0), sleeping as long as it says; a process's callers ask one
+    at a time, in order. Past ``max_wait`` in all: ``too_long``, with nothing counted."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + max_wait
+    try:
+        async with asyncio.timeout_at(give_up_at):
+            await turn.acquire()
+    except TimeoutError:
+        raise too_long(max_wait) from None
+    try:
+        while wait := await ask():
+            seconds = wait / MICROS
+            if loop.time() + seconds > give_up_at:
+                raise too_long(seconds)
+            await asyncio.sleep(seconds)
+    finally:
+        turn.release()
+
+
 class RedisGcra:
     """GCRA in Redis: ``rate`` calls per second on average, ``burst`` of them back to back, over
     every replica sharing ``key``."""
@@ -159,22 +184,20 @@ class RedisGcra:
         self._interval = max(1, round(MICROS / rate))
         self._tolerance = (burst - 1) * self._interval
         self._script = redis.register_script(_GCRA)
+        self._turn = asyncio.Lock()  # this process's callers, first come, first served
 
     async def acquire(self) -> None:
-        """Reserve the next turn and wait for it: first come, first served over every replica,
-        one round trip to Redis."""
-        wait = await self._run(0)
-        if wait < 0:
-            raise _too_long(self.name, self._what, self.max_wait, -wait / MICROS)
-        if wait:
-            await asyncio.sleep(wait / MICROS)
+        await _until_free(self._turn, partial(self._run, 0), self.max_wait, self._too_long)
 
     async def pause(self, seconds: float) -> None:
         if seconds > 0:
             await self._run(max(1, round(seconds * MICROS)))
 
+    def _too_long(self, wait: float) -> PaceTimeout:
+        return _too_long(self.name, self._what, self.max_wait, wait)
+
     async def _run(self, hold: int) -> int:
-        args = [self._interval, self._tolerance, hold, round(self.max_wait * MICROS)]
+        args = [self._interval, self._tolerance, hold]
         return int(await self._script(keys=[self.key], args=args))
 
 
@@ -220,19 +243,14 @@ class RedisRollingWindow:
                 await self._run(call, "stamp")
 
     async def _take(self) -> str:
-        # A slot frees when the oldest call leaves the window: ask again then. Callers of this
-        # process queue behind one another, so each replica has one caller asking at a time.
         call = uuid.uuid4().hex
-        loop = asyncio.get_running_loop()
-        async with self._turn:
-            give_up_at = loop.time() + self.max_wait
-            while wait := await self._run(call, "take"):
-                seconds = wait / MICROS
-                if loop.time() + seconds > give_up_at:
-                    what = f"{self.max_calls} per {self.window:g} s"
-                    raise _too_long(self.name, what, self.max_wait, seconds)
-                await asyncio.sleep(seconds)
+        await _until_free(
+            self._turn, partial(self._run, call, "take"), self.max_wait, self._too_long
+        )
         return call
+
+    def _too_long(self, wait: float) -> PaceTimeout:
+        return _too_long(self.name, f"{self.max_calls} per {self.window:g} s", self.max_wait, wait)
 
     async def _run(self, call: str, mode: str) -> int:
         args: list[int | str] = [self.max_calls, self._window_us, call, mode]

@@ -334,4 +334,6 @@ async def test_calls_stay_under_the_dialers_rate(
     )
     gaps = [b - a for a, b in pairwise(dialer.call_times)]
     assert len(gaps) == 11
-    assert min(gaps) >= 0.018  # 1/50 s, less timer slack
+    # 1/50 s, less slack: the timer's, and on Redis the shared pace's round trip between its go
+    # and the call (a few ms on a loaded machine)
+    assert min(gaps) >= 0.015

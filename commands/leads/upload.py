@@ -150,7 +150,12 @@ class LeadUploads:
         self.settings = settings
         # The dialer's pace for batches, one for the account: shared by every replica on Redis.
         limits = shared_limits(redis, Keys(self.store.keys.prefix)) or LocalLimits()
-        self.limiter = limits.rate(f"{dialer.name}:upload", dialer.max_calls_per_second)
+        # ``batch_burst``: batches the dialer takes back to back (an adapter that keeps its
+        # vendor's limit itself lets a few start together, so a late start is made up, not lost).
+        burst = max(1, int(getattr(dialer, "batch_burst", 1)))
+        self.limiter = limits.rate(
+            f"{dialer.name}:upload", dialer.max_calls_per_second, burst=burst
+        )
         self.rng = rng
         self.on_finished: Callable[[UploadSummary], Awaitable[None]] | None = None
         """Told each run's outcome (the campaign's history records leads uploaded)."""

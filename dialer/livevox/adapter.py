@@ -133,6 +133,7 @@ class LiveVoxDialer:
         self.max_calls_per_second = (
             settings.append_calls_per_window / settings.append_window_seconds
         )
+        self.batch_burst = settings.append_calls_per_window  # the append window keeps the limit
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(
             base_url=settings.api_url.rstrip("/") + "/", timeout=settings.timeout_seconds

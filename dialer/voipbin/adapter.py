@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,6 +111,8 @@ class VoipbinDialer:
         limits: Limits | None = None,
     ) -> None:
         self.max_calls_per_second = settings.requests_per_second / BATCH_SIZE
+        # Each request keeps the account's pace (below): batches may start a little ahead of it.
+        self.batch_burst = math.ceil(settings.request_burst / BATCH_SIZE) + 1
         self._settings = settings
         self._redis = redis
         self._keys = VoipbinKeys(key_prefix)
