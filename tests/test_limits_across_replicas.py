@@ -24,6 +24,7 @@ from state.keys import Keys
 from state.store import CampaignStore
 from tests.e2e.harness import ANA, CHANNEL, forget
 from tests.faults.processes import (
+    BOT_TOKEN,
     REAL_REDIS_URL,
     SIGNING_SECRET,
     ServeProcess,
@@ -86,7 +87,7 @@ async def create_through_each(
 
 
 async def until(done: Callable[[], object], what: str, timeout: float) -> None:
-    """Wait until ``done()`` (or, if it is a coroutine function, its result) is true."""
+    """Wait until ``done()`` is true (awaited when it answers with an awaitable)."""
     try:
         async with asyncio.timeout(timeout):
             while not await _answer(done()):
@@ -109,7 +110,7 @@ async def test_three_replicas_uploading_at_once_stay_under_voipbin_s_limit_and_u
     limit = 16.0
     knobs = StandinKnobs(customer_rps=limit, customer_burst=4)
     async with (
-        SlackStandIn(token="xoxb-serve-3c1f9a77e0d24b6e", member_of={CHANNEL}) as slack,
+        SlackStandIn(token=BOT_TOKEN, member_of={CHANNEL}) as slack,
         VoipbinStandin(accesskey=ACCESSKEY, webhook_secret=WEBHOOK_SECRET, knobs=knobs) as voipbin,
         rig(
             slack,
@@ -143,7 +144,7 @@ async def test_three_replicas_appending_at_once_keep_to_livevox_s_rolling_window
     knobs = standin.knobs
     try:
         async with (
-            SlackStandIn(token="xoxb-serve-3c1f9a77e0d24b6e", member_of={CHANNEL}) as slack,
+            SlackStandIn(token=BOT_TOKEN, member_of={CHANNEL}) as slack,
             rig(
                 slack,
                 DIALER="livevox",
@@ -176,7 +177,7 @@ async def test_three_replicas_appending_at_once_keep_to_livevox_s_rolling_window
 
 async def test_a_burst_of_status_changes_reaches_the_channel_at_slack_s_pace() -> None:
     async with (
-        SlackStandIn(token="xoxb-serve-3c1f9a77e0d24b6e", member_of={CHANNEL}) as slack,
+        SlackStandIn(token=BOT_TOKEN, member_of={CHANNEL}) as slack,
         VoipbinStandin(accesskey=ACCESSKEY, webhook_secret=WEBHOOK_SECRET) as voipbin,
         rig(
             slack,
