@@ -26,17 +26,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from state.domain import CampaignStatus
-
-if TYPE_CHECKING:
-    from bot.bootstrap import Services
+from state.inbox import NotificationInbox
+from state.store import CampaignStore
 
 PREFIX = "campaign_bot_"
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
@@ -167,8 +167,22 @@ class _Scrape:
             yield family
 
 
+class MetricSources(Protocol):
+    """What a scrape reads: ``bot.services.Services`` is one. Named here rather than imported,
+    as ``Services`` holds this module's ``Metrics``."""
+
+    @property
+    def redis(self) -> Redis: ...
+    @property
+    def store(self) -> CampaignStore: ...
+    @property
+    def inbox(self) -> NotificationInbox: ...
+    @property
+    def metrics(self) -> Metrics: ...
+
+
 async def render_metrics(
-    services: Services,
+    services: MetricSources,
     alerts: AlertMetrics | None,
     buffered: int = 0,
     *,

@@ -134,16 +134,8 @@ class WindowScheduler:
         return acted
 
     async def _lead(self) -> bool:
-        """Whether this replica holds the scheduler's lease: taken when free, renewed each tick
-        by its holder, lost to another replica once the holder stops renewing it."""
-        redis, lock = self.deps.store.redis, self.deps.store.keys.window_lock
-        lease = max(1, int(self.tick_seconds * LEASE_TICKS * 1000))
-        if await redis.set(lock, self.owner, nx=True, px=lease):
-            return True
-        holder = await redis.get(lock)
-        if holder is None or _text(holder) != self.owner:
-            return False
-        return bool(await redis.pexpire(lock, lease))
+        lease = timedelta(seconds=self.tick_seconds * LEASE_TICKS)
+        return await Turns.of(self.deps.store).window_scheduler(self.owner, lease)
 
     async def repair(self, now: datetime) -> int:
         """Plan each campaign with a window that the index lacks; returns how many."""
@@ -252,10 +244,6 @@ class WindowScheduler:
         log.info("%s: %s", campaign.ref, text)
         if self.notify is not None:
             await self.notify(campaign, text)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _name(campaign: Campaign) -> str:

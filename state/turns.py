@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from state.keys import Keys
 from state.store import CampaignStore
@@ -36,6 +37,34 @@ class Turns:
         """Whether ``owner`` runs this round's periodic reconciliation pass."""
         return await self._take(self._keys.reconcile_lock, owner, round_length)
 
+    async def window_scheduler(self, owner: str, lease: timedelta) -> bool:
+        """Whether ``owner`` holds the calling-window scheduler's lease: taken when free,
+        renewed by its holder, lost to another replica once the holder stops renewing it."""
+        key, milliseconds = self._keys.window_lock, _milliseconds(lease)
+        if await self._redis.set(key, owner, nx=True, px=milliseconds):
+            return True
+        # Renew only if the lease is still ours when the renewal lands: between reading the
+        # holder and PEXPIRE it could expire and be taken by another replica.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(key)
+                holder = await pipe.get(key)
+                if holder is None or _text(holder) != owner:
+                    return False
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.pexpire(key, milliseconds)
+                renewed = await pipe.execute()
+            except WatchError:
+                return False
+        return bool(renewed[0])
+
     async def _take(self, key: str, owner: str, round_length: timedelta) -> bool:
-        milliseconds = max(1, int(round_length.total_seconds() * 1000))
-        return bool(await self._redis.set(key, owner, nx=True, px=milliseconds))
+        return bool(await self._redis.set(key, owner, nx=True, px=_milliseconds(round_length)))
+
+
+def _milliseconds(length: timedelta) -> int:
+    return max(1, int(length.total_seconds() * 1000))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -75,3 +75,18 @@ async def test_one_replica_sends_a_window_edge(redis: Redis, keys: Keys) -> None
     assert await turns.window_edge("c-1", 1_700_000_000, "replica-a", timedelta(minutes=5))
     assert not await turns.window_edge("c-1", 1_700_000_000, "replica-b", timedelta(minutes=5))
     assert await turns.window_edge("c-1", 1_700_003_600, "replica-b", timedelta(minutes=5))
+
+
+async def test_the_window_scheduler_lease_is_renewed_only_by_its_holder(
+    redis: Redis, keys: Keys
+) -> None:
+    turns = Turns(redis, keys)
+    assert await turns.window_scheduler("replica-a", timedelta(seconds=3))
+    assert not await turns.window_scheduler("replica-b", timedelta(seconds=3))
+    await redis.pexpire(keys.window_lock, 100)
+    assert await turns.window_scheduler("replica-a", timedelta(seconds=3))  # renewed
+    assert 2_000 < await redis.pttl(keys.window_lock) <= 3_000
+    assert await redis.get(keys.window_lock) in (b"replica-a", "replica-a")
+    await redis.delete(keys.window_lock)  # as its expiry would, once replica-a stops renewing
+    assert await turns.window_scheduler("replica-b", timedelta(seconds=3))
+    assert not await turns.window_scheduler("replica-a", timedelta(seconds=3))
