@@ -122,11 +122,17 @@ async def test_a_campaigns_life_through_the_page(
     await steps.shot("leads-uploaded")
     campaign = next(c for c in await playground.services.store.list_live() if c.name == NAME)
     ref = campaign.ref
-    # The progress message was updated in place: one ts showed the progress, then the summary.
+    # The upload has one message, its progress updated in place into the summary. (Slack's
+    # pace of one message a second per channel holds the first progress post behind the card
+    # just posted; an upload this small may be done by then, and its one message is the summary.)
     texts: list[list[str]] = await page.evaluate("window.__texts")
     summary_ts = next(ts for ts, text in texts if f"uploaded: {ROWS} contacts" in text)
-    assert any(ts == summary_ts and "Uploading leads" in text for ts, text in texts), texts
-    assert await uploaded.get_attribute("data-edits") != "0"
+    upload_messages = {
+        ts for ts, text in texts if "Uploading leads" in text or "contacts in" in text
+    }
+    assert upload_messages == {summary_ts}, texts
+    if any("Uploading leads" in text for _, text in texts):
+        assert await uploaded.get_attribute("data-edits") != "0"
 
     # The campaign's name is shown as text, never run as HTML.
     card = page.locator("#timeline li", has=page.locator('button[data-action-id="campaign_start"]'))
