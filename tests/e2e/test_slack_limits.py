@@ -137,7 +137,10 @@ async def test_an_expired_response_url_falls_back_to_an_ephemeral_message(
 async def test_the_requester_cancels_a_removal_by_command(fake_redis: Redis) -> None:
     async with running_bot(fake_redis) as bot:
         ref = await bot.create_campaign(ANA, "Second thoughts")
-        await bot.command(ANA, f"remove {ref}")
+        _, url = await bot.command(ANA, f"remove {ref}")
+        # The requester is answered once the approval message is posted and its ts kept, which
+        # the cancellation needs to update that message in place.
+        assert "Asked for approval" in await bot.reply_to(url)
         await bot.channel_message(f"Removal of {ref} requested")
         _, url = await bot.command(ANA, f"remove {ref} cancel")
         assert "Removal request cancelled" in await bot.reply_to(url)
