@@ -3,6 +3,7 @@ and what it refuses (with the reason, never an exception)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -11,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import fakeredis
 import pytest
 
+from bot.slack.client import with_retries
+from bot.slack.delivery import Delivery, Where
 from commands.authz import Authorizer
 from commands.errors import CampaignNotFound
 from commands.handlers.context import Deps, Requester
@@ -24,13 +27,16 @@ from commands.handlers.removal import (
     remember_approval_message,
     withdraw_removal,
 )
+from commands.replies import ChannelPost, Reply
 from commands.requests import ApproveRemoval, RemoveCampaign
+from commands.views.approval import approval_request
 from dialer.simulator import SimulatorDialer, SimulatorKnobs
 from state.campaign import Campaign, Removal, RemovalStage
 from state.domain import CampaignStatus
 from state.effects import RefreshCard, RemovalRejected, RemovalRequested, SendStop
 from state.keys import Keys
 from state.store import CampaignStore
+from tests.standins.slack_api import SlackStandIn
 from tests.state_builders import campaign
 
 ANA, BOB, CAT = "UANA", "UBOB", "UCAT"
@@ -156,10 +162,11 @@ async def test_the_requester_rejecting_is_told_the_request_is_cancelled(deps: De
 
 async def test_the_approval_message_ts_is_kept_only_on_a_removal(deps: Deps) -> None:
     ref = await stored(deps)
-    await remember_approval_message(deps, ref, "1.2")  # no removal: nothing to keep it on
+    # No removal (cancelled while its message was posted): nothing to keep it on.
+    assert not await remember_approval_message(deps, ref, "1.2")
     assert (await deps.store.require(ref)).removal is None
     await ask_to_remove(deps, Requester(ANA, "C1"), ref)
-    await remember_approval_message(deps, ref, "1.3")
+    assert await remember_approval_message(deps, ref, "1.3")
     removal = (await deps.store.require(ref)).removal
     assert removal is not None and removal.approval_message_ts == "1.3"
 
@@ -328,3 +335,22 @@ async def test_an_expired_request_without_an_id_is_not_remembered(deps: Deps) ->
     assert await expire_if_due(deps.store, ref, NOW, timedelta(hours=1)) is not None
     prefix = f"{deps.store.keys.prefix}removal-expired:"
     assert [key async for key in deps.store.redis.scan_iter(match=f"{prefix}*")] == []
+
+
+async def test_an_approval_message_whose_request_was_cancelled_while_posting_loses_its_buttons(
+    deps: Deps,
+) -> None:
+    ref = await stored(deps)  # its removal already cancelled: none is pending
+    async with SlackStandIn(member_of={"C1"}) as slack:
+        delivery = Delivery(with_retries(slack.client()), deps, _no_dispatch)
+        text, blocks = approval_request(await deps.store.require(ref), ANA)
+        assert "actions" in json.dumps(blocks)
+        approval = ChannelPost("C1", text, blocks, approval_for=ref)
+        await delivery.deliver(Reply(posts=(approval,)), Where(ANA, "C1"))
+        (message,) = slack.messages_in("C1")
+    assert message.text == f"Removal of {ref} no longer pending"
+    assert "actions" not in json.dumps(message.blocks)
+
+
+async def _no_dispatch(*_: object) -> None:
+    return None

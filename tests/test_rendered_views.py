@@ -36,7 +36,12 @@ from commands.leads.validation import RejectedRow, RejectReason, ValidationRules
 from commands.registry import SUBCOMMANDS
 from commands.text import escape
 from commands.views.alerts import render_alert
-from commands.views.approval import approval_decided, approval_expired, approval_request
+from commands.views.approval import (
+    approval_decided,
+    approval_expired,
+    approval_gone,
+    approval_request,
+)
 from commands.views.blocks import Block, actions, button, section
 from commands.views.campaign import render_card
 from commands.views.dnc import (
@@ -224,6 +229,7 @@ def test_the_card_the_modal_and_the_approval_messages_in_every_state(name: str) 
             text, blocks = approval_decided(state, "U0ANA", decided_by, approved)
             assert_message_accepted(text, blocks)
         assert_message_accepted(*approval_expired(state, "U0ANA"))
+        assert_message_accepted(*approval_gone(state.ref))
 
 
 @pytest.mark.parametrize("agents", [0, 60])

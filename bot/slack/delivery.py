@@ -23,6 +23,7 @@ from commands.handlers.context import Deps
 from commands.handlers.removal import remember_approval_message, withdraw_removal
 from commands.limits import clip_message
 from commands.replies import ChannelPost, FileShare, Reply
+from commands.views.approval import approval_gone
 from state.campaign import Campaign
 from state.effects import Effect
 
@@ -98,7 +99,18 @@ class Delivery:
                 f"withdrawn: the campaign is unlocked and nothing changed.{fix}"
             )
         if post.approval_for is not None:
-            await remember_approval_message(self.deps, post.approval_for, str(answer["ts"]))
+            ts = str(answer["ts"])
+            if not await remember_approval_message(self.deps, post.approval_for, ts):
+                # Cancelled before its ts was kept: its buttons must not stay live.
+                text, blocks = approval_gone(post.approval_for)
+                await self._call(
+                    "chat.update",
+                    self.client.chat_update,
+                    channel=post.channel,
+                    ts=ts,
+                    text=text,
+                    blocks=blocks,
+                )
         return None
 
     async def _share(self, file: FileShare, where: Where) -> bool:

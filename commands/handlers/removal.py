@@ -141,16 +141,24 @@ async def decide_removal(
     )
 
 
-async def remember_approval_message(deps: Deps, ref: str, ts: str) -> None:
-    """Keep the approval message's ts on the removal, so a decision can update it in place."""
+async def remember_approval_message(deps: Deps, ref: str, ts: str) -> bool:
+    """Keep the approval message's ts on the removal, so a decision can update it in place.
+
+    False when there is no removal left to keep it on: it was cancelled or withdrawn while its
+    message was being posted, so nothing will ever update that message unless the caller does.
+    """
+    kept = False
 
     def change(campaign: Campaign) -> tuple[Campaign, tuple[Effect, ...]]:
+        nonlocal kept
+        kept = campaign.removal is not None
         if campaign.removal is None:
             return campaign, ()
         removal = campaign.removal.model_copy(update={"approval_message_ts": ts})
         return campaign.model_copy(update={"removal": removal}), ()
 
     await deps.store.update(ref, change, actor="campaign-bot", action="removal:approval-posted")
+    return kept
 
 
 async def withdraw_removal(deps: Deps, ref: str, requested_by: str) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from commands.text import user
+from commands.text import code, user
 from commands.views import ids
 from commands.views.blocks import Block, actions, button, confirm_dialog, context, section
 from commands.views.campaign import status_text, title_line
@@ -75,6 +75,16 @@ def approval_decided(
         follow = "The campaign stays; its buttons work again."
         text = f"Removal of {campaign.ref} rejected"
     return text, [section(outcome), context(follow)]
+
+
+def approval_gone(ref: str) -> tuple[str, list[Block]]:
+    """The approval message of a request cancelled or withdrawn while it was being posted."""
+    outcome = (
+        f":x: *Removal request of {code(ref)} no longer pending*: it was cancelled or withdrawn "
+        "while this message was being posted."
+    )
+    follow = "The campaign stays; its buttons work again."
+    return f"Removal of {ref} no longer pending", [section(outcome), context(follow)]
 
 
 def approval_expired(campaign: Campaign, requested_by: str) -> tuple[str, list[Block]]:
