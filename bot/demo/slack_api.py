@@ -39,6 +39,16 @@ posts, with ``chat.update`` applied in place), serves files registered with ``ad
 ``response_url``s and records what is posted to them, and has knobs for the unhappy paths:
 ``rate_limit`` and ``throttle`` (429 with ``Retry-After``), ``fail`` (``ok: false`` with an
 error) and ``latency``.
+
+Sources, Slack's own reference pages (anything else is marked assumed where it is done):
+"Rate limits" (per-method tiers, ``chat.postMessage`` about one message per second per channel,
+429 with ``Retry-After``); the method pages "chat.postMessage", "chat.update",
+"chat.postEphemeral", "conversations.info", "conversations.join", "conversations.members",
+"users.info", "usergroups.users.list", "views.open" and "files.completeUploadExternal" (their
+arguments, answers, scopes and error codes: ``not_in_channel``, ``channel_not_found``,
+``is_archived``, ``user_not_in_channel``, ``user_not_found``, ``missing_scope``); "Handling user
+interaction" (a ``response_url`` takes five posts within thirty minutes); the Block Kit and view
+limits each with its page in ``bot.demo.slack_limits``.
 """
 
 from __future__ import annotations
