@@ -33,6 +33,9 @@ Sources (repository voipbin/monorepo; the OpenAPI spec is tests/data/voipbin-ope
   outdialtargethandler ``Delete`` and dbhandler/outdialtarget.go ``OutdialTargetDelete`` set
   ``tm_update`` and ``tm_delete`` and read the target back, deleted or not). A deleted target is
   never dialled: ``OutdialTargetGetAvailable`` takes live targets only.
+* bin-api-manager/lib/middleware/customer_ratelimit.go with internal/config/main.go (16.7 requests
+  a second, burst 33): per customer a GCRA of round(rate) with that burst; over it, 429 with
+  ``Retry-After`` in whole seconds (``StandinKnobs.customer_rps``; off unless a test sets it).
 * bin-webhook-manager/pkg/webhookhandler/message.go: ``X-VoIPBIN-Signature: sha256=<hex HMAC>``,
   three tries one second apart on a connection error or a 5xx; models/webhook/webhook.go: the
   ``{"type", "data"}`` envelope.
