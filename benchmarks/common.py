@@ -1,14 +1,18 @@
 """What every benchmark shares: the figure shape, percentiles, a private Redis key space, a
-profile excerpt."""
+profile excerpt, peak memory measured in a fresh process."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import cProfile
+import json
 import os
 import pstats
+import resource
+import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +110,57 @@ def profiling(into: list[str]) -> Iterator[None]:
     finally:
         profile.disable()
         into.extend(top_functions(profile))
+
+
+def peak_mb() -> float:
+    """This process's peak RSS so far, in MB; it never goes down."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+async def measure_in_child(module: str, *args: str, name: str) -> dict[str, float]:
+    """Run ``python -m module *args`` from the repository and read the JSON it prints;
+    ``name`` names the child in the error when it fails."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, _ = await child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"the {name} child failed with exit code {child.returncode}")
+    measured: dict[str, float] = json.loads(out)
+    return measured
+
+
+def print_peak(baseline: float, accepted: int) -> None:
+    """What a memory child prints: its peak before and after the work, and the rows accepted."""
+    print(
+        json.dumps(
+            {
+                "baseline_mb": round(baseline, 1),
+                "peak_mb": round(peak_mb(), 1),
+                "accepted": accepted,
+            }
+        )
+    )
+
+
+def in_fresh_process(child: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``child`` in a forked grandchild and exit with its status.
+
+    Linux carries a process's ``ru_maxrss`` across ``exec``, so a child started by the (large)
+    benchmark process would report the parent's peak; the grandchild's peak starts from the
+    small fresh interpreter."""
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            asyncio.run(child())
+            sys.stdout.flush()
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))

@@ -10,28 +10,35 @@ time is the least seen, without the list or with it minus its waits, since eithe
 slowed by other work on a shared machine.
 
 Peak RSS is measured as ``benchmarks.memory`` does: ``python -m benchmarks.dnc FILE PREFIX`` is
-the child, which forks once more so that the grandchild's ``ru_maxrss`` starts from a fresh
-interpreter, validates FILE against the list under PREFIX and prints its peak.
+the child, which forks once more (``benchmarks.common.in_fresh_process``) so that the
+grandchild's ``ru_maxrss`` starts from a fresh interpreter, validates FILE against the list
+under PREFIX and prints its peak.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import resource
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from benchmarks.common import REDIS_URL, Figure, figure, missed, redis_space
+from benchmarks.common import (
+    REDIS_URL,
+    Figure,
+    figure,
+    in_fresh_process,
+    measure_in_child,
+    missed,
+    peak_mb,
+    print_peak,
+    redis_space,
+)
 from benchmarks.leads_file import phone, write_leads
-from benchmarks.load import ROOT
 from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
@@ -154,59 +161,21 @@ async def run(size: Size = FULL) -> Figure:
 
 
 async def measure(path: Path, prefix: str) -> dict[str, float]:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "benchmarks.dnc",
-        str(path),
-        prefix,
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
-    out, _ = await child.communicate()
-    if child.returncode != 0:
-        raise RuntimeError(f"the do-not-call memory child failed with exit code {child.returncode}")
-    measured: dict[str, float] = json.loads(out)
-    return measured
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return await measure_in_child("benchmarks.dnc", str(path), prefix, name="do-not-call memory")
 
 
 async def _child(path: Path, prefix: str) -> None:
     redis: Redis = Redis.from_url(REDIS_URL)
     rows = sum(1 for _ in path.open()) - 1
-    baseline = _peak_mb()
+    baseline = peak_mb()
     report = await validate_leads(
         FileSource(path),
         settings_for(Size(rows=rows)),
         dnc=DoNotCallList(redis, Keys(prefix)),
     )
     await redis.aclose()
-    print(
-        json.dumps(
-            {
-                "baseline_mb": round(baseline, 1),
-                "peak_mb": round(_peak_mb(), 1),
-                "accepted": report.accepted,
-            }
-        )
-    )
-
-
-def _in_fresh_process(path: Path, prefix: str) -> None:
-    sys.stdout.flush()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            asyncio.run(_child(path, prefix))
-            sys.stdout.flush()
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    sys.exit(os.waitstatus_to_exitcode(status))
+    print_peak(baseline, report.accepted)
 
 
 if __name__ == "__main__":
-    _in_fresh_process(Path(sys.argv[1]), sys.argv[2])
+    in_fresh_process(partial(_child, Path(sys.argv[1]), sys.argv[2]))

@@ -11,18 +11,22 @@ grandchild, whose peak starts from the small fresh interpreter, does the measuri
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import resource
 import sys
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from benchmarks.common import Figure, figure, missed
+from benchmarks.common import (
+    Figure,
+    figure,
+    in_fresh_process,
+    measure_in_child,
+    missed,
+    peak_mb,
+    print_peak,
+)
 from benchmarks.leads_file import write_leads
-from benchmarks.load import ROOT
 
 TARGET_MB = 150.0
 FLAT_BYTES_PER_ROW = 32
@@ -39,24 +43,8 @@ FULL = Size()
 TOY = Size(rows=(1_000, 10_000))
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 async def measure(path: Path) -> dict[str, float]:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "benchmarks.memory",
-        str(path),
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
-    out, _ = await child.communicate()
-    if child.returncode != 0:
-        raise RuntimeError(f"the memory child failed with exit code {child.returncode}")
-    measured: dict[str, float] = json.loads(out)
-    return measured
+    return await measure_in_child("benchmarks.memory", str(path), name="memory")
 
 
 async def run(size: Size = FULL) -> Figure:
@@ -92,31 +80,10 @@ async def _child(path: Path) -> None:
     from commands.leads.source import FileSource
 
     settings = LeadsSettings(max_file_bytes=2**31, max_rows=10_000_000)
-    baseline = _peak_mb()
+    baseline = peak_mb()
     report = await validate_leads(FileSource(path), settings)
-    print(
-        json.dumps(
-            {
-                "baseline_mb": round(baseline, 1),
-                "peak_mb": round(_peak_mb(), 1),
-                "accepted": report.accepted,
-            }
-        )
-    )
-
-
-def _in_fresh_process(path: Path) -> None:
-    sys.stdout.flush()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            asyncio.run(_child(path))
-            sys.stdout.flush()
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    sys.exit(os.waitstatus_to_exitcode(status))
+    print_peak(baseline, report.accepted)
 
 
 if __name__ == "__main__":
-    _in_fresh_process(Path(sys.argv[1]))
+    in_fresh_process(partial(_child, Path(sys.argv[1])))
