@@ -37,31 +37,11 @@ class ChannelPacedWebClient(MeteredWebClient):
         self.pace = pace
         self._channels: dict[str, WindowSlots] = {}
 
-    async def api_call(
-        self,
-        api_method: str,
-        *,
-        http_verb: str = "POST",
-        files: dict[str, Any] | None = None,
-        data: dict[str, Any] | FormData | None = None,
-        params: dict[str, Any] | None = None,
-        json: dict[str, Any] | None = None,
-        headers: dict[str, Any] | None = None,
-        auth: dict[str, Any] | None = None,
-    ) -> AsyncSlackResponse:
-        channel = _channel(api_method, json, data, params)
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        channel = _channel(api_method, kwargs.get("json"), kwargs.get("data"), kwargs.get("params"))
         slots = self._slots(channel) if channel is not None else None
         async with slots.slot() if slots is not None else contextlib.nullcontext():
-            return await super().api_call(
-                api_method,
-                http_verb=http_verb,
-                files=files,
-                data=data,
-                params=params,
-                json=json,
-                headers=headers,
-                auth=auth,
-            )
+            return await super().api_call(api_method, **kwargs)
 
     def _slots(self, channel: str) -> WindowSlots:
         slots = self._channels.get(channel)
