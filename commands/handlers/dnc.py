@@ -214,8 +214,7 @@ async def import_file(
                 if isinstance(row, AcceptedRow):
                     pending += row.numbers
                     if len(pending) >= CHUNK:
-                        done = await dnc.add(pending, who.user_id)
-                        added, already = added + len(done), already + len(pending) - len(done)
+                        added, already = await _add(dnc, pending, who.user_id, added, already)
                         pending = []
                     continue
                 rejected += 1
@@ -229,8 +228,7 @@ async def import_file(
             "added to the do-not-call list."
         )
     if pending:
-        done = await dnc.add(pending, who.user_id)
-        added, already = added + len(done), already + len(pending) - len(done)
+        added, already = await _add(dnc, pending, who.user_id, added, already)
     outcomes, posts = await withdraw_everywhere(deps, dnc, who.user_id)
     files: tuple[FileShare, ...] = ()
     if rejected:
@@ -245,3 +243,11 @@ async def import_file(
         )
     text = upload_reply(added, already, rejected, await dnc.count(), outcomes)
     return Reply(text=text, posts=posts, files=files)
+
+
+async def _add(
+    dnc: DoNotCallList, numbers: list[str], actor: str, added: int, already: int
+) -> tuple[int, int]:
+    """List ``numbers``; the running counts of numbers added and of those already listed."""
+    done = await dnc.add(numbers, actor)
+    return added + len(done), already + len(numbers) - len(done)
