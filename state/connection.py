@@ -190,6 +190,11 @@ def is_cluster(redis: object) -> bool:
     return isinstance(redis, RedisCluster)
 
 
+def text(value: bytes | str) -> str:
+    """A Redis reply as ``str``, whichever way the client decodes responses."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _node(url: str, part: str) -> tuple[str, int]:
     host, _, port = part.strip().rpartition(":")
     if not host or not port.isdigit():

@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from state.connection import text
 from state.keys import FOLLOWUP_MARK_TTL, Keys
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class Followups:
             if older:
                 await self.drain(ref)
             else:
-                await self._apply_entry(ref, _text(entry_id), writes.dump())
+                await self._apply_entry(ref, text(entry_id), writes.dump())
                 await self.redis.xdel(self.keys.followups(ref), entry_id)
         except RedisError as exc:
             log.warning("follow-up of %s left for the sweeper: %s", ref, exc)
@@ -162,7 +163,7 @@ class Followups:
             entries: Any = await self.redis.xrange(stream, count=DRAIN_BATCH)
             for entry_id, fields in entries:
                 dumped = fields.get(b"writes") or fields.get("writes") or '{"keys":[],"writes":[]}'
-                await self._apply_entry(ref, _text(entry_id), dumped)
+                await self._apply_entry(ref, text(entry_id), dumped)
             if entries:
                 await self.redis.xdel(stream, *(entry_id for entry_id, _ in entries))
                 applied += len(entries)
@@ -176,7 +177,7 @@ class Followups:
         stale: Any = await self.redis.zrangebyscore(pending, "-inf", cutoff, withscores=True)
         applied = 0
         for raw_ref, score in stale:
-            ref = _text(raw_ref)
+            ref = text(raw_ref)
             applied += await self.drain(ref)
             if not await self.redis.xlen(self.keys.followups(ref)):
                 await self._forget(keys=[pending], args=[ref, int(score)])
@@ -196,7 +197,3 @@ def _seconds(value: timedelta | int) -> int:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

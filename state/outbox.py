@@ -28,6 +28,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from state.campaign import Campaign
+from state.connection import text
 from state.domain import CampaignStatus
 from state.effects import Effect, RefreshCard, RemovalRejected, RemovalRequested, StatusAlert
 from state.followups import GlobalWrites
@@ -122,11 +123,11 @@ class AlertOutbox:
     # -- reading and removing ----------------------------------------------------------------
 
     async def pending_channels(self) -> set[str]:
-        return {_text(c) for c in await self.redis.smembers(self.keys.alerts_pending)}
+        return {text(c) for c in await self.redis.smembers(self.keys.alerts_pending)}
 
     async def entries(self, channel: str, count: int = READ_BATCH) -> list[OutboxEntry]:
         raw: Any = await self.redis.xrange(self.keys.alert_outbox(channel), count=count)
-        return [_entry(_text(entry_id), fields) for entry_id, fields in raw]
+        return [_entry(text(entry_id), fields) for entry_id, fields in raw]
 
     async def pending_count(self, channel: str) -> int:
         return int(await self.redis.xlen(self.keys.alert_outbox(channel)))
@@ -171,7 +172,7 @@ class AlertOutbox:
         async with self.redis.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(key)
-                if _text(await pipe.get(key) or b"") != owner:
+                if text(await pipe.get(key) or b"") != owner:
                     return False
                 pipe.multi()  # type: ignore[no-untyped-call]
                 if renew:
@@ -226,7 +227,3 @@ def _entry(entry_id: str, fields: dict[bytes | str, bytes | str]) -> OutboxEntry
     except (ValueError, KeyError, TypeError):
         log.error("alert outbox: unreadable entry %s: %r", entry_id, raw)
         return OutboxEntry(entry_id, "")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError, WatchError
 
 from state.campaign import Campaign, PendingOperation
 from state.coalesce import Coalescer
-from state.connection import is_cluster
+from state.connection import is_cluster, text
 from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import Effect
 from state.followups import Followups, GlobalWrites
@@ -121,7 +121,7 @@ class CampaignStore:
         refs: list[Any] = await self.redis.zrange(self.keys.live_campaigns, 0, -1)
         if not refs:
             return []
-        names = [self.keys.campaign(_text(ref)) for ref in refs]
+        names = [self.keys.campaign(text(ref)) for ref in refs]
         if is_cluster(self.redis):  # one GET per campaign: their keys are in different slots
             async with self.redis.pipeline(transaction=False) as pipe:
                 for name in names:
@@ -142,7 +142,7 @@ class CampaignStore:
             key = self.keys.dialer_id(event.dialer, event.dialer_campaign_id)
             ref = await self.redis.get(key)
             if ref is not None:
-                return _text(ref)
+                return text(ref)
         if event.campaign_ref is None or event.dialer_campaign_id is None:
             return event.campaign_ref
         stored = await self.get(event.campaign_ref)
@@ -151,11 +151,11 @@ class CampaignStore:
         return event.campaign_ref
 
     async def running_campaigns_of(self, agent_id: str) -> set[str]:
-        return {_text(ref) for ref in await self.redis.smembers(self.keys.agent_running(agent_id))}
+        return {text(ref) for ref in await self.redis.smembers(self.keys.agent_running(agent_id))}
 
     async def audit_entries(self, count: int = 100) -> list[dict[str, Any]]:
         entries: Any = await self.redis.xrevrange(self.keys.audit, count=count)
-        return [{_text(k): _text(v) for k, v in fields.items()} for _, fields in entries]
+        return [{text(k): text(v) for k, v in fields.items()} for _, fields in entries]
 
     async def campaign_audit(
         self, ref: str, count: int = 100, *, before: str | None = None
@@ -167,7 +167,7 @@ class CampaignStore:
             self.keys.campaign_audit(ref), max=newest, min="-", count=count
         )
         return [
-            (_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+            (text(entry_id), {text(k): text(v) for k, v in fields.items()})
             for entry_id, fields in entries
         ]
 
@@ -382,7 +382,7 @@ class CampaignStore:
         refs: list[str | None] = []
         for event in events:
             ref = next(found) if event.dialer_campaign_id is not None else None
-            refs.append(_text(ref) if ref is not None else await self.resolve_ref(event))
+            refs.append(text(ref) if ref is not None else await self.resolve_ref(event))
         return refs
 
     async def _apply_together(
@@ -571,7 +571,3 @@ def change_details(before: Campaign, after: Campaign) -> dict[str, Any]:
             "stage": after.removal.stage.value if after.removal else None,
         }
     return details
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -11,6 +11,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from state.connection import text
 from state.keys import Keys
 from state.store import CampaignStore
 
@@ -49,7 +50,7 @@ class Turns:
             try:
                 await pipe.watch(key)
                 holder = await pipe.get(key)
-                if holder is None or _text(holder) != owner:
+                if holder is None or text(holder) != owner:
                     return False
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.pexpire(key, milliseconds)
@@ -64,7 +65,3 @@ class Turns:
 
 def _milliseconds(length: timedelta) -> int:
     return max(1, int(length.total_seconds() * 1000))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

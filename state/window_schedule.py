@@ -9,11 +9,13 @@ for a write lost between the two).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from state.campaign import Campaign, PendingKind
+from state.connection import text
 from state.domain import CampaignStatus
 from state.keys import Keys
 
@@ -50,7 +52,7 @@ class WindowSchedule:
         found = await self.redis.zrangebyscore(
             self.keys.window_due, "-inf", int(now.timestamp()), withscores=True
         )
-        return [(_text(pair[0]), int(pair[1])) for pair in found if isinstance(pair, tuple)]
+        return [(text(pair[0]), int(pair[1])) for pair in found if isinstance(pair, tuple)]
 
     async def when(self, ref: str) -> datetime | None:
         score = await self.redis.zscore(self.keys.window_due, ref)
@@ -81,8 +83,5 @@ class WindowSchedule:
                     continue
 
     async def refs(self) -> set[str]:
-        return {_text(ref) for ref in await self.redis.zrange(self.keys.window_due, 0, -1)}
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        refs: list[Any] = await self.redis.zrange(self.keys.window_due, 0, -1)
+        return {text(ref) for ref in refs}

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 import state.store
 from state.campaign import Campaign, Removal, RemovalStage
+from state.connection import text
 from state.domain import AgentAssignment, CampaignStatus
 from state.effects import Effect, SendDelete, StatusAlert
 from state.keys import DELETED_CAMPAIGN_TTL, Keys
@@ -292,9 +293,5 @@ async def test_the_dialer_id_index_holds_only_ids_campaigns_have(
         return current.model_copy(update={"dialer_id": None}), ()
 
     await store.update(ref, forget_id, actor="campaign-bot", action="dialer-id")
-    indexed = {_text(k) async for k in redis.scan_iter(match=f"{keys.prefix}dialer-id:*")}
+    indexed = {text(k) async for k in redis.scan_iter(match=f"{keys.prefix}dialer-id:*")}
     assert indexed == {keys.dialer_id("simulator", "sim-a")}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
