@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from commands.leads.validation import AcceptedRow, RejectedRow, RejectReason
+from commands.leads.validation import AcceptedRow, RejectedRow, RejectReason, Row
 from dialer.models import Contact
 
 BATCH_NUMBERS = 5_000
@@ -24,7 +24,6 @@ BATCH_NUMBERS = 5_000
 trips, small enough that the rows held meanwhile stay a few MB."""
 _SHOWN = 3
 
-Row = AcceptedRow | RejectedRow
 Checked = tuple[tuple[str, ...], Row]
 
 

@@ -19,9 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from commands.leads.reader import Record
-from commands.leads.validation import AcceptedRow, RejectedRow, RowChecks
+from commands.leads.validation import Row, RowChecks
 
-Row = AcceptedRow | RejectedRow
 TASK_RECORDS = 2_000
 """Records per task: each task costs the bot's process a few milliseconds of pickling and
 hand-over between threads, so fewer, bigger tasks leave more of the CPU to the workers."""

@@ -26,6 +26,7 @@ from commands.leads.validation import (
     DuplicateNumbers,
     RejectedRow,
     RejectReason,
+    Row,
     RowChecks,
     ValidationRules,
 )
@@ -33,7 +34,6 @@ from dialer.models import Contact
 
 MAX_EXAMPLES = 10
 """Rejected rows kept in the report to show in Slack; all of them go to the rejected CSV."""
-Row = AcceptedRow | RejectedRow
 
 
 def rules_from(settings: LeadsSettings) -> ValidationRules:
@@ -69,13 +69,13 @@ class LeadsScan:
         self.parallel_from_rows = parallel_from_rows
         self.columns: ColumnMap | None = None  # known once the first row is out
 
-    async def rows(self) -> AsyncGenerator[AcceptedRow | RejectedRow, None]:
+    async def rows(self) -> AsyncGenerator[Row, None]:
         async with aclosing(self.batches()) as batches:
             async for batch in batches:
                 for row in batch:
                     yield row
 
-    async def batches(self) -> AsyncGenerator[list[AcceptedRow | RejectedRow], None]:
+    async def batches(self) -> AsyncGenerator[list[Row], None]:
         """The rows a batch of records at a time (a row at a time through the do-not-call
         screen), never an empty list."""
         async with aclosing(self._checked()) as checked:

@@ -58,6 +58,10 @@ class RejectedRow:
     cells: tuple[str, ...]
 
 
+Row = AcceptedRow | RejectedRow
+"""A checked row: accepted, or rejected with why."""
+
+
 @dataclass(frozen=True)
 class ValidationRules:
     """Everything that decides whether a row is accepted. Kept with an upload, so a resume
@@ -92,12 +96,12 @@ class RowChecks:
         self._region = rules.region
         self._max_length = rules.max_field_length
 
-    def check_all(self, records: list[Record]) -> list[AcceptedRow | RejectedRow]:
+    def check_all(self, records: list[Record]) -> list[Row]:
         """One call per batch (what a worker process runs)."""
         check = self.check
         return [check(record) for record in records]
 
-    def check(self, record: Record) -> AcceptedRow | RejectedRow:
+    def check(self, record: Record) -> Row:
         cells = record.cells
         if not "".join(cells).strip():
             return self._reject(record, RejectReason.EMPTY_ROW, "the row has no values")
@@ -167,7 +171,7 @@ class DuplicateNumbers:
     def __init__(self) -> None:
         self._seen = SeenNumbers()
 
-    def admit(self, record: Record, row: AcceptedRow | RejectedRow) -> AcceptedRow | RejectedRow:
+    def admit(self, record: Record, row: Row) -> Row:
         if not isinstance(row, AcceptedRow):
             return row
         numbers = row.numbers
@@ -184,11 +188,9 @@ class DuplicateNumbers:
         detail = f"{duplicate} is already on an earlier row"
         return RejectedRow(record.line, RejectReason.DUPLICATE_NUMBER, detail, record.cells)
 
-    def admit_all(
-        self, records: list[Record], rows: list[AcceptedRow | RejectedRow]
-    ) -> list[AcceptedRow | RejectedRow]:
+    def admit_all(self, records: list[Record], rows: list[Row]) -> list[Row]:
         add_new, admit = self._seen.add_new, self.admit
-        out: list[AcceptedRow | RejectedRow] = []
+        out: list[Row] = []
         for record, row in zip(records, rows, strict=True):
             # admit's usual case, inlined: an accepted row of one number not seen before.
             numbers = row.numbers if isinstance(row, AcceptedRow) else ()
@@ -206,7 +208,7 @@ class RowValidator:
         self.checks = RowChecks(columns, rules)
         self.duplicates = DuplicateNumbers()
 
-    def check(self, record: Record) -> AcceptedRow | RejectedRow:
+    def check(self, record: Record) -> Row:
         return self.duplicates.admit(record, self.checks.check(record))
 
 
