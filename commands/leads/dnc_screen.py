@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import replace
-from typing import Protocol
 
 from commands.leads.validation import AcceptedRow, RejectedRow, RejectReason, Row
+from dialer.base import NumberLookup
 from dialer.models import Contact
 
 BATCH_NUMBERS = 5_000
@@ -27,16 +27,10 @@ _SHOWN = 3
 Checked = tuple[tuple[str, ...], Row]
 
 
-class DoNotCallLookup(Protocol):
-    """What the stage needs of ``state.dnc.DoNotCallList``."""
-
-    async def listed(self, numbers: Sequence[str]) -> list[bool]: ...
-
-
 class DoNotCallScreen:
     """Screens one pass over a file; counts what it left out, for the report."""
 
-    def __init__(self, dnc: DoNotCallLookup, *, batch_numbers: int = BATCH_NUMBERS) -> None:
+    def __init__(self, dnc: NumberLookup, *, batch_numbers: int = BATCH_NUMBERS) -> None:
         self._dnc = dnc
         self._batch_numbers = batch_numbers
         self.numbers_left_out = 0
@@ -87,7 +81,7 @@ def _detail(listed: list[str]) -> str:
 
 
 async def screen_contacts(
-    contacts: Sequence[Contact], dnc: DoNotCallLookup
+    contacts: Sequence[Contact], dnc: NumberLookup
 ) -> tuple[list[Contact], int]:
     """The contacts without their listed numbers (a contact left with none is dropped), and
     how many contacts were dropped."""

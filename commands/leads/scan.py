@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from commands.leads.columns import ColumnMap, map_columns
-from commands.leads.dnc_screen import Checked, DoNotCallLookup, DoNotCallScreen
+from commands.leads.dnc_screen import Checked, DoNotCallScreen
 from commands.leads.errors import TooManyRows, UnreadableCsv
 from commands.leads.parallel import checked_in_workers, usable_cores
 from commands.leads.reader import CsvReader, Record
@@ -30,6 +30,7 @@ from commands.leads.validation import (
     RowChecks,
     ValidationRules,
 )
+from dialer.base import NumberLookup
 from dialer.models import Contact
 
 MAX_EXAMPLES = 10
@@ -199,7 +200,7 @@ async def validate_leads(
     settings: LeadsSettings,
     *,
     rejected_out: TextIO | None = None,
-    dnc: DoNotCallLookup | None = None,
+    dnc: NumberLookup | None = None,
 ) -> ValidationReport:
     """Read the whole file once; write each rejected row to ``rejected_out`` as CSV. With
     ``dnc``, numbers on the do-not-call list are left out after each row is checked."""

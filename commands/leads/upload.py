@@ -34,13 +34,14 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from commands.leads.dnc_screen import DoNotCallLookup, screen_contacts
+from commands.leads.dnc_screen import screen_contacts
 from commands.leads.pacing import retry_delay
 from commands.leads.progress import ProgressReporter, UploadProgress, UploadSummary
 from commands.leads.scan import ValidationReport, accepted_contacts
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import SourceOpener
 from commands.leads.store import UploadRecord, UploadState, UploadStore, bit_is_set
+from dialer.base import NumberLookup
 from dialer.errors import DialerError, DialerRateLimited, DialerUnavailable, DuplicateContact
 from dialer.http import retried_by_caller
 from dialer.limits import LocalLimits, busy
@@ -140,7 +141,7 @@ class LeadUploads:
         *,
         keys: UploadKeys | None = None,
         rng: Callable[[], float] = random.random,
-        dnc: DoNotCallLookup | None = None,
+        dnc: NumberLookup | None = None,
     ) -> None:
         self.store = UploadStore(redis, keys)
         self.dnc = dnc
