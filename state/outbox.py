@@ -33,6 +33,7 @@ from state.domain import CampaignStatus
 from state.effects import Effect, RefreshCard, RemovalRejected, RemovalRequested, StatusAlert
 from state.followups import GlobalWrites
 from state.keys import ALERT_LEASE_TTL, Keys
+from state.leases import if_holder
 
 log = logging.getLogger(__name__)
 
@@ -162,27 +163,14 @@ class AlertOutbox:
 
     async def renew(self, channel: str, owner: str) -> bool:
         """Extend the lease if ``owner`` still holds it; False if it was lost."""
-        return await self._if_owner(channel, owner, renew=True)
+        key, ttl = self.keys.alert_lease(channel), int(self.lease_ttl * 1000)
+        return (
+            await if_holder(self.redis, key, owner, lambda pipe: pipe.pexpire(key, ttl)) is not None
+        )
 
     async def release(self, channel: str, owner: str) -> None:
-        await self._if_owner(channel, owner, renew=False)
-
-    async def _if_owner(self, channel: str, owner: str, *, renew: bool) -> bool:
         key = self.keys.alert_lease(channel)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                if text(await pipe.get(key) or b"") != owner:
-                    return False
-                pipe.multi()  # type: ignore[no-untyped-call]
-                if renew:
-                    pipe.pexpire(key, int(self.lease_ttl * 1000))
-                else:
-                    pipe.delete(key)
-                await pipe.execute()
-                return True
-            except WatchError:
-                return False
+        await if_holder(self.redis, key, owner, lambda pipe: pipe.delete(key))
 
     async def quiet_for(self, channel: str) -> float:
         """Seconds until the channel's next Slack call may be made (by any replica)."""

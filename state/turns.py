@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
-from state.connection import text
 from state.keys import Keys
+from state.leases import if_holder
 from state.store import CampaignStore
 
 
@@ -44,20 +43,10 @@ class Turns:
         key, milliseconds = self._keys.window_lock, _milliseconds(lease)
         if await self._redis.set(key, owner, nx=True, px=milliseconds):
             return True
-        # Renew only if the lease is still ours when the renewal lands: between reading the
-        # holder and PEXPIRE it could expire and be taken by another replica.
-        async with self._redis.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                holder = await pipe.get(key)
-                if holder is None or text(holder) != owner:
-                    return False
-                pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.pexpire(key, milliseconds)
-                renewed = await pipe.execute()
-            except WatchError:
-                return False
-        return bool(renewed[0])
+        renewed = await if_holder(
+            self._redis, key, owner, lambda pipe: pipe.pexpire(key, milliseconds)
+        )
+        return renewed is not None and bool(renewed[0])
 
     async def _take(self, key: str, owner: str, round_length: timedelta) -> bool:
         return bool(await self._redis.set(key, owner, nx=True, px=_milliseconds(round_length)))
