@@ -38,6 +38,7 @@ from dialer.errors import (
 )
 from dialer.models import Contact, DialerCampaign, DialerCapabilities, NewCampaign
 from dialer.registry import AdapterContext
+from dialer.withdrawal import without_listed
 from state.domain import (
     AgentAssignment,
     AgentDefaultState,
@@ -160,20 +161,9 @@ class SimulatorDialer:
         self._maybe_fail()
         sim = self._find(ref)
         waiting = sim.contacts[sim.next_contact :]
-        numbers = [n for contact in waiting for n in contact.phone_numbers]
-        flags = iter(await listed.listed(numbers) if numbers else [])
-        kept: list[Contact] = []
-        changed = 0
-        for contact in waiting:
-            allowed = tuple(n for n in contact.phone_numbers if not next(flags))
-            if allowed == contact.phone_numbers:
-                kept.append(contact)
-                continue
-            changed += 1
-            if allowed:
-                kept.append(contact.model_copy(update={"phone_numbers": allowed}))
-        sim.contacts[sim.next_contact :] = kept
-        return changed
+        screened = await without_listed(waiting, listed)
+        sim.contacts[sim.next_contact :] = [c for c in screened if c is not None]
+        return sum(after is not before for after, before in zip(screened, waiting, strict=True))
 
     async def update_settings(self, ref: str, settings: CampaignSettings) -> None:
         self._maybe_fail()

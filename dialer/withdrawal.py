@@ -19,9 +19,11 @@ with the reason the channel is shown. Where each reason comes from:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dialer.base import ContactWithdrawer, Dialer, NumberLookup
+from dialer.models import Contact
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,20 @@ async def withdraw_listed(dialer: Dialer, ref: str, listed: NumberLookup) -> Wit
     if withdrawer is not None:
         return Withdrawal(await withdrawer.withdraw_listed(ref, listed))
     return Withdrawal(supported=False, why_not=CANNOT.get(dialer.name, _UNKNOWN))
+
+
+async def without_listed(contacts: Sequence[Contact], listed: NumberLookup) -> list[Contact | None]:
+    """Each contact without its listed numbers: the contact itself when none is listed, None
+    when none is left. One lookup for them all."""
+    numbers = [n for contact in contacts for n in contact.phone_numbers]
+    if not numbers:
+        return list(contacts)
+    flags = iter(await listed.listed(numbers))
+    out: list[Contact | None] = []
+    for contact in contacts:
+        allowed = tuple(n for n in contact.phone_numbers if not next(flags))
+        if allowed == contact.phone_numbers:
+            out.append(contact)
+        else:
+            out.append(contact.model_copy(update={"phone_numbers": allowed}) if allowed else None)
+    return out

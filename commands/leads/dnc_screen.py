@@ -18,6 +18,7 @@ from dataclasses import replace
 from commands.leads.validation import AcceptedRow, RejectedRow, RejectReason, Row
 from dialer.base import NumberLookup
 from dialer.models import Contact
+from dialer.withdrawal import without_listed
 
 BATCH_NUMBERS = 5_000
 """Numbers looked up in one round trip: big enough that a million leads take a few hundred
@@ -85,15 +86,5 @@ async def screen_contacts(
 ) -> tuple[list[Contact], int]:
     """The contacts without their listed numbers (a contact left with none is dropped), and
     how many contacts were dropped."""
-    numbers = [n for contact in contacts for n in contact.phone_numbers]
-    if not numbers:
-        return list(contacts), 0
-    flags = iter(await dnc.listed(numbers))
-    kept: list[Contact] = []
-    for contact in contacts:
-        allowed = tuple(n for n in contact.phone_numbers if not next(flags))
-        if allowed == contact.phone_numbers:
-            kept.append(contact)
-        elif allowed:
-            kept.append(contact.model_copy(update={"phone_numbers": allowed}))
+    kept = [c for c in await without_listed(contacts, dnc) if c is not None]
     return kept, len(contacts) - len(kept)
