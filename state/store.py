@@ -143,6 +143,10 @@ class CampaignStore:
             ref = await self.redis.get(key)
             if ref is not None:
                 return text(ref)
+        return await self._ref_by_name(event)
+
+    async def _ref_by_name(self, event: DialerNotification) -> str | None:
+        """``resolve_ref`` once the dialer's id matched no campaign (or the event names none)."""
         if event.campaign_ref is None or event.dialer_campaign_id is None:
             return event.campaign_ref
         stored = await self.get(event.campaign_ref)
@@ -382,7 +386,7 @@ class CampaignStore:
         refs: list[str | None] = []
         for event in events:
             ref = next(found) if event.dialer_campaign_id is not None else None
-            refs.append(text(ref) if ref is not None else await self.resolve_ref(event))
+            refs.append(text(ref) if ref is not None else await self._ref_by_name(event))
         return refs
 
     async def _apply_together(
