@@ -9,6 +9,7 @@ from bot.slack.delivery import Delivery, Where
 from bot.slack.home import HomeTabs
 from bot.slack.leads import LeadsIntake
 from bot.slack.once import Once
+from commands.authz import NOT_ALLOWED
 from commands.handlers.context import Deps, Requester
 from commands.handlers.dispatch import handle
 from commands.replies import say
@@ -38,3 +39,10 @@ class SlackEdge:
             if problem is not None:
                 reply = say(problem)
         await self.delivery.deliver(reply, where)
+
+    async def refused(self, where: Where) -> bool:
+        """Whether the person at ``where`` is not a campaign lead; if so they are told so."""
+        if await self.deps.authz.may_change(where.user_id):
+            return False
+        await self.delivery.tell(where, NOT_ALLOWED)
+        return True

@@ -15,7 +15,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.slack.delivery import Where
 from bot.slack.edge import SlackEdge
 from bot.slack.leads import RESUME_UPLOAD, SKIP_UPLOAD, UPLOAD_GOOD_ROWS
-from commands.authz import NOT_ALLOWED
 from commands.buttons import Place, Press
 from commands.handlers.context import Requester
 from commands.handlers.dispatch import handle, handle_in_campaign_view
@@ -88,8 +87,7 @@ async def leads_answer(ack: AsyncAck, body: Body, respond: AsyncRespond, edge: S
     where = where_of(body, respond)
     if not looks_like_ref(ref) or not file_id or where.channel_id is None:
         return
-    if not await edge.deps.authz.may_change(where.user_id):
-        await edge.delivery.tell(where, NOT_ALLOWED)
+    if await edge.refused(where):
         return
     if not await edge.once.first_time("leads-answer", ref):
         await edge.delivery.tell(where, f"The leads of {code(ref)} were already decided.")
@@ -106,8 +104,7 @@ async def resume_upload(ack: AsyncAck, body: Body, respond: AsyncRespond, edge: 
     where = where_of(body, respond)
     if not looks_like_ref(ref) or where.channel_id is None or not await first_time(edge, body):
         return
-    if not await edge.deps.authz.may_change(where.user_id):
-        await edge.delivery.tell(where, NOT_ALLOWED)
+    if await edge.refused(where):
         return
     await edge.delivery.tell(where, await edge.leads.resume(ref, where.channel_id))
 

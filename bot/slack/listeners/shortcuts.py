@@ -14,7 +14,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.slack.delivery import Where
 from bot.slack.edge import SlackEdge
-from commands.authz import NOT_ALLOWED
 from commands.leads.reader import too_large_message
 from commands.replies import Reply
 from commands.text import escape
@@ -68,8 +67,7 @@ async def create_from_file(
     trigger = str(body.get("trigger_id") or "")
     if trigger and not await edge.once.first_time("shortcut", trigger):
         return
-    if not await edge.deps.authz.may_change(where.user_id):
-        await edge.delivery.tell(where, NOT_ALLOWED)
+    if await edge.refused(where):
         return
     found = leads_file_of(body.get("message") or {}, edge.leads.settings.max_file_bytes)
     if isinstance(found, str):

@@ -14,7 +14,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.slack.delivery import Where
 from bot.slack.dnc import dnc_upload_submitted
 from bot.slack.edge import SlackEdge
-from commands.authz import NOT_ALLOWED
 from commands.handlers.context import Requester
 from commands.handlers.create import create_campaign
 from commands.handlers.dispatch import apply_edit
@@ -51,8 +50,7 @@ async def new_campaign_submitted(ack: AsyncAck, body: Body, edge: SlackEdge) -> 
     where = Where(user_id, channel)
     if not await edge.once.first_time("view", str(view["id"])):
         return  # a second submission of the same modal (retry or double click)
-    if not await edge.deps.authz.may_change(user_id):
-        await edge.delivery.tell(where, NOT_ALLOWED)
+    if await edge.refused(where):
         return
     if channel is None:
         await edge.delivery.tell(where, NO_CHANNEL)
@@ -101,8 +99,7 @@ async def campaign_applied(ack: AsyncAck, body: Body, edge: SlackEdge) -> None:
         return
     campaign = await edge.deps.store.get(ref)
     where = Where(user_id, campaign.channel_id if campaign else None)
-    if not await edge.deps.authz.may_change(user_id):
-        await edge.delivery.tell(where, NOT_ALLOWED)
+    if await edge.refused(where):
         return
     reply = await apply_edit(edge.deps, Requester(user_id), ref, form)
     await edge.delivery.deliver(reply, where)
