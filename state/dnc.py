@@ -12,7 +12,6 @@ checking a million leads costs a few hundred round trips, not a million.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from state.keys import AUDIT_MAXLEN, Keys
-from state.store import utcnow
+from state.store import audit_entry, utcnow
 
 CHUNK = 5_000
 """Numbers per SMISMEMBER / SADD / SREM command and per audit entry."""
@@ -98,15 +97,9 @@ class DoNotCallList:
         return changed
 
     def _audit_entry(self, action: str, actor: str, numbers: list[str]) -> dict[Any, Any]:
-        # The same fields as every other audit entry (``CampaignStore``); no campaign ref.
+        # No campaign ref: the list is the deployment's.
         data = {"count": len(numbers), "numbers": numbers}
-        return {
-            "at": self._clock().isoformat(),
-            "action": action,
-            "ref": "",
-            "actor": actor,
-            "data": json.dumps(data),
-        }
+        return audit_entry(self._clock(), action, "", actor, data)
 
 
 def _parts(numbers: Sequence[str], size: int) -> Iterable[Sequence[str]]:

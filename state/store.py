@@ -536,13 +536,7 @@ class CampaignStore:
         actor: str,
         data: dict[str, Any],
     ) -> None:
-        entry: dict[Any, Any] = {
-            "at": self._clock().isoformat(),
-            "action": action,
-            "ref": ref,
-            "actor": actor,
-            "data": json.dumps(data, default=str),
-        }
+        entry = audit_entry(self._clock(), action, ref, actor, data)
         writes.xadd(self.keys.audit, entry, maxlen=self._audit_maxlen, approximate=True)
         if ref:
             pipe.xadd(
@@ -551,6 +545,19 @@ class CampaignStore:
                 maxlen=CAMPAIGN_AUDIT_MAXLEN,
                 approximate=True,
             )
+
+
+def audit_entry(
+    at: datetime, action: str, ref: str, actor: str, data: dict[str, Any]
+) -> dict[Any, Any]:
+    """The fields of an entry in the audit stream (``Keys.audit``), whoever writes it."""
+    return {
+        "at": at.isoformat(),
+        "action": action,
+        "ref": ref,
+        "actor": actor,
+        "data": json.dumps(data, default=str),
+    }
 
 
 def change_details(before: Campaign, after: Campaign) -> dict[str, Any]:
