@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-import phonenumbers
-
 from commands.leads.columns import ColumnMap
+from commands.leads.numbers import to_e164 as to_e164  # checks single numbers too
 from commands.leads.reader import Record
 from commands.leads.seen import SeenNumbers, e164_key
 from dialer.models import MAX_PHONE_NUMBERS
@@ -71,16 +70,6 @@ class ValidationRules:
     max_field_length: int
     max_rows: int
     max_bytes: int
-
-
-def to_e164(text: str, region: str) -> str | None:
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 class RowChecks:
