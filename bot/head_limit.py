@@ -1,8 +1,8 @@
 """Refuse a request whose head (target and headers) is over the limit, with 431.
 
-h11 refuses a head that is still incomplete past ``HTTP_MAX_HEADER_BYTES``, but one that arrives
-whole in a single read is parsed whatever its size; this holds such heads to the same limit
-before any route sees them.
+The connection (``bot.connection_guard``) refuses a head that is still incomplete past
+``HTTP_MAX_HEADER_BYTES``, but one that arrives whole in a single read is parsed whatever its
+size; this holds such heads to the same limit before any route sees them.
 """
 
 from __future__ import annotations

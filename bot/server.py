@@ -79,10 +79,10 @@ class BotServer:
                 ConnectionLimits(
                     header_timeout=settings.http_header_timeout_seconds,
                     max_connections=settings.http_max_connections,
+                    max_head_bytes=settings.http_max_header_bytes,
                 )
             ),
             timeout_keep_alive=settings.http_keep_alive_seconds,
-            h11_max_incomplete_event_size=settings.http_max_header_bytes,
         )
         self._server = _Server(config)
         background = [asyncio.create_task(self.engine.run(), name="engine")]

@@ -82,8 +82,8 @@ class Settings(BaseSettings):
     http_keep_alive_seconds: int = Field(default=5, ge=1)
     """How long an idle keep-alive connection stays open after an answer."""
     http_max_header_bytes: int = Field(default=16_384, ge=1024)
-    """Largest request head (request line and headers): 431, or 400 from h11 when a head still
-    incomplete passes it."""
+    """Largest request head (request line and headers): past it, 431, whether the head is
+    complete or still arriving."""
     http_max_connections: int = Field(default=1000, ge=1)
     """Open connections at most. Past it the oldest connection still waiting for its request head
     is closed to make room; when every connection is busy with a request, new ones get 503."""

@@ -206,6 +206,22 @@ async def test_a_request_head_over_the_limit_is_refused(url: str) -> None:
     assert await send_request(url, "GET", "/healthz", huge, b"") in {400, 431}
 
 
+async def test_a_head_still_arriving_past_the_limit_is_refused_431_before_it_ends(
+    url: str,
+) -> None:
+    reader, writer = await connect(url)
+    limit = Settings.model_fields["http_max_header_bytes"].default
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: ")
+        for _ in range(limit // 4096 + 2):  # fast enough for the header timeout, never ending
+            writer.write(b"h" * 4096)
+            await writer.drain()
+        assert await status_of_answer(reader, timeout=TIMEOUT / 2) == 431
+        assert await closed_within(reader, timeout=TIMEOUT / 2)
+    finally:
+        await close(writer)
+
+
 async def test_a_client_that_leaves_mid_body_is_one_log_line_without_a_traceback(
     url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
