@@ -1,43 +1,90 @@
 """Checking a big file's rows on every core, with the results in file order.
 
-Reading the CSV and the duplicate check stay in this process (the duplicate check needs every
-row before it); the per-row checks, nearly all of the work (phone number parsing), run in worker
-processes, ``TASK_RECORDS`` records per task. At most ``IN_FLIGHT_PER_WORKER`` tasks per
-worker are out at once, so memory stays a few tasks whatever the file's size, and the event loop
-stays free while the workers run.
+Reading the file and the duplicate check stay in this process (the duplicate check needs every
+row before it); cutting records into cells and the per-row checks, nearly all of the work (phone
+number parsing), run in worker processes, ``TASK_RECORDS`` records per task. At most
+``IN_FLIGHT_PER_WORKER`` tasks per worker are out at once, so memory stays a few tasks whatever
+the file's size, and the event loop stays free while the workers run.
+
+This process does as little as it can for each row, as it shares the cores with the workers:
+it sends each record's text as read, and gets back, for the usual row (accepted, one number, no
+fields), only its number as an integer, in one array for the whole task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import math
 import multiprocessing
 import os
+from array import array
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
-from commands.leads.reader import Record
-from commands.leads.validation import Row, RowChecks
+from commands.leads.errors import LeadsFileError
+from commands.leads.reader import Batch, Piece, Record, parse_records
+from commands.leads.seen import e164_key
+from commands.leads.validation import NO_KEY, AcceptedRow, Row, RowChecks
 
-TASK_RECORDS = 2_000
-"""Records per task: each task costs the bot's process a few milliseconds of pickling and
-hand-over between threads, so fewer, bigger tasks leave more of the CPU to the workers."""
+TASK_RECORDS = 4_000
+"""Records per task: each task costs this process a little sending it and reading its answer,
+so fewer, bigger tasks leave more of the CPU to the workers."""
 IN_FLIGHT_PER_WORKER = 3
 """Enough that a worker finishing a task finds the next one waiting."""
 CGROUP = Path("/sys/fs/cgroup")
 
-
-def _plain(records: list[Record]) -> list[tuple[int, tuple[str, ...]]]:
-    """Records as plain tuples: pickled in a tenth of the time a ``NamedTuple`` takes (it goes
-    through ``copyreg`` for each one), which the bot's process pays for every row it sends."""
-    return [(record.line, record.cells) for record in records]
+Checked = tuple[bytes, list[Row]]
+"""A task's rows as a worker sends them: ``array('q')`` bytes, a row's number (an
+``e164_key``) for each usual row and 0 for the others, which follow whole in file order."""
 
 
-def _check(checks: RowChecks, plain: list[tuple[int, tuple[str, ...]]]) -> list[Row]:
+def _check(checks: RowChecks, delimiter: str, batches: list[list[Piece]]) -> Checked:
     """What a worker runs for one task."""
-    return checks.check_all([Record(line, cells) for line, cells in plain])
+    keys = array("q")
+    others: list[Row] = []
+    for pieces in batches:
+        for row in checks.check_all(parse_records(pieces, delimiter)):
+            if (
+                type(row) is AcceptedRow
+                and len(row.numbers) == 1
+                and not row.invalid_numbers
+                and not row.fields
+            ):
+                keys.append(e164_key(row.numbers[0]))
+            else:
+                keys.append(NO_KEY)
+                others.append(row)
+    return keys.tobytes(), others
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A task's rows as ``_check`` sent them: ``keys[i]``, row ``i``'s one number as an
+    ``e164_key`` if it is a usual row (accepted, one number, no fields, none left out), else
+    ``NO_KEY`` and the row is the next of ``others``."""
+
+    keys: array[int]
+    others: list[Row]
+
+    @classmethod
+    def of(cls, checked: Checked) -> Packed:
+        keys = array("q")
+        keys.frombytes(checked[0])
+        return cls(keys, checked[1])
+
+    def rows(self, lines: Iterable[int]) -> list[Row]:
+        """Every row, the usual ones made again (without fields)."""
+        rest = iter(self.others)
+        return [
+            AcceptedRow(line, (f"+{key}",), {}, 0) if key != NO_KEY else next(rest)
+            for line, key in zip(lines, self.keys, strict=True)
+        ]
 
 
 def usable_cores(cgroup: Path = CGROUP) -> int:
@@ -72,39 +119,88 @@ def cgroup_cpu_limit(cgroup: Path = CGROUP) -> int | None:
 
 
 async def checked_in_workers(
-    batches: AsyncIterator[list[Record]], checks: RowChecks, workers: int
-) -> AsyncGenerator[tuple[list[Record], list[Row]], None]:
+    batches: AsyncIterator[Batch], checks: RowChecks, workers: int
+) -> AsyncGenerator[tuple[Joined, Packed], None]:
     """The batches, joined into tasks of about ``TASK_RECORDS`` records, each with its checked
-    rows, in the order the batches came."""
+    rows, in the order the batches came. A file that turns out bad (``LeadsFileError``) has
+    the batches before the bad one checked first, as in one process: an error in an earlier
+    row is the one told."""
     # "spawn": the bot's process runs threads (Slack, uvicorn), which a fork must not copy.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     loop = asyncio.get_running_loop()
-    pending: deque[tuple[list[Record], asyncio.Future[list[Row]]]] = deque()
+    pending: deque[tuple[Joined, asyncio.Future[Checked]]] = deque()
     finished = False
-    task: list[Record] = []
-    try:
-        async for batch in batches:
-            task += batch
-            if len(task) < TASK_RECORDS:
-                continue
-            pending.append((task, loop.run_in_executor(pool, _check, checks, _plain(task))))
-            task = []
-            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                records, rows = pending.popleft()
-                yield records, await rows
+    task: list[Batch] = []
+    count = 0
+
+    def send() -> None:
+        nonlocal task, count
         if task:
-            pending.append((task, loop.run_in_executor(pool, _check, checks, _plain(task))))
+            delimiter = task[0].delimiter
+            pieces = [batch.pieces for batch in task]
+            future = loop.run_in_executor(pool, _check, checks, delimiter, pieces)
+            pending.append((Joined(task), future))
+            task, count = [], 0
+
+    try:
+        try:
+            async for batch in batches:
+                task.append(batch)
+                count += len(batch)
+                if count < TASK_RECORDS:
+                    continue
+                send()
+                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                    joined, checked = pending.popleft()
+                    yield joined, Packed.of(await checked)
+        except LeadsFileError:
+            send()  # the rows before the bad part: checked, then the error
+            while pending:
+                joined, checked = pending.popleft()
+                yield joined, Packed.of(await checked)
+            raise
+        send()
         while pending:
-            records, rows = pending.popleft()
-            yield records, await rows
+            joined, checked = pending.popleft()
+            yield joined, Packed.of(await checked)
         finished = True
     finally:
         if finished:  # the workers are idle: they exit at once, and are waited for off the loop
             await asyncio.to_thread(pool.shutdown)
         else:
-            for _, rows in pending:
-                rows.cancel()
+            for _, checked in pending:
+                checked.cancel()
             # Stopped early (an error, a cancelled upload): a worker still on a batch nobody
             # needs ends after that batch; nothing waits for it.
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Joined(Sequence[Record]):
+    """A task's batches as one sequence of records, each batch cut into cells only if one of
+    its records is looked at."""
+
+    def __init__(self, batches: list[Batch]) -> None:
+        self.batches = batches
+        self._starts = list(itertools.accumulate((len(b) for b in batches), initial=0))
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    @property
+    def lines(self) -> Iterator[int]:
+        return (line for batch in self.batches for line, _ in batch.pieces)
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        which = bisect.bisect_right(self._starts, index) - 1
+        return self.batches[which][index - self._starts[which]]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import aclosing
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from commands.leads.errors import FileTooLarge, UnreadableCsv
 
@@ -35,6 +35,10 @@ class Record(NamedTuple):
     line: int
     """Physical line (1-based) where the record starts, as a spreadsheet would number it."""
     cells: tuple[str, ...]
+
+
+Piece = tuple[int, str]
+"""A record's first line number and its text, not yet cut into cells."""
 
 
 class TextDecoder:
@@ -111,7 +115,7 @@ class RecordSplitter:
         self._quotes = 0
         self._next_line = 1
 
-    def feed(self, text: str) -> list[tuple[int, str]]:
+    def feed(self, text: str) -> list[Piece]:
         self._tail += text
         if self._newline is None:
             self._newline = _detect_newline(self._tail)
@@ -127,13 +131,13 @@ class RecordSplitter:
             self._next_line += len(lines)
             texts = [line + newline for line in lines]
             return list(zip(range(first, self._next_line), texts, strict=True))
-        out: list[tuple[int, str]] = []
+        out: list[Piece] = []
         for line in lines:
             self._add_line(line + newline, out)
         return out
 
-    def close(self) -> list[tuple[int, str]]:
-        out: list[tuple[int, str]] = []
+    def close(self) -> list[Piece]:
+        out: list[Piece] = []
         if self._tail:
             self._add_line(self._tail, out)
             self._tail = ""
@@ -141,7 +145,7 @@ class RecordSplitter:
             self._emit(out)
         return out
 
-    def _add_line(self, line: str, out: list[tuple[int, str]]) -> None:
+    def _add_line(self, line: str, out: list[Piece]) -> None:
         self._pending.append(line)
         self._pending_chars += len(line)
         self._quotes += line.count('"')
@@ -153,7 +157,7 @@ class RecordSplitter:
                 'Remove the stray " or put the whole field in quotes.'
             )
 
-    def _emit(self, out: list[tuple[int, str]]) -> None:
+    def _emit(self, out: list[Piece]) -> None:
         out.append((self._next_line, "".join(self._pending)))
         self._next_line += len(self._pending)
         self._pending, self._pending_chars, self._quotes = [], 0, 0
@@ -225,6 +229,13 @@ class CsvReader:
     async def batches(self) -> AsyncGenerator[list[Record], None]:
         """The same records, a chunk's worth at a time (never an empty list): one step of an
         async generator per batch instead of per row."""
+        async with aclosing(self.piece_batches()) as batches:
+            async for pieces in batches:
+                yield self.parse(pieces)
+
+    async def piece_batches(self) -> AsyncGenerator[list[Piece], None]:
+        """The records as their text, not yet cut into cells (``parse``), in batches of at most
+        ``BATCH_RECORDS``, never empty: cutting them can be left to other processes."""
         size = 0
         async with aclosing(self._chunks) as chunks:  # stop a download we leave early
             async for chunk in chunks:
@@ -237,36 +248,74 @@ class CsvReader:
         for batch in self._batches_of(last):
             yield batch
 
+    def parse(self, pieces: list[Piece]) -> list[Record]:
+        """A batch's records; the first batch's first record, the header, sets ``delimiter``."""
+        if self._header is None:
+            self._header = pieces[0][1]
+            self.delimiter = sniff_delimiter(self._header)
+        return parse_records(pieces, self.delimiter)
+
     def _decode(self, chunk: bytes, final: bool = False) -> str:
         text = self._decoder.decode(chunk, final)
         if "\x00" in text:
             raise UnreadableCsv("The file contains binary data: upload a CSV text file.")
         return text
 
-    def _batches_of(self, pieces: list[tuple[int, str]]) -> Iterator[list[Record]]:
+    def _batches_of(self, pieces: list[Piece]) -> Iterator[list[Piece]]:
         pieces = [piece for piece in pieces if not piece[1].isspace()]  # none is ""
         for start in range(0, len(pieces), BATCH_RECORDS):
-            yield self._parse(pieces[start : start + BATCH_RECORDS])
+            yield pieces[start : start + BATCH_RECORDS]
 
-    def _parse(self, pieces: list[tuple[int, str]]) -> list[Record]:
-        if self._header is None:
-            self._header = pieces[0][1]
-            self.delimiter = sniff_delimiter(self._header)
-        records = self._cells(pieces, [text for _, text in pieces])
-        if len(records) != len(pieces):
-            # A quote opened mid-field (``x"y,"z``) let one record run into the next: read each
-            # record on its own so none takes another's cells or line number.
-            records = [self._cells([piece], [piece[1]])[0] for piece in pieces]
-        return records
 
-    def _cells(self, pieces: list[tuple[int, str]], texts: list[str]) -> list[Record]:
-        rows = csv.reader(texts, delimiter=self.delimiter)
-        try:
-            # zip stops at the shorter: fewer rows than pieces is _parse's to handle.
-            return [Record(line, tuple(cells)) for (line, _), cells in zip(pieces, rows)]  # noqa: B905
-        except csv.Error as exc:
-            line = pieces[min(rows.line_num, len(pieces)) - 1][0]
-            raise UnreadableCsv(f"Line {line} cannot be read as CSV ({exc}).") from exc
+def parse_records(pieces: list[Piece], delimiter: str) -> list[Record]:
+    """One record per piece, whichever process reads them: the same pieces always give the
+    same records."""
+    records = _cells(pieces, [text for _, text in pieces], delimiter)
+    if len(records) != len(pieces):
+        # A quote opened mid-field (``x"y,"z``) let one record run into the next: read each
+        # record on its own so none takes another's cells or line number.
+        records = [_cells([piece], [piece[1]], delimiter)[0] for piece in pieces]
+    return records
+
+
+def _cells(pieces: list[Piece], texts: list[str], delimiter: str) -> list[Record]:
+    rows = csv.reader(texts, delimiter=delimiter)
+    try:
+        # zip stops at the shorter: fewer rows than pieces is parse_records' to handle.
+        return [Record(line, tuple(cells)) for (line, _), cells in zip(pieces, rows)]  # noqa: B905
+    except csv.Error as exc:
+        line = pieces[min(rows.line_num, len(pieces)) - 1][0]
+        raise UnreadableCsv(f"Line {line} cannot be read as CSV ({exc}).") from exc
+
+
+class Batch(Sequence[Record]):
+    """A batch's records, cut into cells only when first asked for: a batch checked in a worker
+    process is cut there, and here only if a duplicate needs a row's cells."""
+
+    __slots__ = ("_records", "delimiter", "pieces")
+
+    def __init__(
+        self, pieces: list[Piece], delimiter: str, records: list[Record] | None = None
+    ) -> None:
+        self.pieces = pieces
+        self.delimiter = delimiter
+        self._records = records
+
+    @property
+    def records(self) -> list[Record]:
+        if self._records is None:
+            self._records = parse_records(self.pieces, self.delimiter)
+        return self._records
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        return self.records[index]
 
 
 def too_large_message(max_bytes: int) -> str:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TextIO
@@ -15,13 +15,14 @@ from typing import TextIO
 from commands.leads.columns import ColumnMap, map_columns
 from commands.leads.dnc_screen import Checked, DoNotCallScreen
 from commands.leads.errors import TooManyRows, UnreadableCsv
-from commands.leads.parallel import checked_in_workers, usable_cores
-from commands.leads.reader import CsvReader, Record
+from commands.leads.parallel import Joined, Packed, checked_in_workers, usable_cores
+from commands.leads.reader import Batch, CsvReader, Record
 from commands.leads.refs import contact_ref
 from commands.leads.rejects import RejectedRowsWriter
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import LeadSource
 from commands.leads.validation import (
+    NO_KEY,
     AcceptedRow,
     DuplicateNumbers,
     RejectedRow,
@@ -51,7 +52,8 @@ class LeadsScan:
 
     With ``workers`` > 1, rows past the first ``parallel_from_rows`` are checked in that many
     worker processes (``commands.leads.parallel``); a small file is done before they would
-    have started.
+    have started. Without ``fields``, accepted rows come without their fields (a report does
+    not show them), which is less to send back from the workers.
     """
 
     def __init__(
@@ -62,12 +64,14 @@ class LeadsScan:
         *,
         workers: int = 1,
         parallel_from_rows: int = 0,
+        fields: bool = True,
     ) -> None:
         self.reader = CsvReader(chunks, max_bytes=rules.max_bytes)
         self.rules = rules
         self.screen = screen
         self.workers = workers
         self.parallel_from_rows = parallel_from_rows
+        self.fields = fields
         self.columns: ColumnMap | None = None  # known once the first row is out
 
     async def rows(self) -> AsyncGenerator[Row, None]:
@@ -79,33 +83,56 @@ class LeadsScan:
     async def batches(self) -> AsyncGenerator[list[Row], None]:
         """The rows a batch of records at a time (a row at a time through the do-not-call
         screen), never an empty list."""
-        async with aclosing(self._checked()) as checked:
+        async with aclosing(self._checked(packed=False)) as checked:
             if self.screen is None:
-                async for _, rows in checked:
+                async for _, _, rows in checked:
                     yield rows
                 return
             async with aclosing(self.screen.rows(_each_row(checked))) as screened:
                 async for row in screened:
                     yield [row]
 
-    async def _checked(self) -> AsyncGenerator[tuple[list[Record], list[Row]], None]:
+    async def tallies(self) -> AsyncGenerator[tuple[int, list[Row]], None]:
+        """``batches`` for a report: without the screen, the usual rows (accepted, one number,
+        no fields, nothing left out) checked in workers are only counted, and the others come
+        in file order."""
+        if self.screen is not None:
+            async with aclosing(self.batches()) as batches:
+                async for rows in batches:
+                    yield 0, rows
+            return
+        async with aclosing(self._checked(packed=True)) as checked:
+            async for _, usual, rows in checked:
+                yield usual, rows
+
+    async def _checked(
+        self, *, packed: bool
+    ) -> AsyncGenerator[tuple[Sequence[Record], int, list[Row]], None]:
+        """Each batch's records, how many usual rows are only counted, and the other rows."""
         duplicates = DuplicateNumbers()
         async with (
             aclosing(self._data()) as data,
             aclosing(self._checked_anywhere(data)) as checked,
         ):
             async for records, rows in checked:
-                yield records, duplicates.admit_all(records, rows)
+                if isinstance(rows, list):
+                    yield records, 0, duplicates.admit_all(records, rows)
+                elif packed:
+                    others = duplicates.admit_packed(records, rows.keys, rows.others)
+                    yield records, len(rows.keys) - rows.keys.count(NO_KEY), others
+                else:
+                    assert isinstance(records, Joined)
+                    yield records, 0, duplicates.admit_all(records, rows.rows(records.lines))
 
     async def _checked_anywhere(
-        self, data: AsyncGenerator[list[Record], None]
-    ) -> AsyncGenerator[tuple[list[Record], list[Row]], None]:
+        self, data: AsyncGenerator[Batch, None]
+    ) -> AsyncGenerator[tuple[Sequence[Record], list[Row] | Packed], None]:
         """Every check but duplicates: here, then (a big file) in worker processes."""
         checks: RowChecks | None = None
         done_here = 0
         async for batch in data:
             assert self.columns is not None  # _data sets them before its first batch
-            checks = checks or RowChecks(self.columns, self.rules)
+            checks = checks or RowChecks(self.columns, self.rules, fields=self.fields)
             if self.workers > 1 and done_here >= self.parallel_from_rows:
                 rest = checked_in_workers(_starting_with(batch, data), checks, self.workers)
                 async with aclosing(rest):
@@ -113,27 +140,30 @@ class LeadsScan:
                         yield checked
                 return
             done_here += len(batch)
-            yield batch, checks.check_all(batch)
+            yield batch, checks.check_all(batch.records)
 
-    async def _data(self) -> AsyncGenerator[list[Record], None]:
-        """The records after the header, a chunk at a time; ``columns`` is set before the
-        first."""
+    async def _data(self) -> AsyncGenerator[Batch, None]:
+        """The records after the header, a chunk at a time, not yet cut into cells but the
+        first batch's; ``columns`` is set before the first."""
         count = 0
-        async with aclosing(self.reader.batches()) as batches:
-            async for records in batches:
-                batch = records
+        async with aclosing(self.reader.piece_batches()) as pieces:
+            async for batch in pieces:
                 if self.columns is None:
+                    records = self.reader.parse(batch)
                     self.columns = map_columns(records[0].cells)
-                    batch = records[1:]
-                    if not batch:
+                    data = Batch(batch[1:], self.reader.delimiter, records[1:])
+                    if not data:
                         continue
-                count += len(batch)
+                else:
+                    data = Batch(batch, self.reader.delimiter)
+                count += len(data)
                 if count > self.rules.max_rows:
+                    _ = data.records  # a row that cannot be read is told first, as here
                     raise TooManyRows(
                         f"The file has more than {self.rules.max_rows:,} rows, the most one "
                         "upload takes. Split it into smaller files, one campaign each."
                     )
-                yield batch
+                yield data
         if self.columns is None:
             raise UnreadableCsv("The file is empty.")
         if count == 0:
@@ -141,16 +171,14 @@ class LeadsScan:
 
 
 async def _each_row(
-    checked: AsyncIterator[tuple[list[Record], list[Row]]],
+    checked: AsyncIterator[tuple[Sequence[Record], int, list[Row]]],
 ) -> AsyncGenerator[Checked, None]:
-    async for records, rows in checked:
+    async for records, _, rows in checked:
         for record, row in zip(records, rows, strict=True):
             yield record.cells, row
 
 
-async def _starting_with(
-    first: list[Record], rest: AsyncIterator[list[Record]]
-) -> AsyncGenerator[list[Record], None]:
+async def _starting_with(first: Batch, rest: AsyncIterator[Batch]) -> AsyncGenerator[Batch, None]:
     yield first
     async for batch in rest:
         yield batch
@@ -212,13 +240,15 @@ async def validate_leads(
         screen,
         workers=settings.validation_processes or usable_cores(),
         parallel_from_rows=settings.parallel_from_rows,
+        fields=False,
     )
     rejected: Counter[RejectReason] = Counter()
     accepted = invalid_numbers = 0
     examples: list[RejectedRow] = []
     writer: RejectedRowsWriter | None = None
-    async with aclosing(scan.batches()) as batches:
-        async for batch in batches:
+    async with aclosing(scan.tallies()) as batches:
+        async for usual, batch in batches:
+            accepted += usual
             for row in batch:
                 if isinstance(row, AcceptedRow):
                     accepted += 1

@@ -9,6 +9,7 @@ so 16-32 bytes a number.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 
 _EMPTY = 0  # no E.164 number is 0: the country code never starts with 0
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -52,6 +53,34 @@ class SeenNumbers:
         if self._used * 2 > len(slots):
             self._grow()
         return True
+
+    def add_all_new(self, keys: Iterable[int]) -> list[int]:
+        """``add_new`` for each key in turn, but 0 (skipped); the positions of those that were
+        already there. One call for a batch: a leads file's rows are nearly all new numbers."""
+        slots = self._slots
+        mask = len(slots) - 1
+        room = len(slots) // 2 - self._used  # keys that may go in before it must grow
+        seen: list[int] = []
+        for position, key in enumerate(keys):
+            if key == _EMPTY:
+                continue
+            # add_new, inlined
+            index = ((key * _GOLDEN) & _MASK64) >> 20 & mask
+            while (found := slots[index]) != _EMPTY:
+                if found == key:
+                    seen.append(position)
+                    break
+                index = (index + 1) & mask
+            else:
+                slots[index] = key
+                self._used += 1
+                room -= 1
+                if room < 0:
+                    self._grow()
+                    slots = self._slots
+                    mask = len(slots) - 1
+                    room = len(slots) // 2 - self._used
+        return seen
 
     def _find(self, key: int) -> int:
         """The slot holding ``key``, or the empty slot where it would go (linear probing)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -15,6 +17,8 @@ from dialer.models import MAX_PHONE_NUMBERS
 _SEPARATORS = re.compile(r"[;,|]")
 """Several numbers in one cell: ``"0171 123; 0171 456"``. Never ``/`` (``0171/1234567``)."""
 _SHOWN_CHARS = 60
+NO_KEY = 0
+"""No number (no E.164 number is 0): in packed rows, a row that is not accepted with one."""
 
 
 class RejectReason(StrEnum):
@@ -76,12 +80,13 @@ class RowChecks:
     """Every check that needs only the row itself, so rows can be checked in any process and
     any order. Duplicates need the rows before them: ``DuplicateNumbers``."""
 
-    def __init__(self, columns: ColumnMap, rules: ValidationRules) -> None:
+    def __init__(self, columns: ColumnMap, rules: ValidationRules, *, fields: bool = True) -> None:
+        """Without ``fields``, accepted rows come without them (``AcceptedRow.fields`` empty)."""
         self._columns = columns
         self._rules = rules
         # Read once here rather than through two attributes for every row.
         self._phone_columns = columns.phone_columns
-        self._field_columns = columns.field_columns
+        self._field_columns = columns.field_columns if fields else ()
         self._region = rules.region
         self._max_length = rules.max_field_length
 
@@ -161,33 +166,80 @@ class DuplicateNumbers:
         self._seen = SeenNumbers()
 
     def admit(self, record: Record, row: Row) -> Row:
-        if not isinstance(row, AcceptedRow):
-            return row
-        numbers = row.numbers
-        if len(numbers) == 1:  # the usual row: one look-up that also remembers it
-            if self._seen.add_new(e164_key(numbers[0])):
-                return row
-            duplicate: str | None = numbers[0]
-        else:
-            duplicate = next((n for n in numbers if e164_key(n) in self._seen), None)
-            if duplicate is None:
-                for number in numbers:
-                    self._seen.add(e164_key(number))
-                return row
-        detail = f"{duplicate} is already on an earlier row"
-        return RejectedRow(record.line, RejectReason.DUPLICATE_NUMBER, detail, record.cells)
+        return self.admit_all([record], [row])[0]
 
-    def admit_all(self, records: list[Record], rows: list[Row]) -> list[Row]:
-        add_new, admit = self._seen.add_new, self.admit
+    def admit_all(self, records: Sequence[Record], rows: list[Row]) -> list[Row]:
+        """``records[i]`` is looked at only for a duplicate (a ``Batch`` is cut into cells
+        only then)."""
+        if len(records) != len(rows):
+            raise ValueError(f"{len(records)} records but {len(rows)} rows")
+        add_new = self._seen.add_new
         out: list[Row] = []
-        for record, row in zip(records, rows, strict=True):
-            # admit's usual case, inlined: an accepted row of one number not seen before.
+        for index, row in enumerate(rows):
+            # The usual row, inlined: accepted, one number, not seen before.
             numbers = row.numbers if isinstance(row, AcceptedRow) else ()
             if len(numbers) == 1 and add_new(e164_key(numbers[0])):
                 out.append(row)
-            else:
-                out.append(admit(record, row))
+                continue
+            out.append(self._admitted(records, index, row))
         return out
+
+    def admit_packed(
+        self, records: Sequence[Record], keys: array[int], others: list[Row]
+    ) -> list[Row]:
+        """``admit_all`` for rows packed as ``commands.leads.parallel`` sends them: ``keys[i]``
+        is row ``i``'s one number (an ``e164_key``), or ``NO_KEY`` when row ``i`` is the next
+        of ``others``. The others and the duplicates, in file order; a duplicate's key becomes
+        ``NO_KEY``."""
+        if any(isinstance(row, AcceptedRow) for row in others):
+            return self._admit_packed_in_turn(records, keys, others)
+        duplicates = self._seen.add_all_new(keys)  # only the keyed rows have numbers
+        if not duplicates:
+            return others
+        out: list[Row] = []
+        rest = iter(others)
+        for index in sorted(set(duplicates) | {i for i, key in enumerate(keys) if not key}):
+            if keys[index] == NO_KEY:
+                out.append(next(rest))
+            else:
+                out.append(self._duplicate(records[index], f"+{keys[index]}"))
+                keys[index] = NO_KEY
+        return out
+
+    def _admit_packed_in_turn(
+        self, records: Sequence[Record], keys: array[int], others: list[Row]
+    ) -> list[Row]:
+        """``admit_packed`` a row at a time: some other rows have numbers that the keyed rows
+        after them must be checked against."""
+        out: list[Row] = []
+        rest = iter(others)
+        for index, key in enumerate(keys):
+            if key == NO_KEY:
+                out.append(self._admitted(records, index, next(rest)))
+            elif not self._seen.add_new(key):
+                out.append(self._duplicate(records[index], f"+{key}"))
+                keys[index] = NO_KEY
+        return out
+
+    def _admitted(self, records: Sequence[Record], index: int, row: Row) -> Row:
+        if not isinstance(row, AcceptedRow):
+            return row
+        numbers = row.numbers
+        if len(numbers) == 1:
+            if self._seen.add_new(e164_key(numbers[0])):
+                return row
+            return self._duplicate(records[index], numbers[0])
+        duplicate = next((n for n in numbers if e164_key(n) in self._seen), None)
+        if duplicate is None:
+            for number in numbers:
+                self._seen.add(e164_key(number))
+            return row
+        return self._duplicate(records[index], duplicate)
+
+    @staticmethod
+    def _duplicate(record: Record, number: str) -> RejectedRow:
+        detail = f"{number} is already on an earlier row"
+        return RejectedRow(record.line, RejectReason.DUPLICATE_NUMBER, detail, record.cells)
 
 
 class RowValidator:
