@@ -190,6 +190,11 @@ def is_cluster(redis: object) -> bool:
     return isinstance(redis, RedisCluster)
 
 
+def runs_lua(redis: object) -> bool:
+    """False for the in-process fake Redis an unconfigured bot runs on: it runs no scripts."""
+    return not type(redis).__module__.startswith("fakeredis")
+
+
 def text(value: bytes | str) -> str:
     """A Redis reply as ``str``, whichever way the client decodes responses."""
     return value.decode() if isinstance(value, bytes) else value

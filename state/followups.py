@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from state.connection import text
 from state.keys import FOLLOWUP_MARK_TTL, Keys
+from state.recorded_writes import RecordedWrites
 
 log = logging.getLogger(__name__)
 
@@ -70,55 +71,12 @@ return 0
 """
 
 
-class GlobalWrites:
+class GlobalWrites(RecordedWrites):
     """Deployment-wide writes, recorded with the signatures of the pipeline's commands so that
-    the store writes them the same way in either layout."""
+    the store writes them the same way in either layout (``KEYS[1]`` of ``APPLY`` is the mark)."""
 
     def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.writes: list[list[str | int]] = []
-
-    def __bool__(self) -> bool:
-        return bool(self.writes)
-
-    def _add(self, command: str, key: str, *args: object) -> None:
-        if key not in self.keys:
-            self.keys.append(key)
-        index = self.keys.index(key) + 2  # KEYS[1] is the mark
-        self.writes.append([command, index, *(str(arg) for arg in args)])
-
-    def xadd(
-        self,
-        name: str,
-        fields: Mapping[Any, Any],
-        *,
-        maxlen: int | None = None,
-        approximate: bool = True,
-    ) -> None:
-        trim: list[object] = []
-        if maxlen is not None:
-            trim = ["MAXLEN", "~" if approximate else "=", maxlen]
-        pairs = [part for item in fields.items() for part in item]
-        self._add("XADD", name, *trim, "*", *pairs)
-
-    def sadd(self, name: str, *values: str) -> None:
-        self._add("SADD", name, *values)
-
-    def srem(self, name: str, *values: str) -> None:
-        self._add("SREM", name, *values)
-
-    def zadd(self, name: str, mapping: Mapping[str, float]) -> None:
-        self._add("ZADD", name, *(part for m, s in mapping.items() for part in (s, m)))
-
-    def zrem(self, name: str, *values: str) -> None:
-        self._add("ZREM", name, *values)
-
-    def set(self, name: str, value: str, *, ex: timedelta | int | None = None) -> None:
-        expiry = [] if ex is None else ["EX", _seconds(ex)]
-        self._add("SET", name, value, *expiry)
-
-    def expire(self, name: str, time: timedelta | int) -> None:
-        self._add("EXPIRE", name, _seconds(time))
+        super().__init__(first_key=2)
 
     def dump(self) -> str:
         return json.dumps({"keys": self.keys, "writes": self.writes})
@@ -189,10 +147,6 @@ class Followups:
             keys=[self.keys.followup_mark(ref), *record["keys"]],
             args=[entry_id, int(FOLLOWUP_MARK_TTL.total_seconds()), json.dumps(record["writes"])],
         )
-
-
-def _seconds(value: timedelta | int) -> int:
-    return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
 
 
 def _now_ms() -> int:

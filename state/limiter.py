@@ -39,6 +39,7 @@ from functools import partial
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from state.connection import runs_lua
 from state.keys import Keys
 
 MICROS = 1_000_000
@@ -278,6 +279,6 @@ def shared_limits(redis: Redis, keys: Keys) -> RedisLimits | None:
     """The limits every replica on ``redis`` shares; None on the in-process fake Redis an
     unconfigured bot runs on, which serves one process (in-memory limits are exact there) and runs
     no Lua."""
-    if type(redis).__module__.startswith("fakeredis"):
+    if not runs_lua(redis):
         return None
     return RedisLimits(redis, keys)

@@ -31,9 +31,9 @@ from state.campaign import Campaign
 from state.connection import text
 from state.domain import CampaignStatus
 from state.effects import Effect, RefreshCard, RemovalRejected, RemovalRequested, StatusAlert
-from state.followups import GlobalWrites
 from state.keys import ALERT_LEASE_TTL, Keys
 from state.leases import if_holder
+from state.recorded_writes import RecordedWrites
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,11 @@ class AlertOutbox:
     # -- recording ---------------------------------------------------------------------------
 
     def stage(
-        self, pipe: Pipeline | GlobalWrites, effects: Iterable[Effect], campaign: Campaign
+        self, pipe: Pipeline | RecordedWrites, effects: Iterable[Effect], campaign: Campaign
     ) -> int:
-        """Add the shown ``effects`` to ``pipe`` (in its MULTI, or the follow-up of a campaign
-        transaction in the cluster layout); returns how many entries."""
+        """Add the shown ``effects`` to ``pipe`` (in its MULTI, or recorded for it: a batch's
+        writes, or the follow-up of a campaign transaction in the cluster layout); returns how
+        many entries."""
         shown = [effect for effect in effects if is_shown(effect)]
         if not shown:
             return 0

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError, WatchError
 
 from state.campaign import Campaign, PendingOperation
 from state.coalesce import Coalescer
-from state.connection import is_cluster, text
+from state.connection import is_cluster, runs_lua, text
 from state.domain import CampaignStatus, DialerNotification, NotificationSource
 from state.effects import Effect
 from state.followups import Followups, GlobalWrites
@@ -39,13 +39,15 @@ from state.keys import (
 )
 from state.machine import Outcome, apply_notification
 from state.outbox import AlertOutbox, is_shown
+from state.recorded_writes import RecordedWrites
 from state.refs import SUFFIX_LENGTH, candidate_ref
 
 Change = Callable[[Campaign], tuple[Campaign, Sequence[Effect]]]
 BATCH_WATCH_ATTEMPTS = 3
 """Tries of a batch's transaction before its notifications are applied one by one."""
-Writes = Pipeline | GlobalWrites
-"""Where a transaction's deployment-wide writes go: into its MULTI, or into its follow-up."""
+Writes = Pipeline | RecordedWrites
+"""Where a transaction's writes go: into its MULTI, recorded for one ``EVAL`` in it (a batch), or
+into its follow-up (deployment-wide writes in the cluster layout)."""
 
 
 class UnknownCampaign(LookupError):
@@ -321,7 +323,7 @@ class CampaignStore:
 
     def _stage(
         self,
-        pipe: Pipeline,
+        pipe: Writes,
         writes: Writes,
         seen_key: str,
         event: DialerNotification,
@@ -404,8 +406,11 @@ class CampaignStore:
                 try:
                     await pipe.watch(*watched)
                     stored = dict(zip(watched, await pipe.mget(watched), strict=True))
+                    # Recorded and sent as one command: the batch's writes are many and small.
+                    recorded = RecordedWrites()
+                    results, shown = self._stage_together(recorded, events, targets, stored)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    results, shown = self._stage_together(pipe, events, targets, stored)
+                    recorded.queue(pipe, one_command=runs_lua(self.redis))
                     await pipe.execute()
                 except WatchError:
                     continue
@@ -417,13 +422,13 @@ class CampaignStore:
 
     def _stage_together(
         self,
-        pipe: Pipeline,
+        pipe: RecordedWrites,
         events: list[DialerNotification],
         targets: dict[int, tuple[str, str]],
         stored: dict[str, Any],
     ) -> tuple[dict[int, ApplyResult], list[tuple[Effect, ...]]]:
-        """Stage ``events`` (by index: their ref and seen key) one after the other in ``pipe``'s
-        MULTI, each on the campaign as the ones before it left it."""
+        """Stage ``events`` (by index: their ref and seen key) one after the other in ``pipe``,
+        each on the campaign as the ones before it left it."""
         results: dict[int, ApplyResult] = {}
         shown: list[tuple[Effect, ...]] = []
         seen = {key for _, key in targets.values() if stored[key] is not None}
@@ -472,7 +477,7 @@ class CampaignStore:
         return results[:-2]
 
     def _write_applied(
-        self, pipe: Pipeline, writes: Writes, current: Campaign, updated: Campaign
+        self, pipe: Writes, writes: Writes, current: Campaign, updated: Campaign
     ) -> None:
         key = self.keys.campaign(updated.ref)
         if updated.status is CampaignStatus.DELETED:
@@ -511,7 +516,7 @@ class CampaignStore:
 
     def _audit_event(
         self,
-        pipe: Pipeline,
+        pipe: Writes,
         writes: Writes,
         ref: str,
         event: DialerNotification,
@@ -529,7 +534,7 @@ class CampaignStore:
 
     def _audit(
         self,
-        pipe: Pipeline,
+        pipe: Writes,
         writes: Writes,
         action: str,
         ref: str,

@@ -38,7 +38,7 @@ ALSO_ON_CLUSTER = {
 }
 """Test modules (by name) that run against the cluster too: the store, inbox, engine, alerts,
 reconciliation and lead uploads (their WATCH/MULTI transactions), the do-not-call list."""
-REAL_REDIS_ONLY = {"test_followups"}
+REAL_REDIS_ONLY = {"test_followups", "test_recorded_writes"}
 """Test modules whose code runs Lua scripts, which fakeredis runs only with ``lupa``."""
 
 
