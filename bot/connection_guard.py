@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from bot.corked_transport import CorkedTransport
+
 log = logging.getLogger(__name__)
 
 BUSY_TEXT = b"too many open connections"
@@ -62,7 +64,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     """Bytes received for the current request while its head is incomplete."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(CorkedTransport(transport, self.loop))
         self._wait_for_a_request()
         if len(self.connections) > self.limits.max_connections:
             self._make_room()

@@ -102,8 +102,9 @@ def create_http_app(
         timeout=HEALTHZ_DIALER_DEADLINE,
     )
 
+    receiver = services.webhooks  # (found once: a runtime protocol check is slow)
+
     async def dialer_events(request: Request) -> Response:
-        receiver = services.webhooks
         if request.path_params["name"] != services.dialer.name or receiver is None:
             return PlainTextResponse("no such dialer webhook", status_code=404)
         route = f"POST /dialer/{services.dialer.name}/events"

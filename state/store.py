@@ -525,12 +525,15 @@ class CampaignStore:
     ) -> None:
         # A status read back from the dialer is audited as such, never as the dialer's word.
         kind = "notification" if event.source is NotificationSource.DIALER else event.source.value
-        data: dict[str, Any] = {"event": event.model_dump(mode="json")}
+        # Encoded by pydantic, not json.dumps: every notification is audited, so it adds up.
+        data = [f'"event":{event.model_dump_json()}']
         if current is not None:  # what it was before, for the campaign's history
-            data["previous_status"] = current.status.value
+            data.append(f'"previous_status":{json.dumps(current.status.value)}')
             if event.settings is not None:
-                data["previous_settings"] = current.settings.model_dump(mode="json")
-        self._audit(pipe, writes, f"{kind}:{outcome}", ref, event.dialer, data)
+                data.append(f'"previous_settings":{current.settings.model_dump_json()}')
+        self._audit(
+            pipe, writes, f"{kind}:{outcome}", ref, event.dialer, "{" + ",".join(data) + "}"
+        )
 
     def _audit(
         self,
@@ -539,7 +542,7 @@ class CampaignStore:
         action: str,
         ref: str,
         actor: str,
-        data: dict[str, Any],
+        data: dict[str, Any] | str,
     ) -> None:
         entry = audit_entry(self._clock(), action, ref, actor, data)
         writes.xadd(self.keys.audit, entry, maxlen=self._audit_maxlen, approximate=True)
@@ -553,15 +556,16 @@ class CampaignStore:
 
 
 def audit_entry(
-    at: datetime, action: str, ref: str, actor: str, data: dict[str, Any]
+    at: datetime, action: str, ref: str, actor: str, data: dict[str, Any] | str
 ) -> dict[Any, Any]:
-    """The fields of an entry in the audit stream (``Keys.audit``), whoever writes it."""
+    """The fields of an entry in the audit stream (``Keys.audit``), whoever writes it; ``data``
+    is a JSON object, or one already encoded."""
     return {
         "at": at.isoformat(),
         "action": action,
         "ref": ref,
         "actor": actor,
-        "data": json.dumps(data, default=str),
+        "data": data if isinstance(data, str) else json.dumps(data, default=str),
     }
 
 
