@@ -44,12 +44,28 @@ Checked = tuple[bytes, list[Row]]
 ``e164_key``) for each usual row and 0 for the others, which follow whole in file order."""
 
 
-def _check(checks: RowChecks, delimiter: str, batches: list[list[Piece]]) -> Checked:
+Sent = tuple[bytes, list[str]]
+"""A batch's pieces as sent to a worker: their line numbers (``array('q')`` bytes) and their
+texts, which pickle in half the time the pieces' tuples do."""
+
+
+def _sent(batch: Batch) -> Sent:
+    lines = array("q", [line for line, _ in batch.pieces])
+    return lines.tobytes(), [text for _, text in batch.pieces]
+
+
+def _pieces(sent: Sent) -> list[Piece]:
+    lines = array("q")
+    lines.frombytes(sent[0])
+    return list(zip(lines, sent[1], strict=True))
+
+
+def _check(checks: RowChecks, delimiter: str, batches: list[Sent]) -> Checked:
     """What a worker runs for one task."""
     keys = array("q")
     others: list[Row] = []
-    for pieces in batches:
-        for row in checks.check_all(parse_records(pieces, delimiter)):
+    for sent in batches:
+        for row in checks.check_all(parse_records(_pieces(sent), delimiter)):
             if (
                 type(row) is AcceptedRow
                 and len(row.numbers) == 1
@@ -138,8 +154,8 @@ async def checked_in_workers(
         nonlocal task, count
         if task:
             delimiter = task[0].delimiter
-            pieces = [batch.pieces for batch in task]
-            future = loop.run_in_executor(pool, _check, checks, delimiter, pieces)
+            sent = [_sent(batch) for batch in task]
+            future = loop.run_in_executor(pool, _check, checks, delimiter, sent)
             pending.append((Joined(task), future))
             task, count = [], 0
 
