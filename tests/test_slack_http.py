@@ -134,6 +134,16 @@ async def test_webhooks_for_another_dialer_are_not_found(
     assert (await http.post("/dialer/voipbin/events", content=b"{}")).status_code == 404
 
 
+async def test_the_webhook_path_takes_only_post_and_a_bounded_head(
+    server: tuple[BotServer, httpx.AsyncClient],
+) -> None:
+    _, http = server
+    assert (await http.get("/dialer/simulator/events")).status_code == 405
+    huge = {"X-Hook-Secret": SECRET, "X-Padding": "p" * 20_000}
+    answer = await http.post("/dialer/simulator/events", content=b"{}", headers=huge)
+    assert answer.status_code == 431
+
+
 async def test_health_check_says_ok_while_redis_answers(
     server: tuple[BotServer, httpx.AsyncClient],
 ) -> None:
