@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
-from phonenumbers import PhoneMetadata, PhoneNumber, phonenumberutil
+from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberDesc, phonenumberutil
 
 _STRICT_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 """What the fast path takes: ``+`` and 7 to 15 ASCII digits, nothing else."""
@@ -32,14 +32,72 @@ _NOT_TAKEN = (
 )
 """``parse`` keeps a national prefix it found when stripping it would leave one of these."""
 _MIN_NSN, _MAX_NSN = 2, 17  # phonenumbers' _MIN_LENGTH_FOR_NSN and _MAX_LENGTH_FOR_NSN
-_UNKNOWN = phonenumbers.PhoneNumberType.UNKNOWN
+
+
+@dataclass(frozen=True)
+class _Desc:
+    """A ``PhoneNumberDesc`` compiled once: a number matches it if its length is one of
+    ``lengths`` (any, when empty) and all of it matches ``pattern``."""
+
+    lengths: frozenset[int]
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def of(cls, desc: PhoneNumberDesc | None) -> _Desc | None:
+        """None for a description no number matches (none, or no pattern)."""
+        if desc is None or not desc.national_number_pattern:
+            return None
+        return cls(frozenset(desc.possible_length), re.compile(desc.national_number_pattern))
+
+    def matches(self, nsn: str) -> bool:
+        lengths = self.lengths
+        return (not lengths or len(nsn) in lengths) and self.pattern.fullmatch(nsn) is not None
+
+
+@dataclass(frozen=True)
+class _Kinds:
+    """Whether a region's metadata gives a number a type (``_number_type_helper`` is not
+    ``UNKNOWN``), with its patterns compiled once rather than looked up in ``re``'s cache
+    for every number."""
+
+    general: _Desc
+    kinds: tuple[_Desc, ...]
+
+    @classmethod
+    def of(cls, metadata: PhoneMetadata) -> _Kinds | None:
+        """None for metadata that gives no number a type."""
+        general = _Desc.of(metadata.general_desc)
+        descs = [
+            metadata.premium_rate,
+            metadata.toll_free,
+            metadata.shared_cost,
+            metadata.voip,
+            metadata.personal_number,
+            metadata.pager,
+            metadata.uan,
+            metadata.voicemail,
+            metadata.fixed_line,
+        ]
+        if not metadata.same_mobile_and_fixed_line_pattern:  # else fixed_line decided it
+            descs.append(metadata.mobile)
+        kinds = tuple(d for d in map(_Desc.of, descs) if d is not None)
+        return None if general is None or not kinds else cls(general, kinds)
+
+    def typed(self, nsn: str) -> bool:
+        return self.general.matches(nsn) and any(kind.matches(nsn) for kind in self.kinds)
 
 
 @dataclass(frozen=True)
 class _Region:
     code: str
     metadata: PhoneMetadata | None
+    """As ``region_code_for_number`` finds it (None: it skips the region)."""
     leading_digits: re.Pattern[str] | None
+    listed: _Kinds | None
+    """``region_code_for_number``'s check of the metadata when there are no leading digits."""
+    kinds: _Kinds | None
+    """What ``is_valid_number_for_region`` checks for the country code's numbers (None: it
+    finds no number valid there); the same as ``listed`` when the metadata is."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +122,25 @@ def _country(code: int) -> _Country | None:
     for region in regions:
         data = PhoneMetadata.metadata_for_region(region.upper(), None)
         digits = None if data is None else data.leading_digits
-        found.append(_Region(region, data, None if digits is None else re.compile(digits)))
+        pattern = None if digits is None else re.compile(digits)
+        listed = None if data is None else _Kinds.of(data)
+        valid_by = _validity_metadata(code, region)
+        kinds = listed if valid_by is data else None if valid_by is None else _Kinds.of(valid_by)
+        found.append(_Region(region, data, pattern, listed, kinds))
     return _Country(metadata, tuple(found))
+
+
+def _validity_metadata(code: int, region: str) -> PhoneMetadata | None:
+    """The metadata ``is_valid_number_for_region`` checks a number of this country code
+    with, if the checks that depend only on the code and the region pass."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region.upper())
+    if metadata is None:
+        return None
+    if region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+        of_region = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if of_region is None or of_region.country_code != code:
+            return None
+    return metadata
 
 
 def to_e164(text: str, region: str) -> str | None:
@@ -117,15 +192,19 @@ def _is_valid(parsed: PhoneNumber, nsn: str) -> bool:
     if country is None:
         return phonenumbers.is_valid_number(parsed)
     if len(country.regions) == 1:
-        return phonenumbers.is_valid_number_for_region(parsed, country.regions[0].code)
+        return _typed(country.regions[0].kinds, nsn)
     for region in country.regions:
         if region.metadata is None:
             continue
         if region.leading_digits is not None:
             if region.leading_digits.match(nsn):
-                return phonenumbers.is_valid_number_for_region(parsed, region.code)
-        elif phonenumberutil._number_type_helper(nsn, region.metadata) != _UNKNOWN:
-            # What placed the number in this region is what validating it for the region
-            # checks again.
-            return True
+                return _typed(region.kinds, nsn)
+        elif region.listed is not None and region.listed.typed(nsn):
+            # What placed the number in this region is usually what validating it for the
+            # region checks again.
+            return region.kinds is region.listed or _typed(region.kinds, nsn)
     return False
+
+
+def _typed(kinds: _Kinds | None, nsn: str) -> bool:
+    return kinds is not None and kinds.typed(nsn)
