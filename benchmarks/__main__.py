@@ -35,6 +35,7 @@ from benchmarks import (
 )
 from benchmarks.common import Figure
 from benchmarks.load import ROOT
+from bot import event_loop
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 INJECTED = "injected"
@@ -125,15 +126,15 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     if args.alert_pacing_child:
-        asyncio.run(alert_pacing_alone(args.toy))
+        event_loop.run(alert_pacing_alone(args.toy))
         return
     if args.only == "alert_pacing":
         size = alert_pacing.TOY if args.toy else alert_pacing.FULL
-        document: dict[str, Any] = {"alert_pacing": asyncio.run(alert_pacing.run(size))}
+        document: dict[str, Any] = {"alert_pacing": event_loop.run(alert_pacing.run(size))}
     elif args.only:
-        document = {args.only: asyncio.run(_timed(runners(args.toy)[args.only]))}
+        document = {args.only: event_loop.run(_timed(runners(args.toy)[args.only]))}
     else:
-        document = asyncio.run(run_all(args.toy))
+        document = event_loop.run(run_all(args.toy))
     text = json.dumps(document, indent=2)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(text + "\n")

@@ -20,6 +20,8 @@ from dataclasses import asdict, astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot import event_loop
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -129,7 +131,7 @@ def main(job_path: str) -> None:
     job: dict[str, Any] = json.loads(Path(job_path).read_text())
     requests = [Request(**r) for r in job["requests"]]
     warm_up = [Request(**r) for r in job["warm_up"]]
-    answers = asyncio.run(send_all(job["url"], requests, job["senders"], warm_up))
+    answers = event_loop.run(send_all(job["url"], requests, job["senders"], warm_up))
     sys.stdout.write("".join(json.dumps(astuple(answer)) + "\n" for answer in answers))
 
 

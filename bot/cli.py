@@ -17,6 +17,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from bot import event_loop
 from bot.bootstrap import build_services
 from bot.logging_setup import Redactor, configure_logging
 from bot.server import BotServer
@@ -116,16 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         from bot.demo.run import run_demo
 
         configure_logging("WARNING", json_lines=False, redactor=redactor)
-        return asyncio.run(run_demo())
+        return event_loop.run(run_demo())
     try:
         tree = load_settings_tree()
         settings = tree.bot
         configure_logging(settings.log_level, json_lines=settings.log_json, redactor=redactor)
         with contextlib.suppress(KeyboardInterrupt):
             if args.command == "playground" or _playground_by_default(tree):
-                asyncio.run(playground(tree))
+                event_loop.run(playground(tree))
             else:
-                asyncio.run(serve(tree))
+                event_loop.run(serve(tree))
     except SettingsError as exc:
         for line in exc.lines:
             print(redactor.redact(line), file=sys.stderr)
