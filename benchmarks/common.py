@@ -18,6 +18,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from state.connection import redis_client
+
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 Figure = dict[str, Any]
@@ -50,8 +52,9 @@ def rate(count: int, seconds: float) -> float:
 
 @contextlib.asynccontextmanager
 async def redis_space(name: str) -> AsyncIterator[tuple[Redis, str]]:
-    """A client on the shared Redis and a key prefix nobody else uses; its keys go afterwards."""
-    redis: Redis = Redis.from_url(REDIS_URL)
+    """A client on the shared Redis, made as the bot makes its own, and a key prefix nobody else
+    uses; its keys go afterwards."""
+    redis: Redis = redis_client(REDIS_URL)
     prefix = f"bench:{name}:{uuid.uuid4().hex[:8]}:"
     try:
         await redis.ping()

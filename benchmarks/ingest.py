@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections import Counter, defaultdict
@@ -36,6 +37,7 @@ from state.keys import AUDIT_MAXLEN, NOTIFICATION_STREAM_MAXLEN, SEEN_EVENT_TTL,
 from state.store import CampaignStore
 
 TARGET_EVENTS_PER_SECOND = 2_000
+TARGET_RATIO_TO_BARE = 0.2
 PIPELINE_BATCH = 100
 
 
@@ -56,12 +58,17 @@ class Size:
     events: int = 10_000  # distinct; the duplicates come on top
     duplicate_share: float = 0.2  # of all deliveries
     swap_share: float = 0.1  # adjacent deliveries swapped: the older one arrives late
-    senders: int = 4
+    senders: int = 32
+    """Connections sending at once. VoIPBIN's webhook-manager sends every event from a goroutine
+    of its own (bin-webhook-manager/pkg/webhookhandler/webhook.go, ``go func() { sendMessage }``),
+    so at thousands of events a second its deliveries overlap on many connections."""
+    few_senders: int = 4
+    """The same ingest from this many connections: what a sender that waits more costs."""
     timeout_s: float = 120.0
 
 
 FULL = Size()
-TOY = Size(campaigns=5, events=100)
+TOY = Size(campaigns=5, events=100, senders=4, few_senders=2)
 PROFILED = Size(events=2_000)
 
 
@@ -194,6 +201,7 @@ async def _bare_pipeline(
 async def run(size: Size = FULL, *, profile_size: Size | None = PROFILED) -> Figure:
     measured = await ingest(size)
     before = await ingest(size, variant=BEFORE)
+    few = await ingest(dataclasses.replace(size, senders=size.few_senders))
     deliveries = len(measured.plan.deliveries)
     events_per_second = rate(deliveries, measured.seconds)
     bare_per_second = rate(deliveries, measured.bare_seconds)
@@ -201,14 +209,17 @@ async def run(size: Size = FULL, *, profile_size: Size | None = PROFILED) -> Fig
     check = measured.check
     correct = all(
         c.lost == 0 and c.applied_twice == 0 and c.wrong_final_state == 0
-        for c in (check, before.check)
+        for c in (check, before.check, few.check)
     )
     statuses = Counter(answer.status for answer in measured.answers)
     result = figure(
         events_per_second,
         "events/s",
-        f">= {TARGET_EVENTS_PER_SECOND:,} events/s end to end, 0 lost, 0 applied twice",
-        events_per_second >= TARGET_EVENTS_PER_SECOND and correct,
+        f">= {TARGET_EVENTS_PER_SECOND:,} events/s end to end and >= {TARGET_RATIO_TO_BARE} of "
+        "the bare pipeline, 0 lost, 0 applied twice",
+        events_per_second >= TARGET_EVENTS_PER_SECOND
+        and events_per_second >= TARGET_RATIO_TO_BARE * bare_per_second
+        and correct,
         deliveries=deliveries,
         distinct_events=len(measured.plan.events),
         campaigns=size.campaigns,
@@ -233,16 +244,20 @@ async def run(size: Size = FULL, *, profile_size: Size | None = PROFILED) -> Fig
         speedup_over_before=round(
             rate(round(events_per_second * 1000), before_per_second) / 1000, 2
         ),
+        few_senders=size.few_senders,
+        few_senders_events_per_second=round(rate(deliveries, few.seconds)),
+        few_senders_lost=few.check.lost,
+        few_senders_applied_twice=few.check.applied_twice,
     )
     profile: list[str] = []
     if not result["met"] and profile_size is not None:
         await ingest(profile_size, profile)
     return missed(
         result,
-        "CPU-bound in one Python process sharing 2 cores with the senders: per event an HTTP "
-        "request (verified, parsed, validated) and its share of a coalesced XADD, then of a "
-        "batched apply (one WATCH/MGET/MULTI for the notifications applied together); socket "
-        "sends dominate; more replicas (consumers in the group) is how it scales "
+        "CPU-bound in one Python process sharing 2 cores with the senders and Redis: per event "
+        "an HTTP request (verified, parsed, validated) and its share of a coalesced XADD, then "
+        "of a batched apply (one WATCH/MGET, then one EVAL in the MULTI); compare the load "
+        "average, and more replicas (consumers in the group) is how it scales "
         "(profile: the bot process during a 2,000-event run)",
         profile,
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import cast
 from urllib.parse import unquote, urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
@@ -36,6 +36,7 @@ CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 SENTINEL_SCHEMES = ("redis+sentinel",)
 SINGLE_SCHEMES = ("redis", "rediss", "unix")
 CLUSTER_MAX_CONNECTIONS = 1000
+SINGLE_MAX_CONNECTIONS = 200
 URL_FORMS = (
     "redis://host:6379/0 (rediss:// for TLS, unix:///path), "
     "redis+cluster://host:port,host:port (rediss+cluster:// for TLS) or "
@@ -139,14 +140,19 @@ def redis_client(
         supported_errors=(RedisConnectionError,),
     )
     if target.mode == "single":
-        return Redis.from_url(
+        # A burst past the pool's size waits for a connection (up to socket_timeout) instead of
+        # failing at once, as redis-py's default pool does past 100.
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=SINGLE_MAX_CONNECTIONS,
+            timeout=socket_timeout,
             retry=retry,
             retry_on_error=[RedisConnectionError],
             socket_connect_timeout=connect_timeout,
             socket_timeout=socket_timeout,
             health_check_interval=15,
         )
+        return Redis.from_pool(pool)
     if target.is_cluster:
         cluster = RedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],

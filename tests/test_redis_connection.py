@@ -3,6 +3,10 @@ refused before anything connects, with a message naming the forms, never the pas
 
 from __future__ import annotations
 
+import asyncio
+import os
+import uuid
+
 import pytest
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -12,6 +16,7 @@ from redis.asyncio.sentinel import SentinelConnectionPool
 from bot.bootstrap import connect_redis
 from bot.settings import Settings
 from state.connection import (
+    SINGLE_MAX_CONNECTIONS,
     RedisUrlError,
     check_key_prefix,
     is_cluster,
@@ -99,3 +104,20 @@ async def test_each_url_builds_the_client_for_its_deployment() -> None:
     finally:
         for client in (single, cluster, primary):
             await client.aclose()
+
+
+@pytest.mark.redis
+async def test_a_burst_past_the_single_redis_pool_waits_for_connections_instead_of_failing() -> (
+    None
+):
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = redis_client(url)
+    empty = f"test:pool:{uuid.uuid4().hex[:8]}"
+    try:
+        # Each BLPOP holds its connection for 0.2 s: the last ones wait for a free one.
+        answers = await asyncio.gather(
+            *(client.blpop([empty], timeout=0.2) for _ in range(SINGLE_MAX_CONNECTIONS + 50))
+        )
+        assert answers == [None] * (SINGLE_MAX_CONNECTIONS + 50)
+    finally:
+        await client.aclose()
