@@ -30,7 +30,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from state.cancellation import cancellation_requested, raise_if_cancelled
 from state.coalesce import Coalescer
-from state.connection import is_cluster
+from state.connection import is_cluster, runs_lua
 from state.domain import DialerNotification
 from state.keys import NOTIFICATION_STREAM_MAXLEN, Keys
 
@@ -43,6 +43,13 @@ INBOX_BLOCK_SECONDS = 1.0
 """How long the consumer's XREADGROUP blocks; Redis clients' socket timeouts must be longer."""
 WAIT_TIMEOUT = timedelta(seconds=1)
 """How long ``publish`` waits for the replicas (``wait_replicas``) before it fails."""
+# KEYS[1]: the stream. ARGV: its MAXLEN (approximate), then one notification's JSON each.
+PUBLISH = f"""
+for i = 2, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '{FIELD}', ARGV[i])
+end
+return #ARGV - 1
+"""
 
 
 class NotReplicated(RedisError):
@@ -73,6 +80,7 @@ class NotificationInbox:
         self._claim_idle_ms = int(claim_idle.total_seconds() * 1000)
         self._maxlen = maxlen
         self._wait_replicas = wait_replicas
+        self._one_command = runs_lua(redis)
         self._publishing: Coalescer[DialerNotification, None] | None = None
         if coalesce_publishes:
             self._publishing = Coalescer(self._publish_batch)
@@ -93,11 +101,15 @@ class NotificationInbox:
     async def _publish_batch(
         self, notifications: list[DialerNotification]
     ) -> list[BaseException | None]:
+        payloads = [notification.model_dump_json() for notification in notifications]
         # WAIT counts this connection's writes, so it goes down the same connection.
         async with self.redis.pipeline(transaction=False) as pipe:
-            for notification in notifications:
-                fields: dict[Any, Any] = {FIELD: notification.model_dump_json()}
-                pipe.xadd(self.stream, fields, maxlen=self._maxlen, approximate=True)
+            if self._one_command:  # one command of N payloads packs far cheaper than N XADDs
+                pipe.eval(PUBLISH, 1, self.stream, self._maxlen, *payloads)
+            else:
+                for payload in payloads:
+                    fields: dict[Any, Any] = {FIELD: payload}
+                    pipe.xadd(self.stream, fields, maxlen=self._maxlen, approximate=True)
             if self._wait_replicas:
                 pipe.wait(self._wait_replicas, int(WAIT_TIMEOUT.total_seconds() * 1000))
             results = await pipe.execute()

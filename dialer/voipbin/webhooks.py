@@ -48,12 +48,15 @@ class Envelope:
 
 def sign(secret: str, body: bytes) -> str:
     """The ``X-VoIPBIN-Signature`` value VoIPBIN sends for ``body``."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    digest = hmac.digest(secret.encode(), body, hashlib.sha256).hex()
     return f"{SIGNATURE_PREFIX}{digest}"
 
 
 def verify_signature(secret: str, headers: Mapping[str, str], body: bytes) -> None:
-    given = {key.lower(): value for key, value in headers.items()}.get(SIGNATURE_HEADER)
+    # The server's headers answer any case; a plain mapping is searched without it.
+    given = headers.get(SIGNATURE_HEADER) or next(
+        (value for key, value in headers.items() if key.lower() == SIGNATURE_HEADER), None
+    )
     if not given:
         raise WebhookRejected("missing X-VoIPBIN-Signature", status_code=401)
     if not hmac.compare_digest(given.strip().encode(), sign(secret, body).encode()):
