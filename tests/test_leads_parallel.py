@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from commands.leads import parallel
 from commands.leads.errors import TooManyRows, UnreadableCsv
 from commands.leads.parallel import TASK_RECORDS, cgroup_cpu_limit, usable_cores
 from commands.leads.reader import BATCH_RECORDS, CsvReader, Record
@@ -16,6 +17,13 @@ from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
 from commands.leads.validation import RejectReason
+
+
+@pytest.fixture(autouse=True)
+def _workers_check_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small file could be done here before the workers have started."""
+    monkeypatch.setattr(parallel, "CHECK_HERE_WHILE_STARTING", False)
+
 
 ONE_PROCESS = LeadsSettings(validation_processes=1)
 TWO_WORKERS = LeadsSettings(validation_processes=2, parallel_from_rows=BATCH_RECORDS)
@@ -65,6 +73,18 @@ async def test_worker_processes_give_the_same_report_and_rejected_rows_as_one(
     assert spread == alone
     assert spread_rejected == alone_rejected
     assert alone.rows == ROWS and alone.accepted < ROWS
+
+
+async def test_rows_checked_here_while_the_workers_start_give_the_same_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "CHECK_HERE_WHILE_STARTING", True)
+    path = messy_leads(tmp_path / "leads.csv")
+
+    alone, alone_rejected = await validated(path, ONE_PROCESS)
+    spread, spread_rejected = await validated(path, TWO_WORKERS)
+
+    assert (spread, spread_rejected) == (alone, alone_rejected)
     assert {reason.value for reason in alone.rejected} == {
         "empty_row",
         "field_too_long",
