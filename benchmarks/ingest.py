@@ -19,10 +19,11 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from redis._parsers import _AsyncHiredisParser, _AsyncRESP3Parser
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from benchmarks.common import Figure, figure, missed, profiling, rate, redis_space
+from benchmarks.common import REDIS_URL, Figure, figure, missed, profiling, rate, redis_space
 from benchmarks.load import Answer, run_load
 from benchmarks.slack_requests import store_campaign
 from benchmarks.voipbin_events import WEBHOOK_SECRET, Plan, plan, webhook
@@ -198,6 +199,32 @@ async def _bare_pipeline(
     return time.perf_counter() - started
 
 
+async def reply_parsing(entries: int = 100, reads: int = 200) -> dict[str, float]:
+    """CPU microseconds to read ``entries`` stream entries of a notification's size (what the
+    consumer's XREADGROUP gets), with hiredis and with redis-py's own parser, side by side."""
+    payload = json.dumps({"notification": "x" * 700})
+    figures: dict[str, float] = {}
+    async with redis_space("parse") as (redis, prefix):
+        stream = f"{prefix}stream"
+        async with redis.pipeline(transaction=False) as pipe:
+            for _ in range(entries):
+                pipe.xadd(stream, {"notification": payload})
+            await pipe.execute()
+        for name, parser in (("hiredis", _AsyncHiredisParser), ("redis_py", _AsyncRESP3Parser)):
+            client = Redis.from_url(REDIS_URL, parser_class=parser, protocol=3)
+            try:
+                best = float("inf")
+                for _ in range(3):
+                    started = time.process_time()
+                    for _ in range(reads):
+                        await client.xrange(stream, count=entries)
+                    best = min(best, time.process_time() - started)
+            finally:
+                await client.aclose()
+            figures[f"{name}_us"] = round(best / reads * 1e6)
+    return figures
+
+
 async def run(size: Size = FULL, *, profile_size: Size | None = PROFILED) -> Figure:
     measured = await ingest(size)
     before = await ingest(size, variant=BEFORE)
@@ -248,6 +275,7 @@ async def run(size: Size = FULL, *, profile_size: Size | None = PROFILED) -> Fig
         few_senders_events_per_second=round(rate(deliveries, few.seconds)),
         few_senders_lost=few.check.lost,
         few_senders_applied_twice=few.check.applied_twice,
+        reading_100_stream_entries_cpu=await reply_parsing(),
     )
     profile: list[str] = []
     if not result["met"] and profile_size is not None:

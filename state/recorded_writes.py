@@ -48,7 +48,7 @@ class RecordedWrites:
         if index is None:
             index = self._index[key] = len(self.keys) + self._first_key
             self.keys.append(key)
-        self.writes.append([command, index, *(str(arg) for arg in args)])
+        self.writes.append([command, index, *(a if type(a) is str else str(a) for a in args)])
 
     def xadd(
         self,
