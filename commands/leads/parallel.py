@@ -170,14 +170,9 @@ async def checked_in_workers(
     try:
         try:
             async for batch in batches:
-                if (
-                    starting
-                    and CHECK_HERE_WHILE_STARTING
-                    and not all(future.done() for future in starting)
-                ):
+                if not pending and not task and _here(batch, starting):
                     yield batch, checks.check_all(batch.records)
                     continue
-                starting = []
                 task.append(batch)
                 count += len(batch)
                 if count < TASK_RECORDS:
@@ -206,6 +201,14 @@ async def checked_in_workers(
             # Stopped early (an error, a cancelled upload): a worker still on a batch nobody
             # needs ends after that batch; nothing waits for it.
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _here(batch: Batch, starting: list[asyncio.Future[None]]) -> bool:
+    """Whether to check the batch in this process: while the workers start, and a batch cut
+    into cells here already (the header's), which a worker would cut again alone."""
+    if batch.is_cut:
+        return True
+    return CHECK_HERE_WHILE_STARTING and not all(future.done() for future in starting)
 
 
 class Joined(Sequence[Record]):

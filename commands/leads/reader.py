@@ -302,6 +302,10 @@ class Batch(Sequence[Record]):
         self._records = records
 
     @property
+    def is_cut(self) -> bool:
+        return self._records is not None
+
+    @property
     def records(self) -> list[Record]:
         if self._records is None:
             self._records = parse_records(self.pieces, self.delimiter)
