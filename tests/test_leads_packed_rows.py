@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from commands.leads import parallel
 from commands.leads.columns import ColumnMap
 from commands.leads.errors import LeadsFileError
 from commands.leads.parallel import TASK_RECORDS
@@ -27,13 +26,6 @@ from commands.leads.validation import (
     ValidationRules,
 )
 from tests.test_leads_parallel import ONE_PROCESS, ROWS, TWO_WORKERS, messy_leads, number
-
-
-@pytest.fixture(autouse=True)
-def _workers_check_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A small file could be done here before the workers have started."""
-    monkeypatch.setattr(parallel, "CHECK_HERE_WHILE_STARTING", False)
-
 
 COLUMNS = ColumnMap(header=("phone", "mobile"), phone_columns=(0, 1), field_columns=(), ignored=())
 RULES = ValidationRules(region="US", max_field_length=100, max_rows=100, max_bytes=10_000)

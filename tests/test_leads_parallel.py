@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from commands.leads import parallel
 from commands.leads.errors import TooManyRows, UnreadableCsv
 from commands.leads.parallel import TASK_RECORDS, cgroup_cpu_limit, usable_cores
 from commands.leads.reader import BATCH_RECORDS, CsvReader, Record
@@ -17,13 +16,6 @@ from commands.leads.scan import ValidationReport, validate_leads
 from commands.leads.settings import LeadsSettings
 from commands.leads.source import FileSource
 from commands.leads.validation import RejectReason
-
-
-@pytest.fixture(autouse=True)
-def _workers_check_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A small file could be done here before the workers have started."""
-    monkeypatch.setattr(parallel, "CHECK_HERE_WHILE_STARTING", False)
-
 
 ONE_PROCESS = LeadsSettings(validation_processes=1)
 TWO_WORKERS = LeadsSettings(validation_processes=2, parallel_from_rows=BATCH_RECORDS)
@@ -75,14 +67,14 @@ async def test_worker_processes_give_the_same_report_and_rejected_rows_as_one(
     assert alone.rows == ROWS and alone.accepted < ROWS
 
 
-async def test_rows_checked_here_while_the_workers_start_give_the_same_report(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_workers_from_the_first_row_give_the_same_report_as_one_process(
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr(parallel, "CHECK_HERE_WHILE_STARTING", True)
     path = messy_leads(tmp_path / "leads.csv")
+    from_the_start = TWO_WORKERS.model_copy(update={"parallel_from_rows": 0})
 
     alone, alone_rejected = await validated(path, ONE_PROCESS)
-    spread, spread_rejected = await validated(path, TWO_WORKERS)
+    spread, spread_rejected = await validated(path, from_the_start)
 
     assert (spread, spread_rejected) == (alone, alone_rejected)
     assert {reason.value for reason in alone.rejected} == {

@@ -37,8 +37,6 @@ TASK_RECORDS = 4_000
 so fewer, bigger tasks leave more of the CPU to the workers."""
 IN_FLIGHT_PER_WORKER = 3
 """Enough that a worker finishing a task finds the next one waiting."""
-CHECK_HERE_WHILE_STARTING = True
-"""Check batches in this process until the workers have started, rather than wait for them."""
 CGROUP = Path("/sys/fs/cgroup")
 
 Checked = tuple[bytes, list[Row]]
@@ -60,10 +58,6 @@ def _pieces(sent: Sent) -> list[Piece]:
     lines = array("q")
     lines.frombytes(sent[0])
     return list(zip(lines, sent[1], strict=True))
-
-
-def _started() -> None:
-    """A worker's first task: it has started and imported what ``_check`` needs."""
 
 
 def _check(checks: RowChecks, delimiter: str, batches: list[Sent]) -> Checked:
@@ -144,10 +138,9 @@ async def checked_in_workers(
     batches: AsyncIterator[Batch], checks: RowChecks, workers: int
 ) -> AsyncGenerator[tuple[Sequence[Record], list[Row] | Packed], None]:
     """The batches, joined into tasks of about ``TASK_RECORDS`` records, each with its checked
-    rows, in the order the batches came; while the workers start (a Python each, about half a
-    second), batches are checked here instead. A file that turns out bad (``LeadsFileError``)
-    has the batches before the bad one checked first, as in one process: an error in an
-    earlier row is the one told."""
+    rows, in the order the batches came. A file that turns out bad (``LeadsFileError``) has
+    the batches before the bad one checked first, as in one process: an error in an earlier
+    row is the one told."""
     # "spawn": the bot's process runs threads (Slack, uvicorn), which a fork must not copy.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
@@ -156,7 +149,6 @@ async def checked_in_workers(
     finished = False
     task: list[Batch] = []
     count = 0
-    starting = [loop.run_in_executor(pool, _started) for _ in range(workers)]
 
     def send() -> None:
         nonlocal task, count
@@ -170,7 +162,9 @@ async def checked_in_workers(
     try:
         try:
             async for batch in batches:
-                if not pending and not task and _here(batch, starting):
+                if batch.is_cut and not pending and not task:
+                    # The header's batch, cut into cells here with the header: a worker would
+                    # cut it again alone, which a quote opened mid-field could cut otherwise.
                     yield batch, checks.check_all(batch.records)
                     continue
                 task.append(batch)
@@ -201,14 +195,6 @@ async def checked_in_workers(
             # Stopped early (an error, a cancelled upload): a worker still on a batch nobody
             # needs ends after that batch; nothing waits for it.
             pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _here(batch: Batch, starting: list[asyncio.Future[None]]) -> bool:
-    """Whether to check the batch in this process: while the workers start, and a batch cut
-    into cells here already (the header's), which a worker would cut again alone."""
-    if batch.is_cut:
-        return True
-    return CHECK_HERE_WHILE_STARTING and not all(future.done() for future in starting)
 
 
 class Joined(Sequence[Record]):
