@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import time
 from collections import Counter, defaultdict
@@ -29,7 +30,7 @@ from benchmarks.slack_requests import store_campaign
 from benchmarks.voipbin_events import WEBHOOK_SECRET, Plan, plan, webhook
 from bot.bootstrap import build_services
 from bot.demo.driver import serving_on_loopback
-from bot.server import BotServer
+from bot.server import BotServer, freeze_start_up_heap
 from bot.settings import Settings
 from dialer.voipbin import VoipbinDialer, VoipbinSettings
 from dialer.voipbin.webhooks import parse_envelope, status_notification
@@ -120,12 +121,16 @@ async def ingest(size: Size, profile: list[str] | None = None, variant: Variant 
         before = await redis.xlen(store.keys.audit)
         requests = [webhook(event) for event in events.deliveries]
         server = BotServer(services)
-        async with serving_on_loopback(server) as url:
-            sending = asyncio.create_task(run_load(url, requests, senders=size.senders))
-            with profiling(profile) if profile is not None else contextlib.nullcontext():
-                await _until_audited(redis, store, before + len(requests), size.timeout_s)
-            finished = time.time()
-            answers = await sending
+        freeze_start_up_heap()  # as `campaign-bot serve` does once it is built
+        try:
+            async with serving_on_loopback(server) as url:
+                sending = asyncio.create_task(run_load(url, requests, senders=size.senders))
+                with profiling(profile) if profile is not None else contextlib.nullcontext():
+                    await _until_audited(redis, store, before + len(requests), size.timeout_s)
+                finished = time.time()
+                answers = await sending
+        finally:
+            gc.unfreeze()  # this process goes on to other runs
         check = await _check(store, refs, events)
         bare = await _bare_pipeline(redis, prefix, events, store, refs)
     first_sent = min(answer.sent_at for answer in answers)

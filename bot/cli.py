@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from bot import event_loop
 from bot.bootstrap import build_services
 from bot.logging_setup import Redactor, configure_logging
-from bot.server import BotServer
+from bot.server import BotServer, freeze_start_up_heap
 from bot.settings import SettingsError, SettingsTree, load_settings_tree
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ async def serve(tree: SettingsTree) -> None:
         raise _explained(exc) from None
     log.info("dialer: %s; listening on %s:%d", settings.dialer, settings.host, settings.port)
     server = BotServer(services, leads_settings=tree.leads)
+    freeze_start_up_heap()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop_signal, _stopping, server, stop_signal)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 from collections.abc import Generator
@@ -30,6 +31,15 @@ from bot.services import Services
 from commands.leads.settings import LeadsSettings
 
 log = logging.getLogger(__name__)
+
+
+def freeze_start_up_heap() -> None:
+    """Keep what start-up built out of the garbage collector's passes (``gc.freeze``): it lives
+    as long as the process, and every full collection would walk it again. Called once, by the
+    process that serves, when it is built; measured on notification ingest it takes the time in
+    collections from about a tenth of the bot's CPU to a thirtieth."""
+    gc.collect()
+    gc.freeze()
 
 
 class BotServer:

@@ -10,11 +10,11 @@ whose script reads the same JSON.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from redis.asyncio.client import Pipeline
 
 # KEYS: the keys the writes name. ARGV[1]: the writes as JSON [[command, key index, args...]].
@@ -83,9 +83,10 @@ class RecordedWrites:
     def expire(self, name: str, time: timedelta | int) -> None:
         self._add("EXPIRE", name, _seconds(time))
 
-    def writes_json(self) -> str:
-        # Not ASCII-escaped: Lua's cjson passes UTF-8 through as the bytes redis-py would send.
-        return json.dumps(self.writes, ensure_ascii=False)
+    def writes_json(self) -> bytes:
+        # UTF-8, not ASCII-escaped: Lua's cjson passes it through as the bytes redis-py would
+        # send. orjson: a batch's writes carry whole campaign documents, escaped once more here.
+        return orjson.dumps(self.writes)
 
     def queue(self, pipe: Pipeline, *, one_command: bool = True) -> None:
         """Queue every write in ``pipe`` (inside its MULTI, under its WATCH): as one command, or

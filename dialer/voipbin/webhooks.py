@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from dialer.base import WebhookRejected
@@ -65,7 +65,7 @@ def verify_signature(secret: str, headers: Mapping[str, str], body: bytes) -> No
 
 def parse_envelope(body: bytes) -> Envelope:
     try:
-        raw = json.loads(body)
+        raw = orjson.loads(body)  # (every status change is one of these: orjson is faster)
     except ValueError as exc:
         raise WebhookRejected("the body is not JSON", status_code=400) from exc
     if not isinstance(raw, dict):
