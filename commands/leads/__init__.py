@@ -4,6 +4,9 @@
     reader       bytes -> text (UTF-8, BOM, UTF-16, cp1252) -> CSV records, never the whole file
     columns      which header column is a phone number, a name, an account…
     validation   one record -> an accepted row (E.164 numbers) or a rejected row with its reason
+    numbers      a number's E.164 form if valid, exactly as phonenumbers decides, with less of
+                 its work repeated
+    parallel     the checks spread over worker processes for a big file
     scan         the two passes over a source: ``validate_leads`` (summary + rejected rows CSV)
                  and ``accepted_contacts`` (numbered contacts for the upload)
     upload       batches to the dialer, paced, retried, with durable progress in Redis

@@ -32,6 +32,14 @@ _NOT_TAKEN = (
 )
 """``parse`` keeps a national prefix it found when stripping it would leave one of these."""
 _MIN_NSN, _MAX_NSN = 2, 17  # phonenumbers' _MIN_LENGTH_FOR_NSN and _MAX_LENGTH_FOR_NSN
+_PARSE_STEPS = (
+    "_maybe_strip_national_prefix_carrier_code",
+    "_test_number_length",
+    "_set_italian_leading_zeros_for_phone_number",
+)
+_STEPS_FOUND = all(hasattr(phonenumberutil, step) for step in _PARSE_STEPS)
+"""The fast path takes E.164 apart with ``parse``'s own internal steps; a phonenumbers release
+without them leaves every number to ``parse`` (slower, never different)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,7 @@ def _validity_metadata(code: int, region: str) -> PhoneMetadata | None:
 def to_e164(text: str, region: str) -> str | None:
     """``text``'s E.164 form if it is a valid number (read in ``region`` unless it has a
     country code), else None."""
-    parsed = _strict_e164(text) if text[:1] == "+" else None
+    parsed = _strict_e164(text) if _STEPS_FOUND and text[:1] == "+" else None
     if parsed is None:
         try:
             parsed = phonenumbers.parse(text, region)
