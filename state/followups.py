@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from state.connection import text
 from state.keys import FOLLOWUP_MARK_TTL, Keys
-from state.recorded_writes import RecordedWrites
+from state.recorded_writes import RecordedWrites, run_writes
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,7 @@ if last then
     return 0
   end
 end
-for _, write in ipairs(cjson.decode(ARGV[3])) do
-  local command = {write[1], KEYS[write[2]]}
-  for i = 3, #write do
-    command[#command + 1] = write[i]
-  end
-  redis.call(unpack(command))
-end
+""" + run_writes("ARGV[3]") + """
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 """

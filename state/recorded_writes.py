@@ -17,17 +17,23 @@ from typing import Any
 import orjson
 from redis.asyncio.client import Pipeline
 
-# KEYS: the keys the writes name. ARGV[1]: the writes as JSON [[command, key index, args...]].
-WRITE_ALL = """
-for _, write in ipairs(cjson.decode(ARGV[1])) do
-  local command = {write[1], KEYS[write[2]]}
+
+def run_writes(argument: str) -> str:
+    """Lua that runs the writes JSON-encoded in ``argument`` (an ``ARGV[i]``): each is
+    ``[command, key index, args...]``, its key ``KEYS[key index]``."""
+    return f"""
+for _, write in ipairs(cjson.decode({argument})) do
+  local command = {{write[1], KEYS[write[2]]}}
   for i = 3, #write do
     command[#command + 1] = write[i]
   end
   redis.call(unpack(command))
 end
-return 1
 """
+
+
+# KEYS: the keys the writes name. ARGV[1]: the writes.
+WRITE_ALL = run_writes("ARGV[1]") + "return 1\n"
 
 
 class RecordedWrites:
