@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from commands.leads.columns import ColumnMap
 from commands.leads.errors import LeadsFileError
 from commands.leads.parallel import TASK_RECORDS
 from commands.leads.reader import Record
@@ -23,12 +22,9 @@ from commands.leads.validation import (
     DuplicateNumbers,
     Row,
     RowChecks,
-    ValidationRules,
 )
+from tests.test_duplicate_numbers import COLUMNS, RULES
 from tests.test_leads_parallel import ONE_PROCESS, ROWS, TWO_WORKERS, messy_leads, number
-
-COLUMNS = ColumnMap(header=("phone", "mobile"), phone_columns=(0, 1), field_columns=(), ignored=())
-RULES = ValidationRules(region="US", max_field_length=100, max_rows=100, max_bytes=10_000)
 
 
 async def scanned(path: Path, *, workers: int, fields: bool) -> list[Row]:
