@@ -1,5 +1,5 @@
 """Writes made in one turn of the event loop leave in one send; closing sends what is held
-first, aborting drops it."""
+first (on a socket, then half-closes and lingers: tests/test_http_edge.py), aborting drops it."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ class Recording(asyncio.Transport):
 
     def is_closing(self) -> bool:
         return self.closed or self.aborted
+
+    def can_write_eof(self) -> bool:
+        return False
 
 
 async def test_writes_in_one_turn_leave_as_one_send() -> None:
@@ -58,3 +61,43 @@ async def test_aborting_drops_what_is_held() -> None:
     corked.abort()
     await asyncio.sleep(0)
     assert inner.sent == [] and inner.aborted
+
+
+class HalfClosing(Recording):
+    def __init__(self) -> None:
+        super().__init__()
+        self.eof_written = False
+        self.protocol: asyncio.BaseProtocol = asyncio.Protocol()
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.eof_written = True
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.protocol
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def test_closing_after_an_answer_half_closes_and_lingers() -> None:
+    inner = HalfClosing()
+    corked = CorkedTransport(inner, asyncio.get_running_loop())
+    corked.write(b"HTTP/1.1 413 Content Too Large\r\n\r\n")
+    corked.close()
+    assert inner.sent and inner.eof_written and not inner.closed
+    assert corked.is_closing()
+    inner.protocol.data_received(b"the rest of the body")  # type: ignore[attr-defined]
+    assert inner.protocol.eof_received() is False  # type: ignore[attr-defined]
+
+
+async def test_closing_an_idle_connection_closes_it_at_once() -> None:
+    inner = HalfClosing()
+    corked = CorkedTransport(inner, asyncio.get_running_loop())
+    corked.close()
+    assert inner.closed and not inner.eof_written

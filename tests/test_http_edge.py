@@ -6,6 +6,7 @@ one log line, never a traceback."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -92,6 +93,21 @@ async def test_a_streamed_body_is_refused_413_as_soon_as_it_passes_the_limit(url
             assert sent < 64 * 65536  # cut off mid-upload: refused too
             return
     assert answer.status_code == 413
+
+
+async def test_a_client_still_sending_a_refused_body_reads_the_413(url: str) -> None:
+    # Closed with unread bytes a socket is reset, and a reset while the client still writes
+    # throws the answer away unread: more is sent here than the sockets' buffers hold.
+    reader, writer = await connect(url)
+    try:
+        writer.write(head("POST", "/slack/events", {"Content-Length": str(1 << 30)}))
+        with contextlib.suppress(ConnectionError):
+            for _ in range(64):
+                writer.write(b"x" * (1 << 18))
+                await writer.drain()
+        assert await status_of_answer(reader, timeout=5) == 413
+    finally:
+        await close(writer)
 
 
 async def test_a_body_that_stops_arriving_is_answered_408(url: str) -> None:
