@@ -25,6 +25,8 @@ from commands.leads.validation import AcceptedRow, RejectedRow, RejectReason
 from dialer.models import Contact
 from state.dnc import DoNotCallList
 from state.keys import Keys, UploadKeys
+from tests.test_leads_parallel import ONE_PROCESS, ROWS, TWO_WORKERS, messy_leads
+from tests.test_leads_parallel import number as parallel_number
 
 SETTINGS = LeadsSettings(default_region="US")
 
@@ -178,3 +180,21 @@ async def test_the_screen_holds_at_most_one_batch_of_rows_not_the_file() -> None
         most_held = max(most_held, pulled - out)
     assert (out, rejected) == (10_000, 1)
     assert most_held < 100  # a batch of 100 numbers, one number a row
+
+
+async def test_listed_numbers_are_rejected_alike_when_workers_check_the_rows(
+    tmp_path: Path,
+) -> None:
+    path = messy_leads(tmp_path / "messy.csv")
+    # Listed: numbers of usual rows (counted, not sent back by the workers) and of others.
+    listed = {parallel_number(i) for i in range(0, ROWS, 37)}
+    reports, rejects = [], []
+    for settings in (ONE_PROCESS, TWO_WORKERS):
+        out = io.StringIO()
+        lookup = Listed(*listed)
+        reports.append(
+            await validate_leads(FileSource(path), settings, rejected_out=out, dnc=lookup)
+        )
+        rejects.append(out.getvalue())
+    assert reports[0] == reports[1] and rejects[0] == rejects[1]
+    assert reports[0].rejected[RejectReason.ON_DO_NOT_CALL_LIST] > 0

@@ -319,6 +319,10 @@ class Batch(Sequence[Record]):
     @overload
     def __getitem__(self, index: slice) -> list[Record]: ...
     def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, int) and self._records is None:
+            # Cut alone: here a batch a worker checked is looked at for a row or two at most
+            # (a duplicate, a listed number), and cutting the whole batch costs every row.
+            return parse_records([self.pieces[index]], self.delimiter)[0]
         return self.records[index]
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from commands.leads.columns import ColumnMap, map_columns
-from commands.leads.dnc_screen import Checked, DoNotCallScreen
+from commands.leads.dnc_screen import Checked, DoNotCallScreen, Tallied
 from commands.leads.errors import TooManyRows, UnreadableCsv
 from commands.leads.parallel import Joined, Packed, checked_in_workers, usable_cores
 from commands.leads.reader import Batch, CsvReader, Record
@@ -93,22 +94,33 @@ class LeadsScan:
                     yield [row]
 
     async def tallies(self) -> AsyncGenerator[tuple[int, list[Row]], None]:
-        """``batches`` for a report: without the screen, the usual rows (accepted, one number,
-        no fields, nothing left out) checked in workers are only counted, and the others come
-        in file order."""
-        if self.screen is not None:
-            async with aclosing(self.batches()) as batches:
-                async for rows in batches:
-                    yield 0, rows
-            return
+        """``batches`` for a report: the usual rows (accepted, one number, no fields, nothing
+        left out) checked in workers are only counted, and the others come in file order. The
+        do-not-call screen looks the counted rows' numbers up too, and rejects the listed ones."""
+        screen = self.screen
+        held: list[Tallied] = []
+        numbers = 0
         async with aclosing(self._checked(packed=True)) as checked:
-            async for _, usual, rows in checked:
-                yield usual, rows
+            async for records, keys, rows in checked:
+                if screen is None:
+                    yield (0 if keys is None else len(keys) - keys.count(NO_KEY)), rows
+                    continue
+                held.append((records, keys, rows))
+                numbers += len(records)  # (about: a row has one number, rarely more)
+                if numbers >= screen.batch_numbers:
+                    for tallied in await screen.batches(held):
+                        yield tallied
+                    held, numbers = [], 0
+        if screen is not None and held:
+            for tallied in await screen.batches(held):
+                yield tallied
 
     async def _checked(
         self, *, packed: bool
-    ) -> AsyncGenerator[tuple[Sequence[Record], int, list[Row]], None]:
-        """Each batch's records, how many usual rows are only counted, and the other rows."""
+    ) -> AsyncGenerator[tuple[Sequence[Record], array[int] | None, list[Row]], None]:
+        """Each batch's records, then (packed, from workers) the keys of its usual rows, which
+        are only counted (``NO_KEY`` for the others), and its other rows; without keys, every
+        row."""
         duplicates = DuplicateNumbers()
         async with (
             aclosing(self._data()) as data,
@@ -116,13 +128,13 @@ class LeadsScan:
         ):
             async for records, rows in checked:
                 if isinstance(rows, list):
-                    yield records, 0, duplicates.admit_all(records, rows)
+                    yield records, None, duplicates.admit_all(records, rows)
                 elif packed:
                     others = duplicates.admit_packed(records, rows.keys, rows.others)
-                    yield records, len(rows.keys) - rows.keys.count(NO_KEY), others
+                    yield records, rows.keys, others
                 else:
                     assert isinstance(records, Joined)
-                    yield records, 0, duplicates.admit_all(records, rows.rows(records.lines))
+                    yield records, None, duplicates.admit_all(records, rows.rows(records.lines))
 
     async def _checked_anywhere(
         self, data: AsyncGenerator[Batch, None]
@@ -171,7 +183,7 @@ class LeadsScan:
 
 
 async def _each_row(
-    checked: AsyncIterator[tuple[Sequence[Record], int, list[Row]]],
+    checked: AsyncIterator[tuple[Sequence[Record], array[int] | None, list[Row]]],
 ) -> AsyncGenerator[Checked, None]:
     async for records, _, rows in checked:
         for record, row in zip(records, rows, strict=True):
