@@ -87,6 +87,8 @@ class CampaignStore:
         self.outbox: AlertOutbox | None = None
         """Where notifications' shown effects are recorded; set by the Slack alerts."""
         self.followups = Followups(redis, self.keys) if self.keys.cluster else None
+        self._one_command = runs_lua(redis)
+        """A batch's writes go as one EVAL (not on the in-memory Redis, which runs no scripts)."""
         self._batches: Coalescer[DialerNotification, ApplyResult] | None = None
         if batch_applies and not self.keys.cluster and not is_cluster(redis):
             self._batches = Coalescer(self._apply_batch)
@@ -410,7 +412,7 @@ class CampaignStore:
                     recorded = RecordedWrites()
                     results, shown = self._stage_together(recorded, events, targets, stored)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    recorded.queue(pipe, one_command=runs_lua(self.redis))
+                    recorded.queue(pipe, one_command=self._one_command)
                     await pipe.execute()
                 except WatchError:
                     continue
